@@ -1,0 +1,625 @@
+//! The kernel claims behind exclusive access, taken and dropped as one unit.
+//!
+//! Owns the order in which claims are taken, how a failed step is undone, and the per-process
+//! table of devices this process holds. A [`Claim`] is what a recorder holds while its lock count
+//! is above zero; dropping it releases the device. Every claim is a kernel object (an open file
+//! description with its locks), so a process that dies releases the device with no cleanup step.
+//!
+//! Order of acquisition, for a block device:
+//! 1. this process's table (two recorders in one process conflict like two processes, and a
+//!    second descriptor opened and closed on the node would drop our POSIX lock on it);
+//! 2. the owner record, written and `flock`ed (see [`crate::record`]);
+//! 3. `flock(LOCK_EX|LOCK_NB)` on a plain descriptor of the node: the arbiter among our clients
+//!    (hand-off holders included) and udev's "do not probe" convention;
+//! 4. `open(O_RDWR|O_NONBLOCK|O_EXCL|O_CLOEXEC)`: the kernel's claim against every other opener
+//!    and against mounts; an exclusive writer also stops the kernel's media polling of sr devices;
+//! 5. a whole-file POSIX write lock on it, for libburn-based tools (xorriso, cdrskin).
+//!
+//! An emulated device stops after step 3: its `flock` is its claim.
+
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rustix::fs::{FlockOperation, Mode, OFlags};
+use serde::Serialize;
+
+use crate::client_name::ClientName;
+use crate::device::Device;
+use crate::error::{errno_text, libc_errno, Error, HResult, Result};
+use crate::owner::{self, Owner};
+use crate::record::{self, HoldMode, OwnerRecord, PublishedRecord};
+use crate::sys::{self, proc_locks::LockKind, proc_locks::LockTable, ChangeWaiter};
+
+/// Something the caller should know about an acquire that nevertheless succeeded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Warning {
+    /// `force` could not unmount this volume: access was gained anyway, but without the
+    /// kernel's exclusive claim (it is impossible while a file system is mounted).
+    StillMounted {
+        /// The mount point that stayed.
+        mount_point: PathBuf,
+        /// Why unmounting failed.
+        reason: String,
+    },
+    /// The owner record could not be published: other processes see our PID and program name
+    /// instead of the client name.
+    OwnerNotPublished {
+        /// Why.
+        reason: String,
+    },
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Warning::StillMounted {
+                mount_point,
+                reason,
+            } => write!(
+                f,
+                "{} stayed mounted ({reason}): access gained without the kernel's exclusive claim",
+                owner::sanitize(&mount_point.to_string_lossy())
+            ),
+            Warning::OwnerNotPublished { reason } => {
+                write!(f, "client name not published to other processes: {reason}")
+            }
+        }
+    }
+}
+
+/// How long to wait for a device that is busy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Wait {
+    /// Fail at once with `E_ACCESSDENIED`.
+    #[default]
+    Immediately,
+    /// Wait up to this long, woken by the kernel when a holder closes the device (release or
+    /// death) or the mount table changes; never polling faster than every 100 ms otherwise.
+    Timeout(Duration),
+    /// Wait until the device is free.
+    Forever,
+}
+
+/// The options of an acquire.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AcquireOptions {
+    /// Unmount file systems of the device; gain access even where that fails (SPEC 2.4).
+    pub force: bool,
+    /// Whether and how long to wait for a busy device.
+    pub wait: Wait,
+    /// Hand-off: publish the client name and keep our clients and udev off the device, but leave
+    /// the kernel's `O_EXCL` claim and the POSIX lock free for a child program to take.
+    pub handoff: bool,
+}
+
+/// What a successful acquire did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Acquired {
+    /// The recorder's lock count after this call.
+    pub lock_count: u32,
+    /// How the device is held.
+    pub mode: HoldMode,
+    /// Volumes `force` unmounted.
+    pub unmounted: Vec<PathBuf>,
+    /// What the caller should know.
+    pub warnings: Vec<Warning>,
+}
+
+struct LocalHolder {
+    key: String,
+    client: ClientName,
+    since_unix_ms: u64,
+    mode: HoldMode,
+}
+
+/// Devices this process holds (or is acquiring), by record key.
+static LOCAL: Mutex<Vec<LocalHolder>> = Mutex::new(Vec::new());
+
+fn local() -> std::sync::MutexGuard<'static, Vec<LocalHolder>> {
+    // A panic elsewhere while the table was locked leaves it consistent (every change is one
+    // push or one remove), so a poisoned lock is still usable.
+    LOCAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The owner of `key` if a recorder of this process holds it.
+pub(crate) fn local_owner(key: &str) -> Option<Owner> {
+    let table = local();
+    let h = table.iter().find(|h| h.key == key)?;
+    Some(Owner::client(OwnerRecord {
+        client: h.client.clone(),
+        pid: rustix::process::getpid().as_raw_nonzero().get(),
+        program: own_program(),
+        since_unix_ms: h.since_unix_ms,
+        mode: h.mode,
+    }))
+}
+
+/// A row in [`LOCAL`], removed when dropped.
+struct Reservation {
+    key: String,
+}
+
+impl Reservation {
+    fn take(key: &str, client: &ClientName, since_unix_ms: u64, mode: HoldMode) -> Option<Self> {
+        let mut table = local();
+        if table.iter().any(|h| h.key == key) {
+            return None;
+        }
+        table.push(LocalHolder {
+            key: key.to_owned(),
+            client: client.clone(),
+            since_unix_ms,
+            mode,
+        });
+        Some(Reservation {
+            key: key.to_owned(),
+        })
+    }
+
+    fn set_mode(&self, mode: HoldMode) {
+        if let Some(h) = local().iter_mut().find(|h| h.key == self.key) {
+            h.mode = mode;
+        }
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        local().retain(|h| h.key != self.key);
+    }
+}
+
+/// The claims of one holder. Fields drop in order: the device is free before the record goes,
+/// so no reader ever sees our lock without our record.
+pub(crate) struct Claim {
+    excl_fd: Option<OwnedFd>,
+    lock_fd: OwnedFd,
+    record: Option<PublishedRecord>,
+    _reservation: Reservation,
+    mode: HoldMode,
+}
+
+impl Claim {
+    /// How the device is held.
+    pub(crate) fn mode(&self) -> HoldMode {
+        self.mode
+    }
+
+    /// The descriptor holding the kernel's exclusive claim, if any.
+    pub(crate) fn exclusive_fd(&self) -> Option<&OwnedFd> {
+        self.excl_fd.as_ref()
+    }
+
+    /// Where the owner record was published.
+    pub(crate) fn record_path(&self) -> Option<&std::path::Path> {
+        self.record.as_ref().map(PublishedRecord::path)
+    }
+
+    /// Whether the device this claim is on has been removed behind our back.
+    pub(crate) fn device_vanished(&self, device: &Device) -> bool {
+        match device.kind() {
+            crate::device::DeviceKind::Emulated { .. } => {
+                rustix::fs::fstat(&self.lock_fd).map_or(true, |st| st.st_nlink == 0)
+            }
+            crate::device::DeviceKind::Block { .. } => device.check_present().is_err(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Claim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Claim")
+            .field("mode", &self.mode)
+            .field("exclusive", &self.excl_fd.is_some())
+            .field("record", &self.record_path())
+            .finish()
+    }
+}
+
+pub(crate) fn now_unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn own_program() -> String {
+    let pid = rustix::process::getpid().as_raw_nonzero().get();
+    sys::program_name(pid)
+        .map(|p| owner::sanitize(&p))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn deadline_of(wait: Wait) -> Option<Option<Instant>> {
+    match wait {
+        Wait::Immediately => None,
+        Wait::Timeout(d) => Some(Instant::now().checked_add(d)),
+        Wait::Forever => Some(None),
+    }
+}
+
+/// The outcome of one attempt: busy (worth waiting for) or final.
+enum Attempt {
+    Busy(Error),
+    Fatal(Error),
+}
+
+/// Takes every claim on `device` for `client`, waiting as `opts` says.
+pub(crate) fn acquire(
+    device: &Device,
+    client: &ClientName,
+    opts: AcquireOptions,
+) -> Result<(Claim, Acquired)> {
+    device.check_present()?;
+    let deadline = deadline_of(opts.wait);
+    let mut waiter: Option<ChangeWaiter> = None;
+    let wait_or = |err: Error, waiter: &mut Option<ChangeWaiter>| -> Result<()> {
+        let Some(deadline) = deadline else {
+            return Err(err);
+        };
+        let remaining = match deadline {
+            Some(d) => d.saturating_duration_since(Instant::now()),
+            None => ChangeWaiter::FALLBACK_PERIOD,
+        };
+        if remaining.is_zero() {
+            return Err(Error::new(
+                err.hresult(),
+                format!("{} (gave up waiting)", err.context()),
+            ));
+        }
+        if waiter.is_none() {
+            *waiter = Some(
+                ChangeWaiter::new(device.path(), device.is_block())
+                    .map_err(|e| Error::from_io(e, device.spec(), "cannot watch"))?,
+            );
+        }
+        if let Some(w) = waiter.as_mut() {
+            w.wait(remaining)
+                .map_err(|e| Error::from_io(e, device.spec(), "cannot wait for"))?;
+        }
+        device.check_present()
+    };
+
+    let since = now_unix_ms();
+    let first_mode = if opts.handoff {
+        HoldMode::Handoff
+    } else {
+        HoldMode::Exclusive
+    };
+    let reservation = loop {
+        match Reservation::take(device.key(), client, since, first_mode) {
+            Some(r) => break r,
+            None => {
+                let err = match local_owner(device.key()) {
+                    Some(o) => owner::denied(device, &o),
+                    None => continue,
+                };
+                wait_or(err, &mut waiter)?;
+            }
+        }
+    };
+
+    let mut warnings = Vec::new();
+    let rec = OwnerRecord {
+        client: client.clone(),
+        pid: rustix::process::getpid().as_raw_nonzero().get(),
+        program: own_program(),
+        since_unix_ms: since,
+        mode: first_mode,
+    };
+    let record = match record::publish(&sys::runtime_dir(), device.key(), &rec) {
+        Ok(r) => Some(r),
+        Err(reason) => {
+            warnings.push(Warning::OwnerNotPublished { reason });
+            None
+        }
+    };
+
+    let lock_fd = open_node(device, false)?;
+    let mut state = AttemptState {
+        unmount_tried: false,
+        unmounted: Vec::new(),
+        still_mounted: Vec::new(),
+    };
+    let (excl_fd, mode) = loop {
+        match attempt(device, &lock_fd, opts, &mut state) {
+            Ok(v) => break v,
+            Err(Attempt::Fatal(e)) => return Err(e),
+            Err(Attempt::Busy(e)) => wait_or(e, &mut waiter)?,
+        }
+    };
+    let (excl_fd, mode) = if opts.handoff {
+        // Closing our exclusive descriptor also drops our POSIX lock: both are the child's now.
+        drop(excl_fd);
+        (None, HoldMode::Handoff)
+    } else {
+        (excl_fd, mode)
+    };
+    reservation.set_mode(mode);
+    if mode != first_mode {
+        if let Some(r) = &record {
+            r.rewrite(&OwnerRecord { mode, ..rec });
+        }
+    }
+    warnings.extend(state.still_mounted);
+    let acquired = Acquired {
+        lock_count: 1,
+        mode,
+        unmounted: state.unmounted,
+        warnings,
+    };
+    Ok((
+        Claim {
+            excl_fd,
+            lock_fd,
+            record,
+            _reservation: reservation,
+            mode,
+        },
+        acquired,
+    ))
+}
+
+struct AttemptState {
+    unmount_tried: bool,
+    unmounted: Vec<PathBuf>,
+    still_mounted: Vec<Warning>,
+}
+
+/// One try at steps 3-5; undoes what it took when it fails.
+fn attempt(
+    device: &Device,
+    lock_fd: &OwnedFd,
+    opts: AcquireOptions,
+    state: &mut AttemptState,
+) -> std::result::Result<(Option<OwnedFd>, HoldMode), Attempt> {
+    take_flock(device, lock_fd)?;
+    let unlock = || {
+        let _ = rustix::fs::flock(lock_fd, FlockOperation::Unlock);
+    };
+    if !device.is_block() {
+        return Ok((None, HoldMode::Exclusive));
+    }
+    let excl = match open_node(device, true) {
+        Ok(fd) => fd,
+        Err(e) if e.raw_os_error() == Some(libc_errno::EBUSY) => {
+            let points = owner::mounts_of(device).map_err(Attempt::Fatal)?;
+            if points.is_empty() {
+                unlock();
+                return Err(Attempt::Busy(busy_without_mount(device)));
+            }
+            if !opts.force {
+                unlock();
+                let o = Owner::mount(points);
+                return Err(Attempt::Busy(Error::new(
+                    HResult::EAccessDenied,
+                    format!(
+                        "{} is held by {}: unmount it or acquire with force",
+                        device.spec(),
+                        o.describe()
+                    ),
+                )));
+            }
+            if !state.unmount_tried {
+                state.unmount_tried = true;
+                for point in &points {
+                    match rustix::mount::unmount(point, rustix::mount::UnmountFlags::empty()) {
+                        Ok(()) => state.unmounted.push(point.clone()),
+                        Err(e) => {
+                            let mut reason = errno_text(&e.into());
+                            if e == rustix::io::Errno::PERM {
+                                reason.push_str(": unmounting needs CAP_SYS_ADMIN");
+                            }
+                            state.still_mounted.push(Warning::StillMounted {
+                                mount_point: point.clone(),
+                                reason,
+                            });
+                        }
+                    }
+                }
+                if let Ok(fd) = open_node(device, true) {
+                    state.still_mounted.clear();
+                    return lock_posix(device, fd).map(|fd| (Some(fd), HoldMode::Exclusive));
+                }
+            }
+            // The page: access is gained "whether the file system volume can or cannot be
+            // dismounted". Without O_EXCL, the flock and a POSIX lock are all we can hold.
+            if rustix::fs::fcntl_lock(lock_fd, FlockOperation::NonBlockingLockExclusive).is_err()
+                && rustix::fs::fcntl_lock(lock_fd, FlockOperation::NonBlockingLockShared).is_err()
+            {
+                unlock();
+                return Err(Attempt::Busy(busy_without_mount(device)));
+            }
+            let remaining = owner::mounts_of(device).map_err(Attempt::Fatal)?;
+            state.still_mounted.retain(|w| match w {
+                Warning::StillMounted { mount_point, .. } => remaining.contains(mount_point),
+                Warning::OwnerNotPublished { .. } => true,
+            });
+            for point in remaining {
+                let known = state.still_mounted.iter().any(|w| {
+                    matches!(w, Warning::StillMounted { mount_point, .. } if *mount_point == point)
+                });
+                if !known {
+                    state.still_mounted.push(Warning::StillMounted {
+                        mount_point: point,
+                        reason: "mounted again or busy".to_owned(),
+                    });
+                }
+            }
+            return Ok((None, HoldMode::Weak));
+        }
+        Err(e) => {
+            unlock();
+            return Err(Attempt::Fatal(e));
+        }
+    };
+    match lock_posix(device, excl) {
+        Ok(fd) => Ok((Some(fd), HoldMode::Exclusive)),
+        Err(e) => {
+            unlock();
+            Err(e)
+        }
+    }
+}
+
+/// Step 5 on the exclusive descriptor; a foreign POSIX lock means a foreign holder.
+fn lock_posix(device: &Device, fd: OwnedFd) -> std::result::Result<OwnedFd, Attempt> {
+    let locked = rustix::fs::fcntl_lock(&fd, FlockOperation::NonBlockingLockExclusive)
+        .or_else(|_| rustix::fs::fcntl_lock(&fd, FlockOperation::NonBlockingLockShared));
+    match locked {
+        Ok(()) => Ok(fd),
+        Err(_) => {
+            drop(fd);
+            Err(Attempt::Busy(busy_without_mount(device)))
+        }
+    }
+}
+
+/// Step 3. A shared `flock` (udev probing the device) is waited out for a moment; an exclusive
+/// one is a holder.
+fn take_flock(device: &Device, lock_fd: &OwnedFd) -> std::result::Result<(), Attempt> {
+    for _ in 0..25 {
+        match rustix::fs::flock(lock_fd, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(()),
+            Err(rustix::io::Errno::WOULDBLOCK) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => {
+                return Err(Attempt::Fatal(Error::from_io(
+                    e.into(),
+                    device.spec(),
+                    "cannot lock",
+                )))
+            }
+        }
+        let locks = LockTable::read().unwrap_or_default();
+        if let Some(o) = owner::find_in_locks(device, &locks).filter(|_| {
+            locks
+                .on(device.node())
+                .any(|e| e.kind == LockKind::Flock && e.write)
+        }) {
+            return Err(Attempt::Busy(owner::denied(device, &o)));
+        }
+        std::thread::sleep(Duration::from_millis(4));
+    }
+    Err(Attempt::Busy(Error::new(
+        HResult::EAccessDenied,
+        format!(
+            "{} is being probed (a shared flock, usually systemd-udevd) and stayed so for 100 ms",
+            device.spec()
+        ),
+    )))
+}
+
+/// `E_ACCESSDENIED` for a device whose `O_EXCL` open failed with no mount to explain it: name
+/// the lock holder, else the processes that have it open.
+fn busy_without_mount(device: &Device) -> Error {
+    let locks = LockTable::read().unwrap_or_default();
+    if let Some(o) = owner::find_in_locks(device, &locks) {
+        return owner::denied(device, &o);
+    }
+    if let crate::device::DeviceKind::Block { major, minor } = device.kind() {
+        let (pids, hidden) = sys::openers_of(rustix::fs::makedev(*major, *minor));
+        if let Some(&pid) = pids.first() {
+            let o = Owner::foreign(pid);
+            let mut err = owner::denied(device, &o);
+            if pids.len() > 1 {
+                let others: Vec<String> = pids[1..]
+                    .iter()
+                    .map(|p| Owner::foreign(*p).describe())
+                    .collect();
+                err = Error::new(
+                    HResult::EAccessDenied,
+                    format!("{} (also open in {})", err.context(), others.join(", ")),
+                );
+            }
+            return err;
+        }
+        let why = if hidden > 0 {
+            format!(
+                "; {hidden} processes of other users could not be inspected (run as root to name the holder)"
+            )
+        } else {
+            String::new()
+        };
+        return Error::new(
+            HResult::EAccessDenied,
+            format!(
+                "{} is open exclusively (O_EXCL) by an unidentified holder{why}",
+                device.spec()
+            ),
+        );
+    }
+    Error::new(HResult::EAccessDenied, format!("{} is busy", device.spec()))
+}
+
+/// Opens the node: plain (for the `flock`) or exclusive (the kernel claim). Read-write, falling
+/// back to read-only for read-only devices.
+fn open_node(device: &Device, exclusive: bool) -> Result<OwnedFd> {
+    let base = OFlags::NONBLOCK
+        | OFlags::CLOEXEC
+        | if exclusive {
+            OFlags::EXCL
+        } else {
+            OFlags::empty()
+        };
+    let rw = rustix::fs::open(device.path(), base | OFlags::RDWR, Mode::empty());
+    let res = match rw {
+        Err(rustix::io::Errno::ROFS) => {
+            rustix::fs::open(device.path(), base | OFlags::RDONLY, Mode::empty())
+        }
+        Err(rustix::io::Errno::BUSY) if !exclusive => {
+            rustix::fs::open(device.path(), base | OFlags::RDONLY, Mode::empty())
+        }
+        other => other,
+    };
+    res.map_err(|e| open_error(device, e.into()))
+}
+
+/// A clear error for a failed open: permission problems say what access is needed.
+fn open_error(device: &Device, err: std::io::Error) -> Error {
+    let path = device.path().display().to_string();
+    match err.raw_os_error() {
+        Some(libc_errno::EACCES) | Some(libc_errno::EPERM) => {
+            let detail = rustix::fs::stat(device.path())
+                .map(|st| {
+                    format!(
+                        " (node is mode {:o}, uid {}, group {}); exclusive access needs read-write access to it, for example membership of that group",
+                        st.st_mode & 0o7777,
+                        st.st_uid,
+                        sys_group_name(st.st_gid)
+                    )
+                })
+                .unwrap_or_default();
+            Error::new(
+                HResult::EAccessDenied,
+                format!(
+                    "permission denied opening {path}: {}{detail}",
+                    errno_text(&err)
+                ),
+            )
+            .with_source(err)
+        }
+        Some(libc_errno::EBUSY) => Error::new(
+            HResult::EAccessDenied,
+            format!("{path} is busy: {}", errno_text(&err)),
+        )
+        .with_source(err),
+        _ => Error::from_io(err, &path, "cannot open"),
+    }
+}
+
+/// The name of group `gid` from `/etc/group`, else the number.
+fn sys_group_name(gid: u32) -> String {
+    std::fs::read_to_string("/etc/group")
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|l| {
+                let mut f = l.split(':');
+                let name = f.next()?;
+                let _pw = f.next()?;
+                (f.next()?.parse::<u32>().ok()? == gid).then(|| owner::sanitize(name))
+            })
+        })
+        .unwrap_or_else(|| gid.to_string())
+}

@@ -1,0 +1,164 @@
+//! Which device a recorder talks to, and whether it is still there.
+//!
+//! Owns turning a user's device string (`/dev/sr0`, `/dev/cdrom`, `emu:NAME`) into a [`Device`]:
+//! the node to lock, its inode identity for `/proc/locks`, and the key under which its owner
+//! record is published. It opens nothing (opening and closing a node would drop this process's
+//! POSIX locks on it): it only stats.
+
+use std::path::{Path, PathBuf};
+
+use rustix::fs::FileType;
+
+use crate::emu;
+use crate::error::{Error, HResult, Result};
+use crate::sys::{self, FileId};
+
+/// What kind of device a recorder is on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DeviceKind {
+    /// A kernel block device (`/dev/srN`, `/dev/loopN`, a disk).
+    Block {
+        /// Major device number.
+        major: u32,
+        /// Minor device number.
+        minor: u32,
+    },
+    /// An emulated recorder, `emu:NAME`, backed by a file in the runtime directory.
+    Emulated {
+        /// Its name.
+        name: String,
+    },
+}
+
+/// A resolved device.
+#[derive(Clone, Debug)]
+pub struct Device {
+    spec: String,
+    kind: DeviceKind,
+    path: PathBuf,
+    node: FileId,
+    key: String,
+}
+
+impl Device {
+    /// Resolves a device string: a block device path (symlinks such as `/dev/cdrom` are
+    /// followed) or `emu:NAME` (created on first use).
+    pub fn resolve(spec: &str) -> Result<Device> {
+        if let Some(name) = spec.strip_prefix(emu::PREFIX) {
+            let path = emu::ensure(name)?;
+            let st = stat(&path, spec)?;
+            return Ok(Device {
+                spec: spec.to_owned(),
+                kind: DeviceKind::Emulated {
+                    name: name.to_owned(),
+                },
+                node: FileId::of(&st),
+                key: format!("emu-{name}"),
+                path,
+            });
+        }
+        let given = Path::new(spec);
+        let st = stat(given, spec)?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::BlockDevice {
+            return Err(Error::new(
+                HResult::EInvalidArg,
+                format!("{spec} is not a block device (nor emu:NAME)"),
+            ));
+        }
+        let (major, minor) = (rustix::fs::major(st.st_rdev), rustix::fs::minor(st.st_rdev));
+        // Lock the kernel's own node so that every name of the device meets the same lock.
+        let mut path = given.to_path_buf();
+        let mut node_st = st;
+        if let Ok(name) = sys::block_devname(major, minor) {
+            let canonical = PathBuf::from("/dev").join(name);
+            if let Ok(cst) = rustix::fs::stat(&canonical) {
+                if cst.st_rdev == st.st_rdev
+                    && FileType::from_raw_mode(cst.st_mode) == FileType::BlockDevice
+                {
+                    path = canonical;
+                    node_st = cst;
+                }
+            }
+        }
+        Ok(Device {
+            spec: spec.to_owned(),
+            kind: DeviceKind::Block { major, minor },
+            node: FileId::of(&node_st),
+            key: format!("blk-{major}-{minor}"),
+            path,
+        })
+    }
+
+    /// The string the user gave.
+    pub fn spec(&self) -> &str {
+        &self.spec
+    }
+
+    /// The kind of device.
+    pub fn kind(&self) -> &DeviceKind {
+        &self.kind
+    }
+
+    /// The node that is locked and opened.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The identity of the node's inode.
+    pub(crate) fn node(&self) -> FileId {
+        self.node
+    }
+
+    /// The key of the owner record (`blk-MAJ-MIN` or `emu-NAME`).
+    pub(crate) fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// Whether this is a block device (mounts and `O_EXCL` apply).
+    pub fn is_block(&self) -> bool {
+        matches!(self.kind, DeviceKind::Block { .. })
+    }
+
+    /// Checks the device is still the one resolved: gone gives `ERROR_DEV_NOT_EXIST`, a node
+    /// that now names another device gives `ERROR_INVALID_HANDLE`.
+    pub fn check_present(&self) -> Result<()> {
+        let st = stat(&self.path, &self.spec)?;
+        let same = match self.kind {
+            DeviceKind::Block { major, minor } => {
+                if !sys::block_device_present(major, minor) {
+                    return Err(Error::new(
+                        HResult::DevNotExist,
+                        format!(
+                            "{} ({major}:{minor}) is no longer present (unplugged, removed or a detached loop device)",
+                            self.spec
+                        ),
+                    ));
+                }
+                st.st_rdev == rustix::fs::makedev(major, minor)
+            }
+            DeviceKind::Emulated { .. } => FileId::of(&st) == self.node,
+        };
+        if !same {
+            return Err(Error::new(
+                HResult::InvalidHandle,
+                format!(
+                    "{} now refers to a different device than when this recorder was opened",
+                    self.path.display()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The device and its partitions, for matching mounts.
+    pub(crate) fn block_numbers(&self) -> Vec<(u32, u32)> {
+        match self.kind {
+            DeviceKind::Block { major, minor } => sys::block_device_and_partitions(major, minor),
+            DeviceKind::Emulated { .. } => Vec::new(),
+        }
+    }
+}
+
+fn stat(path: &Path, spec: &str) -> Result<rustix::fs::Stat> {
+    rustix::fs::stat(path).map_err(|e| Error::from_io(e.into(), spec, "cannot stat"))
+}

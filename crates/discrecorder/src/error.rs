@@ -1,0 +1,349 @@
+//! Errors as IMAPI2 HRESULTs with context.
+//!
+//! Owns the HRESULT table of SPEC section 4 and the [`Error`] value every fallible call of the
+//! library returns. It never prints: the CLI decides how an error is shown.
+
+use std::fmt;
+use std::io;
+
+/// An IMAPI2 / COM result code, with its exact 32-bit value.
+///
+/// Each variant's value is the one Windows returns; the reference page's `6` and `55` are the
+/// Win32 codes, not HRESULTs, and are corrected here (SPEC section 4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HResult {
+    /// Unspecified failure; also release without holding.
+    EFail,
+    /// The device is in use by another client, a foreign program or a mount; or no permission.
+    EAccessDenied,
+    /// An argument (for example a client name) is not valid.
+    EInvalidArg,
+    /// The system ran out of memory.
+    EOutOfMemory,
+    /// The device did not complete a command within the recorder's timeout.
+    RecorderCommandTimeout,
+    /// `HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE)`: the recorder's handle is no longer valid.
+    InvalidHandle,
+    /// `HRESULT_FROM_WIN32(ERROR_DEV_NOT_EXIST)`: the device is gone.
+    DevNotExist,
+    /// Another client holds exclusive access, so this operation failed.
+    RecorderLocked,
+    /// There is no medium in the drive.
+    MediaNoMedia,
+    /// The medium is becoming ready.
+    MediaBecomingReady,
+    /// The device answered with data that could not be understood.
+    InvalidResponseFromDevice,
+    /// The request was cancelled.
+    RequestCancelled,
+    /// The client name is not valid.
+    ClientNameIsNotValid,
+}
+
+impl HResult {
+    /// Every code, for tables and tests.
+    pub const ALL: [HResult; 13] = [
+        HResult::EFail,
+        HResult::EAccessDenied,
+        HResult::EInvalidArg,
+        HResult::EOutOfMemory,
+        HResult::RecorderCommandTimeout,
+        HResult::InvalidHandle,
+        HResult::DevNotExist,
+        HResult::RecorderLocked,
+        HResult::MediaNoMedia,
+        HResult::MediaBecomingReady,
+        HResult::InvalidResponseFromDevice,
+        HResult::RequestCancelled,
+        HResult::ClientNameIsNotValid,
+    ];
+
+    /// The exact 32-bit HRESULT value.
+    pub const fn code(self) -> u32 {
+        match self {
+            HResult::EFail => 0x8000_4005,
+            HResult::EAccessDenied => 0x8007_0005,
+            HResult::EInvalidArg => 0x8007_0057,
+            HResult::EOutOfMemory => 0x8007_000E,
+            HResult::RecorderCommandTimeout => 0xC0AA_020D,
+            HResult::InvalidHandle => 0x8007_0006,
+            HResult::DevNotExist => 0x8007_0037,
+            HResult::RecorderLocked => 0xC0AA_0210,
+            HResult::MediaNoMedia => 0xC0AA_0202,
+            HResult::MediaBecomingReady => 0xC0AA_0205,
+            HResult::InvalidResponseFromDevice => 0xC0AA_02FF,
+            HResult::RequestCancelled => 0xC0AA_0002,
+            HResult::ClientNameIsNotValid => 0xC0AA_0211,
+        }
+    }
+
+    /// The symbolic name as IMAPI2's headers spell it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            HResult::EFail => "E_FAIL",
+            HResult::EAccessDenied => "E_ACCESSDENIED",
+            HResult::EInvalidArg => "E_INVALIDARG",
+            HResult::EOutOfMemory => "E_OUTOFMEMORY",
+            HResult::RecorderCommandTimeout => "E_IMAPI_RECORDER_COMMAND_TIMEOUT",
+            HResult::InvalidHandle => "HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE)",
+            HResult::DevNotExist => "HRESULT_FROM_WIN32(ERROR_DEV_NOT_EXIST)",
+            HResult::RecorderLocked => "E_IMAPI_RECORDER_LOCKED",
+            HResult::MediaNoMedia => "E_IMAPI_RECORDER_MEDIA_NO_MEDIA",
+            HResult::MediaBecomingReady => "E_IMAPI_RECORDER_MEDIA_BECOMING_READY",
+            HResult::InvalidResponseFromDevice => "E_IMAPI_RECORDER_INVALID_RESPONSE_FROM_DEVICE",
+            HResult::RequestCancelled => "E_IMAPI_REQUEST_CANCELLED",
+            HResult::ClientNameIsNotValid => "E_IMAPI_RECORDER_CLIENT_NAME_IS_NOT_VALID",
+        }
+    }
+
+    /// The documented meaning, in one sentence.
+    pub const fn meaning(self) -> &'static str {
+        match self {
+            HResult::EFail => "unspecified failure",
+            HResult::EAccessDenied => "the device is currently being used by another application",
+            HResult::EInvalidArg => "one or more arguments are not valid",
+            HResult::EOutOfMemory => "failed to allocate the required memory",
+            HResult::RecorderCommandTimeout => {
+                "the device failed to accept the command within the timeout period"
+            }
+            HResult::InvalidHandle => "the specified handle is invalid",
+            HResult::DevNotExist => "the specified device is no longer available",
+            HResult::RecorderLocked => {
+                "the device has been exclusively locked by another client, causing this operation to fail"
+            }
+            HResult::MediaNoMedia => "there is no media in the device",
+            HResult::MediaBecomingReady => "the media is becoming ready",
+            HResult::InvalidResponseFromDevice => "the device returned an invalid response",
+            HResult::RequestCancelled => "the request was cancelled",
+            HResult::ClientNameIsNotValid => "the client name is not valid",
+        }
+    }
+
+    /// Looks a code up by its 32-bit value.
+    pub fn from_code(code: u32) -> Option<HResult> {
+        HResult::ALL.into_iter().find(|h| h.code() == code)
+    }
+}
+
+impl fmt::Display for HResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (0x{:08X})", self.name(), self.code())
+    }
+}
+
+/// A failed operation: its HRESULT plus what a user needs to act on it.
+///
+/// `Display` gives the one-line form `NAME (0xXXXXXXXX): meaning: context`.
+#[derive(Debug)]
+pub struct Error {
+    hresult: HResult,
+    context: String,
+    source: Option<io::Error>,
+}
+
+impl Error {
+    /// A new error with its context sentence.
+    pub fn new(hresult: HResult, context: impl Into<String>) -> Error {
+        Error {
+            hresult,
+            context: context.into(),
+            source: None,
+        }
+    }
+
+    /// Attaches the system error that caused this one (its errno is shown in the context).
+    pub fn with_source(mut self, source: io::Error) -> Error {
+        self.source = Some(source);
+        self
+    }
+
+    /// The HRESULT.
+    pub fn hresult(&self) -> HResult {
+        self.hresult
+    }
+
+    /// The exact 32-bit value of the HRESULT.
+    pub fn code(&self) -> u32 {
+        self.hresult.code()
+    }
+
+    /// The symbolic name, for example `E_ACCESSDENIED`.
+    pub fn name(&self) -> &'static str {
+        self.hresult.name()
+    }
+
+    /// The documented meaning of the HRESULT.
+    pub fn meaning(&self) -> &'static str {
+        self.hresult.meaning()
+    }
+
+    /// The context: device, owner, mount points, errno.
+    pub fn context(&self) -> &str {
+        &self.context
+    }
+
+    /// The errno behind this error, where there is one.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        self.source.as_ref().and_then(io::Error::raw_os_error)
+    }
+
+    /// Maps a system error met while doing `what` on `device` to the HRESULT SPEC section 4
+    /// gives it.
+    pub(crate) fn from_io(err: io::Error, device: &str, what: &str) -> Error {
+        let hresult = match err.raw_os_error() {
+            Some(libc_errno::ENOMEM) => HResult::EOutOfMemory,
+            Some(libc_errno::EACCES) | Some(libc_errno::EPERM) => HResult::EAccessDenied,
+            Some(libc_errno::EBUSY) => HResult::EAccessDenied,
+            Some(libc_errno::ENOENT) | Some(libc_errno::ENXIO) | Some(libc_errno::ENODEV) => {
+                HResult::DevNotExist
+            }
+            Some(libc_errno::EBADF) => HResult::InvalidHandle,
+            Some(libc_errno::ETIMEDOUT) => HResult::RecorderCommandTimeout,
+            _ => HResult::EFail,
+        };
+        Error::new(hresult, format!("{what} {device}: {}", errno_text(&err))).with_source(err)
+    }
+}
+
+/// `strerror` text plus the symbolic errno, for example `Device or resource busy (EBUSY)`.
+pub(crate) fn errno_text(err: &io::Error) -> String {
+    match err.raw_os_error() {
+        Some(code) => {
+            let text = rustix::io::Errno::from_raw_os_error(code);
+            let name = libc_errno::name(code);
+            let mut s = io::Error::from(text).to_string();
+            if let Some(idx) = s.find(" (os error") {
+                s.truncate(idx);
+            }
+            match name {
+                Some(name) => format!("{s} ({name})"),
+                None => format!("{s} (errno {code})"),
+            }
+        }
+        None => err.to_string(),
+    }
+}
+
+/// The few errno values the library reasons about, by name (no libc dependency).
+pub(crate) mod libc_errno {
+    pub const EPERM: i32 = 1;
+    pub const ENOENT: i32 = 2;
+    pub const ENXIO: i32 = 6;
+    pub const EBADF: i32 = 9;
+    pub const ENOMEM: i32 = 12;
+    pub const EACCES: i32 = 13;
+    pub const EBUSY: i32 = 16;
+    pub const ENODEV: i32 = 19;
+    pub const EINVAL: i32 = 22;
+    pub const EROFS: i32 = 30;
+    pub const ENOSPC: i32 = 28;
+    pub const EAGAIN: i32 = 11;
+    pub const ETIMEDOUT: i32 = 110;
+
+    /// The symbolic name of an errno the library is likely to meet.
+    pub fn name(code: i32) -> Option<&'static str> {
+        Some(match code {
+            EPERM => "EPERM",
+            ENOENT => "ENOENT",
+            ENXIO => "ENXIO",
+            EBADF => "EBADF",
+            ENOMEM => "ENOMEM",
+            EACCES => "EACCES",
+            EBUSY => "EBUSY",
+            ENODEV => "ENODEV",
+            EINVAL => "EINVAL",
+            EROFS => "EROFS",
+            ENOSPC => "ENOSPC",
+            EAGAIN => "EAGAIN",
+            ETIMEDOUT => "ETIMEDOUT",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} (0x{:08X}): {}",
+            self.hresult.name(),
+            self.hresult.code(),
+            self.hresult.meaning()
+        )?;
+        if !self.context.is_empty() {
+            write!(f, ": {}", self.context)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_ref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// The library's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hresult_values_match_spec_table_exactly() {
+        let table: [(&str, u32); 9] = [
+            ("E_FAIL", 0x80004005),
+            ("E_ACCESSDENIED", 0x80070005),
+            ("E_INVALIDARG", 0x80070057),
+            ("E_OUTOFMEMORY", 0x8007000E),
+            ("E_IMAPI_RECORDER_COMMAND_TIMEOUT", 0xC0AA020D),
+            ("HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE)", 0x80070006),
+            ("HRESULT_FROM_WIN32(ERROR_DEV_NOT_EXIST)", 0x80070037),
+            ("E_IMAPI_RECORDER_LOCKED", 0xC0AA0210),
+            ("E_IMAPI_RECORDER_MEDIA_NO_MEDIA", 0xC0AA0202),
+        ];
+        for (name, code) in table {
+            let h = HResult::ALL
+                .into_iter()
+                .find(|h| h.name() == name)
+                .unwrap_or_else(|| panic!("{name} missing"));
+            assert_eq!(h.code(), code, "{name}");
+            assert_eq!(HResult::from_code(code), Some(h));
+        }
+    }
+
+    #[test]
+    fn win32_wrapped_codes_are_hresults_not_win32_numbers() {
+        assert_ne!(HResult::InvalidHandle.code(), 6);
+        assert_ne!(HResult::DevNotExist.code(), 55);
+        assert_eq!(HResult::InvalidHandle.code() & 0xFFFF, 6);
+        assert_eq!(HResult::DevNotExist.code() & 0xFFFF, 55);
+    }
+
+    #[test]
+    fn display_is_name_code_meaning_context_on_one_line() {
+        let e = Error::new(HResult::EAccessDenied, "/dev/sr0 is held by \"Burner\"");
+        let s = e.to_string();
+        assert_eq!(
+            s,
+            "E_ACCESSDENIED (0x80070005): the device is currently being used by another application: /dev/sr0 is held by \"Burner\""
+        );
+        assert!(!s.contains('\n'));
+    }
+
+    #[test]
+    fn errno_mapping_follows_spec() {
+        let busy = Error::from_io(io::Error::from_raw_os_error(16), "/dev/x", "opening");
+        assert_eq!(busy.hresult(), HResult::EAccessDenied);
+        assert!(busy.context().contains("EBUSY"), "{}", busy.context());
+        let gone = Error::from_io(io::Error::from_raw_os_error(2), "/dev/x", "opening");
+        assert_eq!(gone.hresult(), HResult::DevNotExist);
+        let nomem = Error::from_io(io::Error::from_raw_os_error(12), "/dev/x", "opening");
+        assert_eq!(nomem.hresult(), HResult::EOutOfMemory);
+        assert_eq!(nomem.raw_os_error(), Some(12));
+    }
+}

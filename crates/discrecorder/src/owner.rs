@@ -1,0 +1,210 @@
+//! Who holds a device: one of our recorders, a foreign program, or a mounted file system.
+//!
+//! Owns the [`Owner`] value and the discovery order: this process's own recorders, then the
+//! kernel's lock table (our `flock` with a record that the locks vouch for; a foreign `flock` or
+//! POSIX lock), then the mount table. It never opens the device node, so asking never disturbs a
+//! holder, and any user may ask.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::claim;
+use crate::device::Device;
+use crate::error::{Error, HResult, Result};
+use crate::record::{self, HoldMode};
+use crate::sys::{self, mountinfo, proc_locks::LockKind, proc_locks::LockTable};
+
+/// What kind of owner holds the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerKind {
+    /// A discrecorder recorder, in this or another process.
+    Client,
+    /// A program that is not ours (xorriso, cdrskin, wodim, `flock(1)`, ...).
+    ForeignProgram,
+    /// A mounted file system of the device or of a partition of it.
+    Mount,
+}
+
+/// Who holds a device, with everything known about them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Owner {
+    /// The kind of owner.
+    pub kind: OwnerKind,
+    /// What `ExclusiveAccessOwner` returns: the client name, the program name or the mount
+    /// point. Always printable: control bytes are escaped as `\xNN`.
+    pub name: String,
+    /// The holder's PID, where the kernel names one.
+    pub pid: Option<i32>,
+    /// The holder's program name as the kernel reports it, escaped like `name`.
+    pub program: Option<String>,
+    /// When access was gained, milliseconds since the Unix epoch (our clients only).
+    pub since_unix_ms: Option<u64>,
+    /// How a client of ours holds the device.
+    pub mode: Option<HoldMode>,
+    /// The mount points, for a mount owner.
+    pub mount_points: Vec<PathBuf>,
+}
+
+impl Owner {
+    pub(crate) fn client(rec: record::OwnerRecord) -> Owner {
+        Owner {
+            kind: OwnerKind::Client,
+            name: rec.client.to_string(),
+            pid: Some(rec.pid),
+            program: Some(sanitize(&rec.program)),
+            since_unix_ms: Some(rec.since_unix_ms),
+            mode: Some(rec.mode),
+            mount_points: Vec::new(),
+        }
+    }
+
+    pub(crate) fn foreign(pid: i32) -> Owner {
+        let program = (pid > 0).then(|| sys::program_name(pid)).flatten();
+        let name = match &program {
+            Some(p) => sanitize(p),
+            None if pid > 0 => format!("pid {pid}"),
+            None => "an unidentified program (lock without PID)".to_owned(),
+        };
+        Owner {
+            kind: OwnerKind::ForeignProgram,
+            name,
+            pid: (pid > 0).then_some(pid),
+            program: program.map(|p| sanitize(&p)),
+            since_unix_ms: None,
+            mode: None,
+            mount_points: Vec::new(),
+        }
+    }
+
+    pub(crate) fn mount(points: Vec<PathBuf>) -> Owner {
+        let name = points
+            .first()
+            .map(|p| sanitize(&p.to_string_lossy()))
+            .unwrap_or_default();
+        Owner {
+            kind: OwnerKind::Mount,
+            name,
+            pid: None,
+            program: None,
+            since_unix_ms: None,
+            mode: None,
+            mount_points: points,
+        }
+    }
+
+    /// A one-line description for error messages, for example
+    /// `"Disc Robot" (pid 4242, discrec)` or `program xorriso (pid 77)`.
+    pub fn describe(&self) -> String {
+        match self.kind {
+            OwnerKind::Client => {
+                let mut s = format!("client \"{}\"", self.name);
+                if let (Some(pid), Some(prog)) = (self.pid, &self.program) {
+                    s.push_str(&format!(" (pid {pid}, {prog}"));
+                    if self.mode == Some(HoldMode::Handoff) {
+                        s.push_str(", hand-off");
+                    }
+                    s.push(')');
+                }
+                s
+            }
+            OwnerKind::ForeignProgram => match self.pid {
+                Some(pid) => format!("program {} (pid {pid})", self.name),
+                None => self.name.clone(),
+            },
+            OwnerKind::Mount => {
+                let points: Vec<String> = self
+                    .mount_points
+                    .iter()
+                    .map(|p| sanitize(&p.to_string_lossy()))
+                    .collect();
+                format!("a mounted file system at {}", points.join(", "))
+            }
+        }
+    }
+}
+
+/// Escapes every control character (C0, DEL, C1) as `\xNN` / `\u{NN}` so that names chosen by
+/// other users cannot drive the terminal that prints them.
+pub fn sanitize(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            if (c as u32) < 0x100 {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            } else {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32));
+            }
+        } else if c == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Finds who holds `device` now, or `None` when it is free of every claim we can see.
+pub fn find(device: &Device) -> Result<Option<Owner>> {
+    if let Some(owner) = claim::local_owner(device.key()) {
+        return Ok(Some(owner));
+    }
+    let locks = LockTable::read()
+        .map_err(|e| Error::from_io(e, "/proc/locks", "cannot read the kernel lock table"))?;
+    if let Some(owner) = find_in_locks(device, &locks) {
+        return Ok(Some(owner));
+    }
+    if device.is_block() {
+        let points = mounts_of(device)?;
+        if !points.is_empty() {
+            return Ok(Some(Owner::mount(points)));
+        }
+    }
+    Ok(None)
+}
+
+/// The owner the lock table shows: our record-backed `flock`, else any foreign lock.
+pub(crate) fn find_in_locks(device: &Device, locks: &LockTable) -> Option<Owner> {
+    let node = device.node();
+    if let Some(pid) = locks.exclusive_holder(node, LockKind::Flock) {
+        if pid > 0 {
+            if let Some(rec) = record::lookup(&sys::runtime_dir(), device.key(), pid, locks) {
+                return Some(Owner::client(rec));
+            }
+        }
+        return Some(Owner::foreign(pid));
+    }
+    locks
+        .on(node)
+        .find(|e| e.write && matches!(e.kind, LockKind::Posix | LockKind::Ofd))
+        .map(|e| Owner::foreign(e.pid))
+}
+
+/// Mount points of the device and its partitions, innermost first.
+pub(crate) fn mounts_of(device: &Device) -> Result<Vec<PathBuf>> {
+    let mounts = mountinfo::read()
+        .map_err(|e| Error::from_io(e, "/proc/self/mountinfo", "cannot read the mount table"))?;
+    Ok(mountinfo::mount_points_of(&mounts, &device.block_numbers()))
+}
+
+/// An `E_ACCESSDENIED` error naming `owner`.
+pub(crate) fn denied(device: &Device, owner: &Owner) -> Error {
+    Error::new(
+        HResult::EAccessDenied,
+        format!("{} is held by {}", device.spec(), owner.describe()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_escapes_terminal_control_bytes() {
+        assert_eq!(sanitize("x\u{1b}[2Jy"), "x\\x1b[2Jy");
+        assert_eq!(sanitize("bell\u{7}"), "bell\\x07");
+        assert_eq!(sanitize("c1\u{9b}31m"), "c1\\x9b31m");
+        assert_eq!(sanitize("plain name"), "plain name");
+    }
+}

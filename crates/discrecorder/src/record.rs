@@ -1,0 +1,376 @@
+//! Owner records: how a holder's client name reaches every process on the machine.
+//!
+//! Owns the record's text format, publishing it and finding the one that counts. The design
+//! (SPEC section 3, R1-R6):
+//!
+//! - **Where.** One small file per holding process in the runtime directory (`/dev/shm` unless
+//!   `DISCRECORDER_RUNTIME_DIR` says otherwise), named `discrecorder.owner.KEY.PID`, where KEY is
+//!   `blk-MAJ-MIN` or `emu-NAME`. Every user can read it (R1) and nobody needs root (R6).
+//! - **Liveness and authenticity come from kernel locks, never from the file.** The writer holds
+//!   `flock(LOCK_EX)` on its record *and* on the device node for as long as it holds the device.
+//!   A reader takes one snapshot of `/proc/locks` (readable by every user, no device open needed)
+//!   and counts a record only if the PID the kernel names as the device's `flock` holder also
+//!   holds the `flock` on that very record inode, and the record says that PID. A crashed
+//!   writer's locks are gone, so its leftover file counts for nothing (R2); a forged file is not
+//!   locked by the device's holder, so it counts for nothing either (R4).
+//! - **Atomicity** is the kernel's: `flock(LOCK_EX|LOCK_NB)` on the device node, then
+//!   `O_EXCL` on block devices; exactly one contender wins each (R3). The record is written and
+//!   locked *before* the device lock is taken, so whoever sees the holder sees its record.
+//! - **Shared-directory safety (R5).** Files are created with `O_CREAT|O_EXCL|O_NOFOLLOW`, mode
+//!   0644, relative to a directory descriptor that was checked (real directory, owned by root or
+//!   us, sticky if others may write). An existing file is reused only if it is a regular file we
+//!   own with one link; a name squatted by someone else is skipped for `NAME.1` .. `NAME.7`,
+//!   which readers also try. Readers open with `O_NOFOLLOW|O_NONBLOCK` (no symlink, no FIFO
+//!   hang), read at most 1 KiB and validate every field.
+//! - **Why `flock` and not POSIX locks on the record:** a reader in the holder's own process
+//!   opens and closes the record, which would silently drop the holder's POSIX locks on it.
+
+use std::io::Read;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{FlockOperation, Mode, OFlags};
+
+use crate::client_name::ClientName;
+use crate::sys::proc_locks::{LockKind, LockTable};
+use crate::sys::FileId;
+
+const MAGIC: &str = "discrecorder-owner v1";
+const MAX_RECORD_LEN: usize = 1024;
+/// How many alternative names (`.1` ..) a writer may use when the plain one is squatted.
+const ALTERNATIVES: u32 = 7;
+
+/// How a holder holds the device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldMode {
+    /// Every claim held: `O_EXCL` (block devices), `flock`, POSIX lock.
+    Exclusive,
+    /// `force` met a volume that could not be unmounted: no `O_EXCL` claim is possible.
+    Weak,
+    /// Hand-off: `flock` held by us, `O_EXCL` and the POSIX lock left to a child program.
+    Handoff,
+}
+
+impl HoldMode {
+    /// The mode's word in a record, padded to one width so that a record can be rewritten in
+    /// place with a single same-length write when the mode changes.
+    fn as_padded_str(self) -> &'static str {
+        match self {
+            HoldMode::Exclusive => "exclusive",
+            HoldMode::Weak => "weak     ",
+            HoldMode::Handoff => "handoff  ",
+        }
+    }
+}
+
+/// What a record says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnerRecord {
+    /// The client name.
+    pub client: ClientName,
+    /// The writer's PID.
+    pub pid: i32,
+    /// The writer's program name, printable.
+    pub program: String,
+    /// When access was gained, milliseconds since the Unix epoch.
+    pub since_unix_ms: u64,
+    /// How the device is held.
+    pub mode: HoldMode,
+}
+
+impl OwnerRecord {
+    /// The record's text.
+    pub fn encode(&self) -> String {
+        format!(
+            "{MAGIC}\nclient={}\npid={}\nprogram={}\nsince_unix_ms={}\nmode={}\n",
+            self.client,
+            self.pid,
+            self.program,
+            self.since_unix_ms,
+            self.mode.as_padded_str()
+        )
+    }
+
+    /// Parses and validates a record; `None` for anything malformed, oversized or unsafe.
+    pub fn decode(bytes: &[u8]) -> Option<OwnerRecord> {
+        if bytes.len() > MAX_RECORD_LEN {
+            return None;
+        }
+        let text = std::str::from_utf8(bytes).ok()?;
+        let mut lines = text.lines();
+        if lines.next()? != MAGIC {
+            return None;
+        }
+        let (mut client, mut pid, mut program, mut since, mut mode) =
+            (None, None, None, None, None);
+        for line in lines {
+            let (k, v) = line.split_once('=')?;
+            match k {
+                "client" => client = Some(ClientName::new(v).ok()?),
+                "pid" => pid = Some(v.parse::<i32>().ok().filter(|p| *p > 0)?),
+                "program" => {
+                    if v.len() > 64 || v.chars().any(char::is_control) {
+                        return None;
+                    }
+                    program = Some(v.to_owned());
+                }
+                "since_unix_ms" => since = Some(v.parse().ok()?),
+                "mode" => {
+                    mode = Some(match v.trim_end_matches(' ') {
+                        "exclusive" => HoldMode::Exclusive,
+                        "weak" => HoldMode::Weak,
+                        "handoff" => HoldMode::Handoff,
+                        _ => return None,
+                    })
+                }
+                _ => return None,
+            }
+        }
+        Some(OwnerRecord {
+            client: client?,
+            pid: pid?,
+            program: program?,
+            since_unix_ms: since?,
+            mode: mode?,
+        })
+    }
+}
+
+fn file_name(key: &str, pid: i32, alternative: u32) -> String {
+    if alternative == 0 {
+        format!("discrecorder.owner.{key}.{pid}")
+    } else {
+        format!("discrecorder.owner.{key}.{pid}.{alternative}")
+    }
+}
+
+/// A published record: its file stays `flock`ed until this is dropped, then it is removed.
+#[derive(Debug)]
+pub struct PublishedRecord {
+    /// Holds the record's `flock` until dropped.
+    fd: OwnedFd,
+    dir: OwnedFd,
+    name: String,
+    path: PathBuf,
+}
+
+impl PublishedRecord {
+    /// Where the record is.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Rewrites the record in place. Only the padded mode word may differ, so the write has the
+    /// record's exact length and a reader sees the old or the new text.
+    pub fn rewrite(&self, record: &OwnerRecord) -> bool {
+        let text = record.encode();
+        rustix::io::pwrite(&self.fd, text.as_bytes(), 0).is_ok_and(|n| n == text.len())
+    }
+}
+
+impl Drop for PublishedRecord {
+    fn drop(&mut self) {
+        // Remove first, then close: a reader never sees our name on a file whose lock is gone
+        // except after a crash, and then the missing lock tells it so.
+        let _ = rustix::fs::unlinkat(&self.dir, self.name.as_str(), rustix::fs::AtFlags::empty());
+    }
+}
+
+/// Writes and locks a record for `key` in `dir`. Errors are sentences for a warning: a record
+/// that cannot be published never stops a device from being acquired.
+pub fn publish(dir: &Path, key: &str, record: &OwnerRecord) -> Result<PublishedRecord, String> {
+    let dirfd = crate::sys::open_shared_dir(dir)?;
+    let euid = rustix::process::geteuid().as_raw();
+    let text = record.encode();
+    let mut last_err = String::new();
+    for alternative in 0..=ALTERNATIVES {
+        let name = file_name(key, record.pid, alternative);
+        let fd = match rustix::fs::openat(
+            &dirfd,
+            name.as_str(),
+            OFlags::RDWR
+                | OFlags::CREATE
+                | OFlags::EXCL
+                | OFlags::NOFOLLOW
+                | OFlags::CLOEXEC
+                | OFlags::NONBLOCK,
+            Mode::from_raw_mode(0o644),
+        ) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::EXIST) => {
+                // A leftover of ours from a crash may be reused; anything else is skipped.
+                match rustix::fs::openat(
+                    &dirfd,
+                    name.as_str(),
+                    OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
+                    Mode::empty(),
+                ) {
+                    Ok(fd) => {
+                        let ok = rustix::fs::fstat(&fd).is_ok_and(|st| {
+                            rustix::fs::FileType::from_raw_mode(st.st_mode)
+                                == rustix::fs::FileType::RegularFile
+                                && st.st_uid == euid
+                                && st.st_nlink == 1
+                        });
+                        if !ok {
+                            last_err = format!("{name} is squatted by another user");
+                            continue;
+                        }
+                        if rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o644)).is_err() {
+                            continue;
+                        }
+                        fd
+                    }
+                    Err(e) => {
+                        last_err = format!("{name}: {}", crate::error::errno_text(&e.into()));
+                        continue;
+                    }
+                }
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot create owner record in {}: {}",
+                    dir.display(),
+                    crate::error::errno_text(&e.into())
+                ))
+            }
+        };
+        if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err() {
+            last_err = format!("{name} is locked by another process");
+            continue;
+        }
+        let written = rustix::fs::ftruncate(&fd, 0)
+            .and_then(|()| rustix::io::pwrite(&fd, text.as_bytes(), 0));
+        match written {
+            Ok(n) if n == text.len() => {}
+            Ok(_) => {
+                let _ = rustix::fs::unlinkat(&dirfd, name.as_str(), rustix::fs::AtFlags::empty());
+                return Err(format!("short write of owner record in {}", dir.display()));
+            }
+            Err(e) => {
+                let _ = rustix::fs::unlinkat(&dirfd, name.as_str(), rustix::fs::AtFlags::empty());
+                return Err(format!(
+                    "cannot write owner record in {}: {}",
+                    dir.display(),
+                    crate::error::errno_text(&e.into())
+                ));
+            }
+        }
+        let path = dir.join(&name);
+        return Ok(PublishedRecord {
+            fd,
+            dir: dirfd,
+            name,
+            path,
+        });
+    }
+    Err(format!(
+        "no owner record name free in {} ({last_err})",
+        dir.display()
+    ))
+}
+
+/// Removes records for `key` in `dir` that no live process vouches for (crash leftovers).
+/// Only files the caller may remove go: in a sticky directory, its own.
+pub fn remove_stale(dir: &Path, key: &str) {
+    let prefix = format!("discrecorder.owner.{key}.");
+    let Ok(locks) = LockTable::read() else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !name.starts_with(&prefix) {
+            continue;
+        }
+        let Ok(st) = rustix::fs::lstat(&entry.path()) else {
+            continue;
+        };
+        if !locks.on(FileId::of(&st)).any(|e| e.kind == LockKind::Flock) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Finds the record of `pid` for `key` that the lock snapshot vouches for.
+pub fn lookup(dir: &Path, key: &str, pid: i32, locks: &LockTable) -> Option<OwnerRecord> {
+    for alternative in 0..=ALTERNATIVES {
+        let path = dir.join(file_name(key, pid, alternative));
+        let fd = match rustix::fs::open(
+            &path,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(rustix::io::Errno::NOENT) => return None,
+            Err(_) => continue,
+        };
+        let Ok(st) = rustix::fs::fstat(&fd) else {
+            continue;
+        };
+        if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile
+            || !locks.holds(pid, FileId::of(&st), LockKind::Flock)
+        {
+            continue;
+        }
+        let mut buf = Vec::with_capacity(256);
+        let mut file = std::fs::File::from(fd);
+        if (&mut file)
+            .take(MAX_RECORD_LEN as u64 + 1)
+            .read_to_end(&mut buf)
+            .is_err()
+        {
+            continue;
+        }
+        if let Some(rec) = OwnerRecord::decode(&buf).filter(|r| r.pid == pid) {
+            return Some(rec);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> OwnerRecord {
+        OwnerRecord {
+            client: ClientName::new("Disc Robot 2: bay 1").expect("valid"),
+            pid: 4242,
+            program: "discrec".into(),
+            since_unix_ms: 1_780_000_000_123,
+            mode: HoldMode::Handoff,
+        }
+    }
+
+    #[test]
+    fn record_round_trips_through_its_text() {
+        let r = sample();
+        assert_eq!(OwnerRecord::decode(r.encode().as_bytes()), Some(r));
+    }
+
+    #[test]
+    fn record_with_bad_client_name_or_escape_bytes_is_rejected() {
+        let text = sample().encode();
+        let bad_client = text.replace("Disc Robot 2: bay 1", "evil\u{1b}[2J");
+        assert_eq!(OwnerRecord::decode(bad_client.as_bytes()), None);
+        let bad_prog = text.replace("program=discrec", "program=x\u{7}");
+        assert_eq!(OwnerRecord::decode(bad_prog.as_bytes()), None);
+        let unknown_key = format!("{text}extra=1\n");
+        assert_eq!(OwnerRecord::decode(unknown_key.as_bytes()), None);
+        let oversized = format!("{text}{}", "x".repeat(2000));
+        assert_eq!(OwnerRecord::decode(oversized.as_bytes()), None);
+    }
+
+    #[test]
+    fn every_prefix_of_a_record_decodes_or_is_rejected_without_panic() {
+        let text = sample().encode();
+        for end in 0..text.len() {
+            let _ = OwnerRecord::decode(&text.as_bytes()[..end]);
+        }
+    }
+}

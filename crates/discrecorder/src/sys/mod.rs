@@ -1,0 +1,243 @@
+//! Linux platform layer: the system calls and kernel files the library reads.
+//!
+//! Owns every path into `/proc` and `/sys`, the runtime-directory safety rules and the kernel
+//! wake-up used by waiting acquires. It knows nothing of client names, counts or HRESULTs: it
+//! returns `io::Result` and plain values, and the recorder logic decides what they mean.
+
+pub(crate) mod mountinfo;
+pub(crate) mod proc_locks;
+
+use std::fs;
+use std::io::{self, Read, Seek};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::fs::inotify;
+
+/// The identity of an inode: `(st_dev, st_ino)`. This is how `/proc/locks` names a locked file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileId {
+    /// The device of the file system holding the inode.
+    pub dev: u64,
+    /// The inode number.
+    pub ino: u64,
+}
+
+impl FileId {
+    /// The identity of what `stat` describes.
+    pub fn of(stat: &rustix::fs::Stat) -> FileId {
+        FileId {
+            dev: stat.st_dev,
+            ino: stat.st_ino,
+        }
+    }
+}
+
+/// `/sys/dev/block/MAJ:MIN`: the sysfs directory of a block device.
+pub fn block_sysfs_dir(major: u32, minor: u32) -> PathBuf {
+    PathBuf::from(format!("/sys/dev/block/{major}:{minor}"))
+}
+
+/// The kernel's name for a block device (`DEVNAME` in its uevent), for example `sr0`.
+pub fn block_devname(major: u32, minor: u32) -> io::Result<String> {
+    let uevent = fs::read_to_string(block_sysfs_dir(major, minor).join("uevent"))?;
+    uevent
+        .lines()
+        .find_map(|l| l.strip_prefix("DEVNAME="))
+        .map(str::to_owned)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "uevent has no DEVNAME"))
+}
+
+/// The device itself plus every partition of it, as `(major, minor)` pairs.
+pub fn block_device_and_partitions(major: u32, minor: u32) -> Vec<(u32, u32)> {
+    let mut out = vec![(major, minor)];
+    let Ok(entries) = fs::read_dir(block_sysfs_dir(major, minor)) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        if !dir.join("partition").exists() {
+            continue;
+        }
+        if let Ok(dev) = fs::read_to_string(dir.join("dev")) {
+            if let Some((ma, mi)) = dev.trim().split_once(':') {
+                if let (Ok(ma), Ok(mi)) = (ma.parse(), mi.parse()) {
+                    out.push((ma, mi));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether the block device is present: its sysfs entry exists and, for a loop device, a
+/// backing file is attached (a detached loop device has no medium and no size: it is gone).
+pub fn block_device_present(major: u32, minor: u32) -> bool {
+    let dir = block_sysfs_dir(major, minor);
+    if !dir.exists() {
+        return false;
+    }
+    let is_loop = block_devname(major, minor).is_ok_and(|n| n.starts_with("loop"));
+    !is_loop || dir.join("loop").join("backing_file").exists()
+}
+
+/// The program name the kernel reports for `pid` (`/proc/PID/comm`), unsanitised.
+pub fn program_name(pid: i32) -> Option<String> {
+    let mut comm = fs::read(format!("/proc/{pid}/comm")).ok()?;
+    while comm.last() == Some(&b'\n') {
+        comm.pop();
+    }
+    Some(String::from_utf8_lossy(&comm).into_owned())
+}
+
+/// Processes with a descriptor open on the block device `rdev`, found by scanning
+/// `/proc/*/fd` (as K3b does with lsof). Best effort: other users' descriptors are visible only
+/// to root. Returns the PIDs found and how many processes could not be inspected.
+pub fn openers_of(rdev: u64) -> (Vec<i32>, usize) {
+    let me = rustix::process::getpid().as_raw_nonzero().get();
+    let mut found = Vec::new();
+    let mut hidden = 0;
+    let Ok(procs) = fs::read_dir("/proc") else {
+        return (found, hidden);
+    };
+    for p in procs.flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(fds) = fs::read_dir(p.path().join("fd")) else {
+            hidden += 1;
+            continue;
+        };
+        let hit = fds.flatten().any(|fd| {
+            fs::metadata(fd.path())
+                .is_ok_and(|m| m.file_type().is_block_device() && m.rdev() == rdev)
+        });
+        if hit {
+            found.push(pid);
+        }
+    }
+    (found, hidden)
+}
+
+/// Where owner records and emulated devices live: `$DISCRECORDER_RUNTIME_DIR`, else `/dev/shm`
+/// (a root-owned, sticky, world-writable tmpfs on every Linux system).
+pub fn runtime_dir() -> PathBuf {
+    std::env::var_os("DISCRECORDER_RUNTIME_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/dev/shm"))
+}
+
+/// Opens a shared directory for creating files in it, refusing one that others could use to
+/// clobber or redirect them: it must be a real directory (not a symlink), owned by root or by
+/// us, and sticky if anyone else may write to it.
+pub fn open_shared_dir(path: &Path) -> Result<OwnedFd, String> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| {
+        format!(
+            "runtime directory {} cannot be used: {}",
+            path.display(),
+            crate::error::errno_text(&e.into())
+        )
+    })?;
+    let st = rustix::fs::fstat(&fd)
+        .map_err(|e| format!("cannot stat runtime directory {}: {e}", path.display()))?;
+    let euid = rustix::process::geteuid().as_raw();
+    if st.st_uid != 0 && st.st_uid != euid {
+        return Err(format!(
+            "runtime directory {} is owned by uid {}, neither root nor us: refusing to publish in it",
+            path.display(),
+            st.st_uid
+        ));
+    }
+    let mode = st.st_mode;
+    if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+        return Err(format!(
+            "runtime directory {} is writable by others without the sticky bit (mode {:o}): refusing to publish in it",
+            path.display(),
+            mode & 0o7777
+        ));
+    }
+    Ok(fd)
+}
+
+/// Sleeps until the kernel says something that may free a device changed: a descriptor on its
+/// node was closed (the holder released or died), the node changed or went away, or (for block
+/// devices) the mount table changed. A fallback period bounds every sleep, so waiting never
+/// polls faster than that period without a kernel event.
+pub struct ChangeWaiter {
+    inotify: OwnedFd,
+    mountinfo: Option<fs::File>,
+}
+
+impl ChangeWaiter {
+    /// The longest sleep without a kernel event.
+    pub const FALLBACK_PERIOD: Duration = Duration::from_millis(100);
+
+    /// Watches `node` (and the mount table when `watch_mounts`).
+    pub fn new(node: &Path, watch_mounts: bool) -> io::Result<ChangeWaiter> {
+        use inotify::{CreateFlags, WatchFlags};
+        let fd = inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK)?;
+        inotify::add_watch(
+            &fd,
+            node,
+            WatchFlags::CLOSE_WRITE
+                | WatchFlags::CLOSE_NOWRITE
+                | WatchFlags::ATTRIB
+                | WatchFlags::DELETE_SELF,
+        )?;
+        let mountinfo = if watch_mounts {
+            let mut f = fs::File::open("/proc/self/mountinfo")?;
+            io::copy(&mut f, &mut io::sink())?;
+            Some(f)
+        } else {
+            None
+        };
+        Ok(ChangeWaiter {
+            inotify: fd,
+            mountinfo,
+        })
+    }
+
+    /// Waits for an event or `timeout` (capped at [`Self::FALLBACK_PERIOD`]).
+    pub fn wait(&mut self, timeout: Duration) -> io::Result<()> {
+        let timeout = timeout.min(Self::FALLBACK_PERIOD);
+        let ts = Timespec {
+            tv_sec: timeout.as_secs() as i64,
+            tv_nsec: i64::from(timeout.subsec_nanos()),
+        };
+        {
+            let mut fds = vec![PollFd::new(&self.inotify, PollFlags::IN)];
+            if let Some(m) = &self.mountinfo {
+                fds.push(PollFd::from_borrowed_fd(
+                    m.as_fd(),
+                    PollFlags::PRI | PollFlags::ERR,
+                ));
+            }
+            match rustix::event::poll(&mut fds, Some(&ts)) {
+                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // Drain what woke us so the next wait sleeps again.
+        let mut buf = [0u8; 4096];
+        while rustix::io::read(&self.inotify, &mut buf).is_ok_and(|n| n > 0) {}
+        if let Some(m) = &mut self.mountinfo {
+            m.rewind()?;
+            let mut sink = Vec::new();
+            m.read_to_end(&mut sink)?;
+        }
+        Ok(())
+    }
+}
