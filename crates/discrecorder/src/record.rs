@@ -287,7 +287,7 @@ pub fn remove_stale(dir: &Path, key: &str) {
         if !name.starts_with(&prefix) {
             continue;
         }
-        let Ok(st) = rustix::fs::lstat(&entry.path()) else {
+        let Ok(st) = rustix::fs::lstat(entry.path()) else {
             continue;
         };
         if !locks.on(FileId::of(&st)).any(|e| e.kind == LockKind::Flock) {
