@@ -1,0 +1,506 @@
+//! Shared test support: an isolated runtime directory, helper processes ("probes") and loop
+//! devices.
+//!
+//! A probe is this very test binary run again with `--ignored --exact zz_probe_entry`, with
+//! `PROBE_MODE` saying what to do. It talks over stdout lines starting with `PROBE:` and is
+//! steered over stdin, so tests can drive several real processes in lock step.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use discrecorder::{AcquireOptions, Recorder, Wait};
+use rustix::fs::{FlockOperation, Mode, OFlags};
+
+/// The `discrec` binary under test.
+pub const DISCREC: &str = env!("CARGO_BIN_EXE_discrec");
+
+static RUNTIME: OnceLock<tempfile::TempDir> = OnceLock::new();
+
+/// Gives this test process (and the processes it starts) a private runtime directory, mode 1777
+/// like `/dev/shm`, so tests never see each other's records or the machine's.
+pub fn init() -> &'static Path {
+    RUNTIME
+        .get_or_init(|| {
+            let dir = tempfile::Builder::new()
+                .prefix("discrec-test-rt-")
+                .tempdir()
+                .expect("create runtime dir");
+            rustix::fs::chmod(dir.path(), Mode::from_raw_mode(0o1777)).expect("chmod 1777");
+            // Set once, before any test thread reads it (all tests call init() first).
+            std::env::set_var("DISCRECORDER_RUNTIME_DIR", dir.path());
+            dir
+        })
+        .path()
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A fresh emulated device name for one test.
+pub fn unique_emu(tag: &str) -> String {
+    init();
+    format!(
+        "emu:{tag}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Whether this process is root (tier T2 needs it).
+pub fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// Tier T2 gate: under CI=true a missing privilege fails the test instead of skipping it.
+pub fn require_root(test: &str) -> bool {
+    if is_root() {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{test}: tier T2 needs root, and CI=true requires every tier");
+    }
+    eprintln!("{test}: skipped (tier T2 needs root; run the suite as root)");
+    false
+}
+
+/// A helper process.
+pub struct Probe {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+}
+
+/// Starts a probe in `mode` with `args`.
+pub fn probe(mode: &str, args: &[&str]) -> Probe {
+    probe_with(mode, args, |_| {})
+}
+
+/// Starts a probe, letting the caller adjust the command (for example its uid).
+pub fn probe_with(mode: &str, args: &[&str], adjust: impl FnOnce(&mut Command)) -> Probe {
+    init();
+    let exe = std::env::current_exe().expect("own executable");
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        "--ignored",
+        "--exact",
+        "zz_probe_entry",
+        "--nocapture",
+        "--test-threads=1",
+        "-q",
+    ])
+    .env("PROBE_MODE", mode)
+    .env("PROBE_ARGS", args.join("\u{1f}"))
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit());
+    adjust(&mut cmd);
+    let mut child = cmd.spawn().expect("spawn probe");
+    let stdin = child.stdin.take();
+    let stdout = BufReader::new(child.stdout.take().expect("probe stdout"));
+    Probe {
+        child,
+        stdin,
+        stdout,
+    }
+}
+
+impl Probe {
+    /// The probe's PID.
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// The next `PROBE:` line (without the prefix); panics if the probe ends first.
+    pub fn line(&mut self) -> String {
+        loop {
+            let mut l = String::new();
+            let n = self.stdout.read_line(&mut l).expect("read probe");
+            assert!(n > 0, "probe {} ended without answering", self.pid());
+            if let Some(rest) = l.trim_end().strip_prefix("PROBE: ") {
+                return rest.to_owned();
+            }
+        }
+    }
+
+    /// Sends one line to the probe.
+    pub fn send(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("probe stdin open");
+        writeln!(stdin, "{line}").expect("write probe");
+        stdin.flush().expect("flush probe");
+    }
+
+    /// Closes the probe's stdin (its cue to release and exit) and waits for it.
+    pub fn finish(mut self) -> std::process::ExitStatus {
+        self.stdin = None;
+        self.child.wait().expect("wait probe")
+    }
+
+    /// SIGKILL and reap.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn args() -> Vec<String> {
+    std::env::var("PROBE_ARGS")
+        .unwrap_or_default()
+        .split('\u{1f}')
+        .map(str::to_owned)
+        .collect()
+}
+
+fn say(s: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "PROBE: {s}");
+    let _ = out.flush();
+}
+
+fn wait_stdin_eof() {
+    let mut sink = String::new();
+    while std::io::stdin().read_line(&mut sink).is_ok_and(|n| n > 0) {
+        sink.clear();
+    }
+}
+
+fn err_line(e: &discrecorder::Error) -> String {
+    format!("err 0x{:08X} {e}", e.code())
+}
+
+/// The probe side: dispatches on `PROBE_MODE`. Called from each test binary's ignored
+/// `zz_probe_entry` test.
+pub fn probe_entry() {
+    let Ok(mode) = std::env::var("PROBE_MODE") else {
+        panic!("zz_probe_entry is a helper-process entry point, started by other tests");
+    };
+    let a = args();
+    match mode.as_str() {
+        // Acquire (optionally hand-off), report, hold until stdin closes, release.
+        "hold" => {
+            let rec = match Recorder::open(&a[0]) {
+                Ok(r) => r,
+                Err(e) => return say(&err_line(&e)),
+            };
+            let opts = AcquireOptions {
+                handoff: a.get(2).is_some_and(|h| h == "handoff"),
+                ..AcquireOptions::default()
+            };
+            match rec.acquire_with(&a[1], opts) {
+                Ok(_) => say("held"),
+                Err(e) => return say(&err_line(&e)),
+            }
+            wait_stdin_eof();
+            let _ = rec.release_exclusive_access();
+            say("released");
+        }
+        // Acquire once and report.
+        "try" => match Recorder::open(&a[0]).and_then(|r| {
+            r.acquire_exclusive_access(false, &a[1])?;
+            r.owner()
+        }) {
+            Ok(o) => say(&format!("ok {}", o.map(|o| o.name).unwrap_or_default())),
+            Err(e) => say(&err_line(&e)),
+        },
+        // Ask the owner.
+        "owner" => match Recorder::open(&a[0]).and_then(|r| r.owner()) {
+            Ok(o) => say(&format!("owner {}", o.map(|o| o.name).unwrap_or_default())),
+            Err(e) => say(&err_line(&e)),
+        },
+        // A foreign holder: O_EXCL and a POSIX write lock, as libburn takes them.
+        "foreign" => {
+            let fd = rustix::fs::open(
+                a[0].as_str(),
+                OFlags::RDWR | OFlags::NONBLOCK | OFlags::EXCL | OFlags::CLOEXEC,
+                Mode::empty(),
+            );
+            let fd = match fd {
+                Ok(fd) => fd,
+                Err(e) => return say(&format!("err open {e}")),
+            };
+            if let Err(e) = rustix::fs::fcntl_lock(&fd, FlockOperation::NonBlockingLockExclusive) {
+                return say(&format!("err lock {e}"));
+            }
+            say("ready");
+            wait_stdin_eof();
+            drop(fd);
+        }
+        // From a separate process: which of the foreign claims would succeed now?
+        "check" => say(&check_foreign_claims(Path::new(&a[0]))),
+        // Race protocol: "go N" -> try once; "release N" -> release.
+        "racer" => racer(&a[0], &a[1], Path::new(&a[2])),
+        // Chaos: acquire/nest/release in a loop until killed, checking the marker invariant.
+        "contend" => contend(&a[0], &a[1], Path::new(&a[2])),
+        other => panic!("unknown probe mode {other}"),
+    }
+}
+
+/// Tries the claims a foreign program would take: `flock(LOCK_SH|LOCK_NB)`, a POSIX write
+/// lock, an `O_EXCL` open. Returns `flock=ok|busy posix=ok|busy excl=ok|busy`.
+pub fn check_foreign_claims(path: &Path) -> String {
+    let plain = rustix::fs::open(
+        path,
+        OFlags::RDWR | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .expect("open node");
+    let flock = rustix::fs::flock(&plain, FlockOperation::NonBlockingLockShared).is_ok();
+    let posix = rustix::fs::fcntl_lock(&plain, FlockOperation::NonBlockingLockExclusive).is_ok();
+    let excl = rustix::fs::open(
+        path,
+        OFlags::RDWR | OFlags::NONBLOCK | OFlags::EXCL | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .is_ok();
+    let w = |b: bool| if b { "ok" } else { "busy" };
+    format!("flock={} posix={} excl={}", w(flock), w(posix), w(excl))
+}
+
+/// The independent invariant "one holder at a time": a holder creates `holder` in `dir` with
+/// `O_CREAT|O_EXCL` (the kernel arbitrates, not the code under test). A marker left by a dead
+/// process (killed while holding) is stale and replaced. Returns false on a violation.
+pub fn enter_marker(dir: &Path) -> bool {
+    let path = dir.join("holder");
+    for _ in 0..3 {
+        match rustix::fs::open(
+            &path,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC,
+            Mode::from_raw_mode(0o644),
+        ) {
+            Ok(fd) => {
+                let _ = rustix::io::write(&fd, std::process::id().to_string().as_bytes());
+                return true;
+            }
+            Err(rustix::io::Errno::EXIST) => {
+                let other: i32 = std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .unwrap_or(0);
+                if other != 0 && process_alive(other) {
+                    return false;
+                }
+                let _ = std::fs::remove_file(&path);
+            }
+            Err(e) => panic!("marker: {e}"),
+        }
+    }
+    false
+}
+
+/// Leaves the marker (before releasing).
+pub fn leave_marker(dir: &Path) {
+    let _ = std::fs::remove_file(dir.join("holder"));
+}
+
+/// Whether `pid` is a live, non-zombie process (from `/proc`, not from the library).
+pub fn process_alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
+        Err(_) => false,
+    }
+}
+
+fn racer(device: &str, name: &str, dir: &Path) {
+    let rec = Recorder::open(device).expect("open recorder");
+    say("up");
+    let stdin = std::io::stdin();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else { break };
+        let (cmd, round) = line.split_once(' ').unwrap_or((line.as_str(), ""));
+        match cmd {
+            "go" => match rec.acquire_exclusive_access(false, name) {
+                Ok(_) => {
+                    if enter_marker(dir) {
+                        say(&format!("won {round}"));
+                    } else {
+                        say(&format!("violation {round}"));
+                    }
+                }
+                Err(e) => say(&format!("lost {round} 0x{:08X}", e.code())),
+            },
+            "release" => {
+                leave_marker(dir);
+                let _ = rec.release_exclusive_access();
+                say(&format!("released {round}"));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn contend(device: &str, name: &str, dir: &Path) {
+    let rec = Recorder::open(device).expect("open recorder");
+    say("up");
+    let opts = AcquireOptions {
+        wait: Wait::Timeout(Duration::from_millis(50)),
+        ..AcquireOptions::default()
+    };
+    loop {
+        if rec.acquire_with(name, opts).is_err() {
+            continue;
+        }
+        if !enter_marker(dir) {
+            let _ = std::fs::write(dir.join("violation"), std::process::id().to_string());
+            std::process::exit(99);
+        }
+        let _ = rec.acquire_exclusive_access(false, name);
+        let _ = rec.acquire_exclusive_access(false, name);
+        let _ = rec.release_exclusive_access();
+        let _ = rec.release_exclusive_access();
+        leave_marker(dir);
+        let _ = rec.release_exclusive_access();
+    }
+}
+
+/// What `/proc/locks` holds on the inode of `path`, read here without the library's parser:
+/// the lines whose `MAJ:MIN:INO` field names it.
+pub fn kernel_locks_on(path: &Path) -> Vec<String> {
+    let st = rustix::fs::stat(path).expect("stat node");
+    let field = format!(
+        "{:02x}:{:02x}:{}",
+        rustix::fs::major(st.st_dev),
+        rustix::fs::minor(st.st_dev),
+        st.st_ino
+    );
+    std::fs::read_to_string("/proc/locks")
+        .expect("read /proc/locks")
+        .lines()
+        .filter(|l| l.split_whitespace().any(|f| f == field))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The backing file of an emulated device.
+pub fn emu_backing(spec: &str) -> PathBuf {
+    let name = spec.strip_prefix("emu:").expect("emu spec");
+    init().join(format!("discrecorder.emu.{name}"))
+}
+
+/// Runs `discrec ARGS`; returns (status code, stdout, stderr).
+pub fn discrec(args: &[&str]) -> (i32, String, String) {
+    init();
+    let out = Command::new(DISCREC)
+        .args(args)
+        .output()
+        .expect("run discrec");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A loop device backed by a sparse image, detached (and its mounts undone) when dropped.
+pub struct LoopDev {
+    pub path: PathBuf,
+    _dir: tempfile::TempDir,
+    pub mount_dirs: Vec<PathBuf>,
+}
+
+fn run(cmd: &str, args: &[&str]) -> std::process::Output {
+    Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"))
+}
+
+fn run_ok(cmd: &str, args: &[&str]) -> String {
+    let out = run(cmd, args);
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+impl LoopDev {
+    /// A 16 MiB loop device, with an ext2 file system when `mkfs`.
+    pub fn new(mkfs: bool) -> LoopDev {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let img = dir.path().join("disk.img");
+        let f = std::fs::File::create(&img).expect("image");
+        f.set_len(16 << 20).expect("size image");
+        drop(f);
+        if mkfs {
+            run_ok("mkfs.ext2", &["-q", "-F", img.to_str().expect("utf8")]);
+        }
+        let path = PathBuf::from(run_ok(
+            "losetup",
+            &["-f", "--show", img.to_str().expect("utf8")],
+        ));
+        LoopDev {
+            path,
+            _dir: dir,
+            mount_dirs: Vec::new(),
+        }
+    }
+
+    /// The device path as a string.
+    pub fn dev(&self) -> &str {
+        self.path.to_str().expect("utf8 path")
+    }
+
+    /// Mounts the file system on a fresh directory and returns it.
+    pub fn mount(&mut self) -> PathBuf {
+        let point = self
+            ._dir
+            .path()
+            .join(format!("mnt{}", self.mount_dirs.len()));
+        std::fs::create_dir_all(&point).expect("mount point");
+        run_ok("mount", &[self.dev(), point.to_str().expect("utf8")]);
+        self.mount_dirs.push(point.clone());
+        point
+    }
+
+    /// Whether `point` is mounted now (from mountinfo, read here).
+    pub fn is_mounted(point: &Path) -> bool {
+        let text = std::fs::read_to_string("/proc/self/mountinfo").expect("mountinfo");
+        let p = point.to_str().expect("utf8");
+        text.lines()
+            .any(|l| l.split(' ').nth(4).is_some_and(|m| m == p))
+    }
+
+    /// Detaches the loop device now (the device disappears).
+    pub fn detach(&self) {
+        run_ok("losetup", &["-d", self.dev()]);
+    }
+}
+
+impl Drop for LoopDev {
+    fn drop(&mut self) {
+        for point in self.mount_dirs.iter().rev() {
+            if LoopDev::is_mounted(point) {
+                let out = run("umount", &[point.to_str().unwrap_or("")]);
+                if !out.status.success() {
+                    let _ = run("umount", &["-l", point.to_str().unwrap_or("")]);
+                }
+            }
+        }
+        let _ = run("losetup", &["-d", self.dev()]);
+    }
+}
+
+/// Opens a plain descriptor (for tests that need one).
+pub fn open_plain(path: &Path) -> OwnedFd {
+    rustix::fs::open(
+        path,
+        OFlags::RDWR | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .expect("open")
+}

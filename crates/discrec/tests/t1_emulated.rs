@@ -1,0 +1,373 @@
+//! Tier T1: exclusive access on emulated recorders, with real processes. No root needed.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use discrecorder::{emu, AcquireOptions, HResult, OwnerKind, Recorder, Wait};
+use rand::Rng;
+
+#[test]
+#[ignore = "helper-process entry point, started by the other tests"]
+fn zz_probe_entry() {
+    probe_entry();
+}
+
+fn open(spec: &str) -> Recorder {
+    Recorder::open(spec).expect("open recorder")
+}
+
+#[test]
+fn a_invalid_client_names_give_e_invalidarg_and_change_nothing() {
+    let dev = unique_emu("names");
+    let rec = open(&dev);
+    let nul = "a\0b";
+    let invalid = ["", &"x".repeat(64), "a@b", "a/b", "caf\u{e9}", "a\tb", nul];
+    for name in invalid {
+        let err = rec
+            .acquire_exclusive_access(false, name)
+            .expect_err("invalid name must fail");
+        assert_eq!(err.hresult(), HResult::EInvalidArg, "{name:?}");
+        assert_eq!(err.code(), 0x8007_0057);
+        assert_eq!(rec.lock_count(), 0, "{name:?} changed the count");
+        assert_eq!(
+            rec.owner().expect("owner"),
+            None,
+            "{name:?} took the device"
+        );
+    }
+    // While held, an invalid name changes neither the count nor the published name.
+    rec.acquire_exclusive_access(false, "First")
+        .expect("acquire");
+    for name in invalid {
+        let err = rec
+            .acquire_exclusive_access(false, name)
+            .expect_err("invalid");
+        assert_eq!(err.hresult(), HResult::EInvalidArg);
+        assert_eq!(rec.lock_count(), 1);
+    }
+    assert_eq!(rec.exclusive_access_owner().expect("owner"), "First");
+    rec.release_exclusive_access().expect("release");
+}
+
+#[test]
+fn a_valid_client_names_sixty_three_bytes_and_each_punctuation_byte() {
+    let dev = unique_emu("valid");
+    let rec = open(&dev);
+    let long = "Z".repeat(63);
+    let mut names = vec![long];
+    names.extend(
+        [" ", ".", ",", ":", ";", "_", "-"]
+            .iter()
+            .map(|p| format!("Client{p}9")),
+    );
+    for name in names {
+        let got = rec.acquire_exclusive_access(false, &name);
+        assert!(got.is_ok(), "{name:?}: {got:?}");
+        let (code, out, _) = discrec(&["owner", &dev]);
+        assert_eq!(code, 0);
+        assert_eq!(
+            out.trim_end_matches('\n'),
+            name,
+            "another process sees the name"
+        );
+        rec.release_exclusive_access().expect("release");
+    }
+}
+
+#[test]
+fn b_count_nests_and_only_the_last_release_frees_the_device() {
+    let dev = unique_emu("count");
+    let rec = open(&dev);
+    for i in 1..=3 {
+        let a = rec
+            .acquire_exclusive_access(false, "Counter")
+            .expect("acquire");
+        assert_eq!(a.lock_count, i);
+    }
+    assert_eq!(rec.release_exclusive_access().expect("release"), 2);
+    assert_eq!(rec.release_exclusive_access().expect("release"), 1);
+    // Still held: another process sees the owner and is refused.
+    let mut p = probe("owner", &[&dev]);
+    assert_eq!(p.line(), "owner Counter");
+    let mut p = probe("try", &[&dev, "Other"]);
+    assert!(
+        p.line().starts_with("err 0x80070005"),
+        "other process refused"
+    );
+    assert_eq!(rec.release_exclusive_access().expect("release"), 0);
+    // Free: another process gets it.
+    let mut p = probe("try", &[&dev, "Other"]);
+    assert_eq!(p.line(), "ok Other");
+    drop(p);
+    // Release at 0: E_FAIL, nothing changes.
+    let err = rec.release_exclusive_access().expect_err("release at 0");
+    assert_eq!(err.hresult(), HResult::EFail);
+    assert_eq!(err.code(), 0x8000_4005);
+    assert_eq!(rec.lock_count(), 0);
+    assert_eq!(rec.owner().expect("owner"), None);
+}
+
+#[test]
+fn b_nested_acquire_keeps_the_first_published_name() {
+    let dev = unique_emu("firstname");
+    let rec = open(&dev);
+    rec.acquire_exclusive_access(false, "First Name")
+        .expect("acquire");
+    rec.acquire_exclusive_access(false, "Second Name")
+        .expect("nest");
+    let mut p = probe("owner", &[&dev]);
+    assert_eq!(p.line(), "owner First Name");
+}
+
+#[test]
+fn c_second_recorder_in_same_process_and_another_process_are_denied_naming_owner() {
+    let dev = unique_emu("conflict");
+    let a = open(&dev);
+    a.acquire_exclusive_access(false, "Holder A")
+        .expect("acquire");
+    let b = open(&dev);
+    let err = b
+        .acquire_exclusive_access(false, "Holder B")
+        .expect_err("same-process second recorder");
+    assert_eq!(err.hresult(), HResult::EAccessDenied);
+    assert!(err.context().contains("Holder A"), "{err}");
+    assert_eq!(b.exclusive_access_owner().expect("owner"), "Holder A");
+    let mut p = probe("try", &[&dev, "Holder C"]);
+    let line = p.line();
+    assert!(line.starts_with("err 0x80070005"), "{line}");
+    assert!(line.contains("Holder A"), "{line}");
+    // A's lock survives B's failed attempt (no descriptor of ours was closed under it).
+    assert_eq!(a.lock_count(), 1);
+    let mut p = probe("owner", &[&dev]);
+    assert_eq!(p.line(), "owner Holder A");
+}
+
+#[test]
+fn c_owner_value_carries_pid_program_since_and_kind() {
+    let dev = unique_emu("rich");
+    let mut holder = probe("hold", &[&dev, "Rich Owner"]);
+    assert_eq!(holder.line(), "held");
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
+    let o = open(&dev).owner().expect("owner").expect("held");
+    assert_eq!(o.kind, OwnerKind::Client);
+    assert_eq!(o.name, "Rich Owner");
+    assert_eq!(o.pid, Some(holder.pid()));
+    assert!(o.program.as_deref().is_some_and(|p| !p.is_empty()));
+    let since = o.since_unix_ms.expect("since");
+    assert!(
+        since <= before && before - since < 60_000,
+        "since {since} vs {before}"
+    );
+    holder.finish();
+    assert_eq!(open(&dev).owner().expect("owner"), None);
+}
+
+#[test]
+fn d_holder_killed_at_random_instants_frees_the_device_every_time() {
+    let dev = unique_emu("crash");
+    let markers = tempfile::tempdir().expect("tempdir");
+    let checker = open(&dev);
+    let backing = emu_backing(&dev);
+    let mut rng = rand::rng();
+    let rounds = 200;
+    let mut killed_holding = 0;
+    for round in 0..rounds {
+        // Two contenders loop acquire/nest/release; one is killed at a random instant.
+        let mut a = probe(
+            "contend",
+            &[&dev, "Chaos A", markers.path().to_str().expect("utf8")],
+        );
+        let mut b = probe(
+            "contend",
+            &[&dev, "Chaos B", markers.path().to_str().expect("utf8")],
+        );
+        assert_eq!(a.line(), "up");
+        assert_eq!(b.line(), "up");
+        std::thread::sleep(Duration::from_micros(rng.random_range(0..4000)));
+        let (victim, survivor) = if rng.random_bool(0.5) { (a, b) } else { (b, a) };
+        victim.kill();
+        std::thread::sleep(Duration::from_micros(rng.random_range(0..2000)));
+        survivor.kill();
+        if markers.path().join("holder").exists() {
+            killed_holding += 1;
+        }
+        // Independent checks: the kernel lists no lock on the device, a plain flock succeeds,
+        // no process recorded a double holding, and the library sees no owner and acquires.
+        assert!(
+            kernel_locks_on(&backing).is_empty(),
+            "round {round}: locks left: {:?}",
+            kernel_locks_on(&backing)
+        );
+        assert!(
+            !markers.path().join("violation").exists(),
+            "round {round}: two holders at once"
+        );
+        assert_eq!(
+            checker.owner().expect("owner"),
+            None,
+            "round {round}: stale owner"
+        );
+        checker
+            .acquire_exclusive_access(false, "Checker")
+            .unwrap_or_else(|e| panic!("round {round}: re-acquire failed: {e}"));
+        checker.release_exclusive_access().expect("release");
+        leave_marker(markers.path());
+    }
+    assert!(
+        killed_holding > 0,
+        "no kill landed while a holder held the device"
+    );
+}
+
+#[test]
+fn e_sixteen_processes_race_and_exactly_one_wins_each_of_500_rounds() {
+    let dev = unique_emu("race");
+    let markers = tempfile::tempdir().expect("tempdir");
+    let dir = markers.path().to_str().expect("utf8").to_owned();
+    let mut racers: Vec<Probe> = (0..16)
+        .map(|i| probe("racer", &[&dev, &format!("Racer {i}"), &dir]))
+        .collect();
+    for r in &mut racers {
+        assert_eq!(r.line(), "up");
+    }
+    for round in 0..500 {
+        for r in &mut racers {
+            r.send(&format!("go {round}"));
+        }
+        let mut winners = Vec::new();
+        for (i, r) in racers.iter_mut().enumerate() {
+            let line = r.line();
+            assert!(!line.starts_with("violation"), "round {round}: {line}");
+            if line.starts_with("won") {
+                winners.push(i);
+            } else {
+                assert!(
+                    line.starts_with(&format!("lost {round} 0x80070005")),
+                    "round {round}: {line}"
+                );
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
+        let w = winners[0];
+        racers[w].send(&format!("release {round}"));
+        assert_eq!(racers[w].line(), format!("released {round}"));
+    }
+}
+
+#[test]
+fn i_emulated_device_removed_gives_dev_not_exist_and_release_still_works() {
+    let dev = unique_emu("vanish");
+    let name = dev.strip_prefix("emu:").expect("emu");
+    let holder = open(&dev);
+    holder
+        .acquire_exclusive_access(false, "Soon Gone")
+        .expect("acquire");
+    let other = open(&dev);
+    emu::remove(name).expect("remove");
+    assert!(holder.device_vanished());
+    let err = other
+        .acquire_exclusive_access(false, "Late")
+        .expect_err("device gone");
+    assert_eq!(err.hresult(), HResult::DevNotExist);
+    assert_eq!(err.code(), 0x8007_0037);
+    let err = other.owner().expect_err("device gone");
+    assert_eq!(err.hresult(), HResult::DevNotExist);
+    assert_eq!(holder.release_exclusive_access().expect("release"), 0);
+    let err = Recorder::open(&format!("emu:{name}-missing"))
+        .and_then(|r| {
+            emu::remove(&format!("{name}-missing"))?;
+            r.acquire_exclusive_access(false, "X")
+        })
+        .expect_err("gone");
+    assert_eq!(err.hresult(), HResult::DevNotExist);
+}
+
+#[test]
+fn wait_is_woken_by_the_kernel_when_the_holder_releases() {
+    let dev = unique_emu("wait");
+    let mut holder = probe("hold", &[&dev, "Slow Holder"]);
+    assert_eq!(holder.line(), "held");
+    let waiter = open(&dev);
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        holder.finish()
+    });
+    let start = Instant::now();
+    let got = waiter.acquire_with(
+        "Patient",
+        AcquireOptions {
+            wait: Wait::Timeout(Duration::from_secs(20)),
+            ..AcquireOptions::default()
+        },
+    );
+    let waited = start.elapsed();
+    assert!(got.is_ok(), "{got:?}");
+    assert!(
+        waited >= Duration::from_millis(250),
+        "acquired before release: {waited:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(20),
+        "timed out instead of being woken"
+    );
+    releaser.join().expect("releaser");
+}
+
+#[test]
+fn wait_gives_up_at_the_deadline_with_access_denied() {
+    let dev = unique_emu("deadline");
+    let mut holder = probe("hold", &[&dev, "Stubborn"]);
+    assert_eq!(holder.line(), "held");
+    let start = Instant::now();
+    let err = open(&dev)
+        .acquire_with(
+            "Patient",
+            AcquireOptions {
+                wait: Wait::Timeout(Duration::from_millis(300)),
+                ..AcquireOptions::default()
+            },
+        )
+        .expect_err("held throughout");
+    assert!(start.elapsed() >= Duration::from_millis(300));
+    assert_eq!(err.hresult(), HResult::EAccessDenied);
+    assert!(err.context().contains("Stubborn"), "{err}");
+    holder.finish();
+}
+
+#[test]
+fn guard_releases_once_when_dropped() {
+    let dev = unique_emu("guard");
+    let rec = open(&dev);
+    rec.acquire_exclusive_access(false, "Outer")
+        .expect("acquire");
+    {
+        let g = rec.lock(false, "Inner").expect("guard");
+        assert_eq!(g.acquired().lock_count, 2);
+    }
+    assert_eq!(rec.lock_count(), 1);
+    {
+        let _g = rec.lock(false, "Inner").expect("guard");
+    }
+    rec.release_exclusive_access().expect("release");
+    assert_eq!(open(&dev).owner().expect("owner"), None);
+    let g = rec.lock(false, "Solo").expect("guard");
+    assert_eq!(g.release().expect("release"), 0);
+    assert_eq!(rec.lock_count(), 0);
+}
+
+#[test]
+fn dropping_a_recorder_releases_whatever_its_count() {
+    let dev = unique_emu("droprec");
+    let rec = open(&dev);
+    for _ in 0..3 {
+        rec.acquire_exclusive_access(false, "Dropper")
+            .expect("acquire");
+    }
+    drop(rec);
+    assert_eq!(open(&dev).owner().expect("owner"), None);
+}

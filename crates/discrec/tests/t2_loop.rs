@@ -1,0 +1,337 @@
+//! Tier T2: exclusive access on real kernel block devices (loop devices, ext2 mounts). Needs
+//! root; under CI=true a missing privilege fails instead of skipping.
+
+mod common;
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+
+use common::*;
+use discrecorder::{HResult, HoldMode, OwnerKind, Recorder, Warning};
+
+#[test]
+#[ignore = "helper-process entry point, started by the other tests"]
+fn zz_probe_entry() {
+    probe_entry();
+}
+
+/// Loop devices and mounts are machine-wide: one T2 test at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn open(spec: &str) -> Recorder {
+    Recorder::open(spec).expect("open recorder")
+}
+
+#[test]
+fn f_mounted_without_force_is_denied_naming_the_mount_point_and_stays_mounted() {
+    if !require_root("f1") {
+        return;
+    }
+    let _s = serial();
+    let mut lo = LoopDev::new(true);
+    let point = lo.mount();
+    let rec = open(lo.dev());
+    let err = rec
+        .acquire_exclusive_access(false, "Polite")
+        .expect_err("mounted");
+    assert_eq!(err.hresult(), HResult::EAccessDenied);
+    assert!(
+        err.context().contains(point.to_str().expect("utf8")),
+        "{err}"
+    );
+    assert!(LoopDev::is_mounted(&point), "force=false unmounted it");
+    assert_eq!(rec.lock_count(), 0);
+    let o = rec.owner().expect("owner").expect("mount owns it");
+    assert_eq!(o.kind, OwnerKind::Mount);
+    assert_eq!(o.name, point.to_str().expect("utf8"));
+}
+
+#[test]
+fn f_force_unmounts_and_holds_the_kernel_claim() {
+    if !require_root("f2") {
+        return;
+    }
+    let _s = serial();
+    let mut lo = LoopDev::new(true);
+    let point = lo.mount();
+    let rec = open(lo.dev());
+    let got = rec
+        .acquire_exclusive_access(true, "Forceful")
+        .expect("force acquire");
+    assert_eq!(got.unmounted, vec![point.clone()]);
+    assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+    assert_eq!(got.mode, HoldMode::Exclusive);
+    assert!(!LoopDev::is_mounted(&point));
+    assert!(rec.holds_kernel_claim());
+    let mut p = probe("owner", &[lo.dev()]);
+    assert_eq!(p.line(), "owner Forceful");
+}
+
+#[test]
+fn f_force_with_a_busy_volume_holds_keeps_it_mounted_and_reports_it() {
+    if !require_root("f3") {
+        return;
+    }
+    let _s = serial();
+    let mut lo = LoopDev::new(true);
+    let point = lo.mount();
+    let open_file = std::fs::File::create(point.join("busy.txt")).expect("file on volume");
+    let rec = open(lo.dev());
+    let got = rec
+        .acquire_exclusive_access(true, "Forceful")
+        .expect("force gains access anyway");
+    assert!(LoopDev::is_mounted(&point), "busy volume must stay mounted");
+    assert_eq!(got.mode, HoldMode::Weak);
+    assert!(
+        got.warnings.iter().any(|w| matches!(w,
+            Warning::StillMounted { mount_point, .. } if *mount_point == point)),
+        "{:?}",
+        got.warnings
+    );
+    assert!(!rec.holds_kernel_claim());
+    let mut p = probe("try", &[lo.dev(), "Other"]);
+    let line = p.line();
+    assert!(line.starts_with("err 0x80070005"), "{line}");
+    assert!(line.contains("Forceful"), "{line}");
+    drop(open_file);
+}
+
+#[test]
+fn g_while_held_mount_exclusive_open_flock_and_posix_lock_all_fail() {
+    if !require_root("g") {
+        return;
+    }
+    let _s = serial();
+    let lo = LoopDev::new(true);
+    let rec = open(lo.dev());
+    rec.acquire_exclusive_access(false, "Guardian")
+        .expect("acquire");
+    let mut p = probe("check", &[lo.dev()]);
+    assert_eq!(p.line(), "flock=busy posix=busy excl=busy");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new("mount")
+        .args([lo.dev(), dir.path().to_str().expect("utf8")])
+        .output()
+        .expect("mount");
+    assert!(!out.status.success(), "mount succeeded while held");
+    assert!(!LoopDev::is_mounted(dir.path()));
+    rec.release_exclusive_access().expect("release");
+    // After release every one of them works again.
+    let mut p = probe("check", &[lo.dev()]);
+    assert_eq!(p.line(), "flock=ok posix=ok excl=ok");
+}
+
+#[test]
+fn h_foreign_holder_is_denied_and_named_by_program() {
+    if !require_root("h") {
+        return;
+    }
+    let _s = serial();
+    let lo = LoopDev::new(false);
+    let mut foreign = probe("foreign", &[lo.dev()]);
+    assert_eq!(foreign.line(), "ready");
+    let comm = std::fs::read_to_string(format!("/proc/{}/comm", foreign.pid()))
+        .expect("comm")
+        .trim()
+        .to_owned();
+    let rec = open(lo.dev());
+    let err = rec
+        .acquire_exclusive_access(false, "Hopeful")
+        .expect_err("foreign holds it");
+    assert_eq!(err.hresult(), HResult::EAccessDenied);
+    assert!(err.context().contains(&comm), "{err} should name {comm}");
+    let o = rec.owner().expect("owner").expect("owned");
+    assert_eq!(o.kind, OwnerKind::ForeignProgram);
+    assert_eq!(o.name, comm);
+    assert_eq!(o.pid, Some(foreign.pid()));
+    assert_eq!(rec.exclusive_access_owner().expect("owner"), comm);
+    foreign.finish();
+    rec.acquire_exclusive_access(false, "Hopeful")
+        .expect("free after the foreign holder exits");
+}
+
+#[test]
+fn i_detached_loop_device_gives_dev_not_exist_and_a_held_one_still_releases() {
+    if !require_root("i") {
+        return;
+    }
+    let _s = serial();
+    let lo = LoopDev::new(false);
+    let rec = open(lo.dev());
+    rec.acquire_exclusive_access(false, "Holder")
+        .expect("acquire");
+    lo.detach();
+    // The kernel defers the detach of an open loop device to its last close: release does it.
+    assert_eq!(rec.release_exclusive_access().expect("release"), 0);
+    let err = rec
+        .acquire_exclusive_access(false, "Holder")
+        .expect_err("detached");
+    assert_eq!(err.hresult(), HResult::DevNotExist);
+    assert_eq!(err.code(), 0x8007_0037);
+    let err = rec.owner().expect_err("detached");
+    assert_eq!(err.hresult(), HResult::DevNotExist);
+}
+
+#[test]
+fn j_unprivileged_user_with_access_acquires_and_one_without_is_told_why() {
+    if !require_root("j") {
+        return;
+    }
+    let _s = serial();
+    let lo = LoopDev::new(false);
+    let st = rustix::fs::stat(lo.path.as_path()).expect("stat");
+    let group = 4242u32;
+    std::os::unix::fs::chown(&lo.path, Some(0), Some(group)).expect("chgrp");
+    std::fs::set_permissions(
+        &lo.path,
+        std::os::unix::fs::PermissionsExt::from_mode(0o660),
+    )
+    .expect("chmod");
+    let as_user = |gid: u32| {
+        move |c: &mut Command| {
+            c.uid(65534).gid(gid);
+        }
+    };
+    let mut member = probe_with("hold", &[lo.dev(), "Unprivileged"], as_user(group));
+    assert_eq!(member.line(), "held");
+    let mut seen = probe("owner", &[lo.dev()]);
+    assert_eq!(seen.line(), "owner Unprivileged");
+    let mut outsider = probe_with("try", &[lo.dev(), "Outsider"], as_user(65534));
+    let line = outsider.line();
+    assert!(line.starts_with("err 0x80070005"), "{line}");
+    assert!(line.contains("permission denied"), "{line}");
+    assert!(line.contains("read-write"), "{line}");
+    member.finish();
+    std::os::unix::fs::chown(&lo.path, Some(st.st_uid), Some(st.st_gid)).expect("restore");
+    std::fs::set_permissions(
+        &lo.path,
+        std::os::unix::fs::PermissionsExt::from_mode(st.st_mode & 0o7777),
+    )
+    .expect("restore mode");
+}
+
+#[test]
+fn k_handoff_child_opens_exclusively_while_others_see_the_client_name() {
+    if !require_root("k") {
+        return;
+    }
+    let _s = serial();
+    let lo = LoopDev::new(false);
+    let exe = std::env::current_exe().expect("exe");
+    let mut lock = Command::new(DISCREC)
+        .args(["lock", lo.dev(), "--name", "Handoff Job", "--handoff", "--"])
+        .arg(exe)
+        .args([
+            "--ignored",
+            "--exact",
+            "zz_probe_entry",
+            "--nocapture",
+            "-q",
+        ])
+        .env("PROBE_MODE", "foreign")
+        .env("PROBE_ARGS", lo.dev())
+        .env("DISCRECORDER_RUNTIME_DIR", init())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("discrec lock --handoff");
+    let mut out = std::io::BufReader::new(lock.stdout.take().expect("stdout"));
+    let mut ready = String::new();
+    while !ready.contains("PROBE:") {
+        ready.clear();
+        let n = std::io::BufRead::read_line(&mut out, &mut ready).expect("read");
+        assert!(n > 0, "child ended early");
+    }
+    assert_eq!(
+        ready.trim(),
+        "PROBE: ready",
+        "the child could not open exclusively"
+    );
+    let rec = open(lo.dev());
+    let err = rec
+        .acquire_exclusive_access(false, "Intruder")
+        .expect_err("hand-off holder keeps our clients off");
+    assert_eq!(err.hresult(), HResult::EAccessDenied);
+    assert!(err.context().contains("Handoff Job"), "{err}");
+    assert_eq!(rec.exclusive_access_owner().expect("owner"), "Handoff Job");
+    drop(lock.stdin.take());
+    let status = lock.wait().expect("wait");
+    assert!(status.success());
+    assert_eq!(rec.owner().expect("owner"), None);
+}
+
+#[test]
+fn d_loop_holder_killed_at_random_instants_frees_the_device_every_time() {
+    if !require_root("d-loop") {
+        return;
+    }
+    let _s = serial();
+    let lo = LoopDev::new(false);
+    let markers = tempfile::tempdir().expect("tempdir");
+    let dir = markers.path().to_str().expect("utf8");
+    let checker = open(lo.dev());
+    let mut killed_holding = 0;
+    for round in 0..100 {
+        let mut a = probe("contend", &[lo.dev(), "Chaos A", dir]);
+        let mut b = probe("contend", &[lo.dev(), "Chaos B", dir]);
+        assert_eq!(a.line(), "up");
+        assert_eq!(b.line(), "up");
+        std::thread::sleep(std::time::Duration::from_micros(round * 37 % 3000));
+        a.kill();
+        b.kill();
+        if markers.path().join("holder").exists() {
+            killed_holding += 1;
+        }
+        assert!(kernel_locks_on(&lo.path).is_empty(), "round {round}");
+        assert_eq!(check_foreign_claims(&lo.path), "flock=ok posix=ok excl=ok");
+        assert!(!markers.path().join("violation").exists(), "round {round}");
+        assert_eq!(checker.owner().expect("owner"), None, "round {round}");
+        checker
+            .acquire_exclusive_access(false, "Checker")
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        checker.release_exclusive_access().expect("release");
+        leave_marker(markers.path());
+    }
+    assert!(
+        killed_holding > 0,
+        "no kill landed while a holder held the device"
+    );
+}
+
+#[test]
+fn e_loop_sixteen_processes_race_and_exactly_one_wins_each_round() {
+    if !require_root("e-loop") {
+        return;
+    }
+    let _s = serial();
+    let lo = LoopDev::new(false);
+    let markers = tempfile::tempdir().expect("tempdir");
+    let dir = markers.path().to_str().expect("utf8").to_owned();
+    let mut racers: Vec<Probe> = (0..16)
+        .map(|i| probe("racer", &[lo.dev(), &format!("Racer {i}"), &dir]))
+        .collect();
+    for r in &mut racers {
+        assert_eq!(r.line(), "up");
+    }
+    for round in 0..200 {
+        for r in &mut racers {
+            r.send(&format!("go {round}"));
+        }
+        let mut winners = Vec::new();
+        for (i, r) in racers.iter_mut().enumerate() {
+            let line = r.line();
+            assert!(!line.starts_with("violation"), "round {round}: {line}");
+            if line.starts_with("won") {
+                winners.push(i);
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
+        racers[winners[0]].send(&format!("release {round}"));
+        assert_eq!(racers[winners[0]].line(), format!("released {round}"));
+    }
+}
