@@ -237,6 +237,20 @@ pub fn probe_entry() {
             wait_stdin_eof();
             drop(fd);
         }
+        // A foreign program that takes a BSD lock on a node, under a chosen process name.
+        "foreign-flock" => {
+            // The process name is the main thread's; any thread of the group may set it.
+            std::fs::write("/proc/self/comm", a[1].as_bytes()).expect("set comm");
+            let fd = rustix::fs::open(
+                a[0].as_str(),
+                OFlags::RDWR | OFlags::NONBLOCK | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .expect("open node");
+            rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).expect("flock");
+            say("ready");
+            wait_stdin_eof();
+        }
         // From a separate process: which of the foreign claims would succeed now?
         "check" => say(&check_foreign_claims(Path::new(&a[0]))),
         // Race protocol: "go N" -> try once; "release N" -> release.

@@ -1,0 +1,228 @@
+//! Tier T1: the owner record against hostile neighbours (SPEC R2, R4, R5): forged, stale and
+//! planted files, unsafe directories, and names full of terminal escapes.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use discrecorder::{HResult, OwnerKind, Recorder, Warning};
+
+#[test]
+#[ignore = "helper-process entry point, started by the other tests"]
+fn zz_probe_entry() {
+    probe_entry();
+}
+
+fn record_text(client: &str, pid: i32) -> String {
+    format!(
+        "discrecorder-owner v1\nclient={client}\npid={pid}\nprogram=discrec\nsince_unix_ms=1\nmode=exclusive\n"
+    )
+}
+
+#[test]
+fn forged_record_for_a_free_device_is_ignored() {
+    let dev = unique_emu("forged-free");
+    let key = format!("emu-{}", dev.strip_prefix("emu:").expect("emu"));
+    let me = std::process::id() as i32;
+    let path = init().join(format!("discrecorder.owner.{key}.{me}"));
+    std::fs::write(&path, record_text("Forger", me)).expect("forge");
+    // The forger even keeps its record locked, as a real holder would; it lacks the device lock.
+    let forged = std::fs::File::open(&path).expect("open forged");
+    rustix::fs::flock(
+        &forged,
+        rustix::fs::FlockOperation::NonBlockingLockExclusive,
+    )
+    .expect("flock");
+    Recorder::open(&dev).expect("open");
+    let mut p = probe("owner", &[&dev]);
+    assert_eq!(
+        p.line(),
+        "owner",
+        "a record without the device lock must not count"
+    );
+    let (_, out, _) = discrec(&["owner", &dev]);
+    assert_eq!(out, "\n");
+}
+
+#[test]
+fn forged_record_naming_a_live_pid_cannot_displace_the_real_holder() {
+    let dev = unique_emu("forged-held");
+    let key = format!("emu-{}", dev.strip_prefix("emu:").expect("emu"));
+    let mut holder = probe("hold", &[&dev, "Real Holder"]);
+    assert_eq!(holder.line(), "held");
+    let me = std::process::id() as i32;
+    std::fs::write(
+        init().join(format!("discrecorder.owner.{key}.{me}")),
+        record_text("Forger", me),
+    )
+    .expect("forge");
+    let mut p = probe("owner", &[&dev]);
+    assert_eq!(p.line(), "owner Real Holder");
+    holder.finish();
+}
+
+#[test]
+fn stale_record_of_a_killed_holder_is_ignored() {
+    let dev = unique_emu("stale");
+    let key = format!("emu-{}", dev.strip_prefix("emu:").expect("emu"));
+    let mut holder = probe("hold", &[&dev, "Dead Holder"]);
+    assert_eq!(holder.line(), "held");
+    let pid = holder.pid();
+    holder.kill();
+    let leftover = init().join(format!("discrecorder.owner.{key}.{pid}"));
+    assert!(
+        leftover.exists(),
+        "SIGKILL leaves the file; its lock is what died"
+    );
+    let mut p = probe("owner", &[&dev]);
+    assert_eq!(p.line(), "owner");
+}
+
+#[test]
+fn symlink_planted_at_the_record_name_is_not_followed_and_the_name_still_reaches_others() {
+    let dev = unique_emu("symlink");
+    let key = format!("emu-{}", dev.strip_prefix("emu:").expect("emu"));
+    let victim_dir = tempfile::tempdir().expect("tempdir");
+    let victim = victim_dir.path().join("precious");
+    std::fs::write(&victim, "precious data\n").expect("victim");
+    let me = std::process::id();
+    let planted = init().join(format!("discrecorder.owner.{key}.{me}"));
+    std::os::unix::fs::symlink(&victim, &planted).expect("plant");
+    let rec = Recorder::open(&dev).expect("open");
+    let got = rec
+        .acquire_exclusive_access(false, "Careful")
+        .expect("acquire");
+    assert!(got.warnings.is_empty(), "{:?}", got.warnings);
+    assert_eq!(
+        std::fs::read_to_string(&victim).expect("victim"),
+        "precious data\n"
+    );
+    let mut p = probe("owner", &[&dev]);
+    assert_eq!(p.line(), "owner Careful");
+    rec.release_exclusive_access().expect("release");
+    assert_eq!(
+        std::fs::read_to_string(&victim).expect("victim"),
+        "precious data\n"
+    );
+    assert!(planted.is_symlink(), "not ours to remove");
+}
+
+#[test]
+fn unsafe_runtime_directory_is_refused_for_records_and_access_is_still_gained() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Create the device while the directory is safe, then make it world-writable, not sticky.
+    let spec = "emu:unsafe-dir";
+    let status = Command::new(DISCREC)
+        .args(["emu", "create", "unsafe-dir"])
+        .env("DISCRECORDER_RUNTIME_DIR", dir.path())
+        .status()
+        .expect("create");
+    assert!(status.success());
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .expect("chmod 777");
+    let env = |c: &mut Command| {
+        c.env("DISCRECORDER_RUNTIME_DIR", dir.path());
+    };
+    let (code, _, err) = {
+        let out = Command::new(DISCREC)
+            .args(["lock", spec, "--name", "Wary", "--", "true"])
+            .env("DISCRECORDER_RUNTIME_DIR", dir.path())
+            .output()
+            .expect("lock");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains("client name not published") && err.contains("sticky"),
+        "{err}"
+    );
+    let mut holder = probe_with("hold", &[spec, "Wary"], env);
+    assert_eq!(holder.line(), "held");
+    let mut p = probe_with("owner", &[spec], env);
+    let line = p.line();
+    assert!(
+        line.starts_with("owner ") && !line.contains("Wary"),
+        "an unpublished name cannot be shown: {line}"
+    );
+    holder.finish();
+}
+
+#[test]
+fn unsafe_directory_warning_is_reported_to_library_callers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let status = Command::new(DISCREC)
+        .args(["emu", "create", "lib-warn"])
+        .env("DISCRECORDER_RUNTIME_DIR", dir.path())
+        .status()
+        .expect("create");
+    assert!(status.success());
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .expect("chmod 777");
+    let out = Command::new(DISCREC)
+        .args([
+            "--json",
+            "lock",
+            "emu:lib-warn",
+            "--name",
+            "Wary",
+            "--",
+            "true",
+        ])
+        .env("DISCRECORDER_RUNTIME_DIR", dir.path())
+        .output()
+        .expect("lock");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let v: serde_json::Value =
+        serde_json::from_str(err.lines().next().expect("line")).expect("json");
+    let warnings = v["acquired"]["result"]["warnings"]
+        .as_array()
+        .expect("warnings");
+    assert_eq!(warnings[0]["kind"], "owner_not_published", "{v}");
+    // The warning type is public and printable.
+    let w = Warning::OwnerNotPublished { reason: "x".into() };
+    assert!(w.to_string().contains("not published"));
+}
+
+#[test]
+fn terminal_escapes_in_a_foreign_program_name_are_escaped_in_owner_output() {
+    let dev = unique_emu("escapes");
+    Recorder::open(&dev).expect("create");
+    let backing = emu_backing(&dev);
+    let mut foreign = probe(
+        "foreign-flock",
+        &[backing.to_str().expect("utf8"), "ev\u{1b}[2Jil"],
+    );
+    assert_eq!(foreign.line(), "ready");
+    let (code, out, _) = discrec(&["owner", &dev]);
+    assert_eq!(code, 0);
+    assert!(
+        !out.contains('\u{1b}'),
+        "raw escape reached the terminal: {out:?}"
+    );
+    assert_eq!(out, "ev\\x1b[2Jil\n");
+    let o = Recorder::open(&dev)
+        .expect("open")
+        .owner()
+        .expect("owner")
+        .expect("held");
+    assert_eq!(o.kind, OwnerKind::ForeignProgram);
+    assert_eq!(o.pid, Some(foreign.pid()));
+    let err = Recorder::open(&dev)
+        .expect("open")
+        .acquire_exclusive_access(false, "Blocked")
+        .expect_err("foreign flock holds it");
+    assert_eq!(err.hresult(), HResult::EAccessDenied);
+    assert!(!err.to_string().contains('\u{1b}'));
+    foreign.finish();
+}
