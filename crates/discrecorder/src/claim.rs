@@ -1,7 +1,7 @@
 //! The kernel claims behind exclusive access, taken and dropped as one unit.
 //!
 //! Owns the order in which claims are taken, how a failed step is undone, and the per-process
-//! table of devices this process holds. A [`Claim`] is what a recorder holds while its lock count
+//! table of devices this process holds. A `Claim` is what a recorder holds while its lock count
 //! is above zero; dropping it releases the device. Every claim is a kernel object (an open file
 //! description with its locks), so a process that dies releases the device with no cleanup step.
 //!
