@@ -5,6 +5,7 @@
 //! non-zero exit.
 
 mod demo;
+mod info;
 
 use std::io::Write;
 use std::process::{Command, ExitCode};
@@ -78,6 +79,37 @@ enum Cmd {
         /// The device: a block device path such as /dev/sr0, or emu:NAME.
         device: String,
     },
+    /// List every recorder on the machine: optical drives and emulated recorders.
+    #[command(after_help = "Examples:
+  discrec list
+  discrec list --json")]
+    List,
+    /// Show everything about one recorder: identity, profiles, features, mode pages, tray,
+    /// medium, mounts and owner.
+    #[command(after_help = "Examples:
+  discrec info /dev/sr0
+  discrec info emu:bay1 --json
+  discrec info wwid:naa.5000c500a1b2c3d4")]
+    Info {
+        /// The device: /dev/srN, emu:NAME, or a recorder id from `discrec list`.
+        device: String,
+    },
+    /// Open the tray (refused with E_IMAPI_RECORDER_LOCKED while another client holds it).
+    Eject {
+        /// The device: /dev/srN, emu:NAME, or a recorder id.
+        device: String,
+        /// The client name to publish while ejecting.
+        #[arg(long, short = 'n', default_value = "discrec eject")]
+        name: String,
+    },
+    /// Close the tray (refused with E_IMAPI_RECORDER_LOCKED while another client holds it).
+    CloseTray {
+        /// The device: /dev/srN, emu:NAME, or a recorder id.
+        device: String,
+        /// The client name to publish while closing.
+        #[arg(long, short = 'n', default_value = "discrec close-tray")]
+        name: String,
+    },
     /// Show the whole exclusive-access lifecycle on an emulated recorder, with real processes.
     Demo {
         /// The emulated recorder to use (default: a fresh emu:demo-PID, removed afterwards).
@@ -105,6 +137,26 @@ enum EmuCmd {
     },
     /// List the emulated recorders that exist.
     List,
+    /// Change an emulated drive as a person or a fault would: medium, tray, faults.
+    #[command(after_help = "Examples:
+  discrec emu set bay1 --medium none
+  discrec emu set bay1 --medium 0x001A --tray closed
+  discrec emu set bay1 --fault hang")]
+    Set {
+        /// The name, without emu:
+        name: String,
+        /// Insert a disc of this profile (e.g. 0x0009 CD-R, 0x001A DVD+RW, 0x0041 BD-R) or
+        /// remove it (`none`).
+        #[arg(long)]
+        medium: Option<String>,
+        /// Open or close the tray.
+        #[arg(long, value_parser = ["open", "closed"])]
+        tray: Option<String>,
+        /// Inject a fault: none, hang (commands never complete), vanish (the device is gone),
+        /// garbage (malformed responses).
+        #[arg(long, value_parser = ["none", "hang", "vanish", "garbage"])]
+        fault: Option<String>,
+    },
 }
 
 /// An error of discrec itself, as printed.
@@ -154,6 +206,10 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             command,
         } => lock(cli.json, &device, &name, force, wait, handoff, &command),
         Cmd::Owner { device } => owner(cli.json, &device),
+        Cmd::List => info::list(cli.json),
+        Cmd::Info { device } => info::info(cli.json, &device),
+        Cmd::Eject { device, name } => info::tray(cli.json, &device, &name, true),
+        Cmd::CloseTray { device, name } => info::tray(cli.json, &device, &name, false),
         Cmd::Demo { device } => demo::run(cli.json, device.as_deref()),
         Cmd::Emu { action } => emu_cmd(cli.json, action),
     }
@@ -302,6 +358,25 @@ fn emu_cmd(json: bool, action: EmuCmd) -> Result<ExitCode, Error> {
                 println!(
                     "{}",
                     serde_json::json!({ "removed": format!("emu:{name}") })
+                );
+            }
+        }
+        EmuCmd::Set {
+            name,
+            medium,
+            tray,
+            fault,
+        } => {
+            let state = info::emu_set(&name, medium.as_deref(), tray.as_deref(), fault.as_deref())?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "device": format!("emu:{name}"), "state": state })
+                );
+            } else {
+                println!(
+                    "emu:{name}: {}",
+                    serde_json::to_string(&state).unwrap_or_default()
                 );
             }
         }

@@ -19,6 +19,7 @@
 
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -113,6 +114,9 @@ struct LocalHolder {
     client: ClientName,
     since_unix_ms: u64,
     mode: HoldMode,
+    /// The descriptor commands go through while held, shared so that other recorders of this
+    /// process never open and close the node (which would drop our POSIX lock on it).
+    io_fd: Option<Arc<OwnedFd>>,
 }
 
 /// Devices this process holds (or is acquiring), by record key.
@@ -137,6 +141,14 @@ pub(crate) fn local_owner(key: &str) -> Option<Owner> {
     }))
 }
 
+/// The descriptor a recorder of this process holds `key` with, for commands.
+pub(crate) fn local_io_fd(key: &str) -> Option<Arc<OwnedFd>> {
+    local()
+        .iter()
+        .find(|h| h.key == key)
+        .and_then(|h| h.io_fd.clone())
+}
+
 /// A row in [`LOCAL`], removed when dropped.
 struct Reservation {
     key: String,
@@ -153,15 +165,17 @@ impl Reservation {
             client: client.clone(),
             since_unix_ms,
             mode,
+            io_fd: None,
         });
         Some(Reservation {
             key: key.to_owned(),
         })
     }
 
-    fn set_mode(&self, mode: HoldMode) {
+    fn set_held(&self, mode: HoldMode, io_fd: Arc<OwnedFd>) {
         if let Some(h) = local().iter_mut().find(|h| h.key == self.key) {
             h.mode = mode;
+            h.io_fd = Some(io_fd);
         }
     }
 }
@@ -172,13 +186,12 @@ impl Drop for Reservation {
     }
 }
 
-/// The claims of one holder. Fields drop in order: the device is free before the record goes,
-/// so no reader ever sees our lock without our record.
+/// The claims of one holder. The recorder unlocks its owner record only after this is dropped,
+/// so no reader ever sees our device lock without our record.
 pub(crate) struct Claim {
-    excl_fd: Option<OwnedFd>,
-    lock_fd: OwnedFd,
-    record: Option<PublishedRecord>,
-    _reservation: Reservation,
+    excl_fd: Option<Arc<OwnedFd>>,
+    lock_fd: Arc<OwnedFd>,
+    reservation: Reservation,
     mode: HoldMode,
 }
 
@@ -189,13 +202,13 @@ impl Claim {
     }
 
     /// The descriptor holding the kernel's exclusive claim, if any.
-    pub(crate) fn exclusive_fd(&self) -> Option<&OwnedFd> {
+    pub(crate) fn exclusive_fd(&self) -> Option<&Arc<OwnedFd>> {
         self.excl_fd.as_ref()
     }
 
-    /// Where the owner record was published.
-    pub(crate) fn record_path(&self) -> Option<&std::path::Path> {
-        self.record.as_ref().map(PublishedRecord::path)
+    /// The descriptor commands go through: the exclusive one, else the locked plain one.
+    pub(crate) fn io_fd(&self) -> Arc<OwnedFd> {
+        self.excl_fd.clone().unwrap_or_else(|| self.lock_fd.clone())
     }
 
     /// Whether the device this claim is on has been removed behind our back.
@@ -209,12 +222,20 @@ impl Claim {
     }
 }
 
+impl Drop for Claim {
+    fn drop(&mut self) {
+        // Forget the shared descriptor first, so the fields below really close the device.
+        if let Some(h) = local().iter_mut().find(|h| h.key == self.reservation.key) {
+            h.io_fd = None;
+        }
+    }
+}
+
 impl std::fmt::Debug for Claim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Claim")
             .field("mode", &self.mode)
             .field("exclusive", &self.excl_fd.is_some())
-            .field("record", &self.record_path())
             .finish()
     }
 }
@@ -225,11 +246,16 @@ pub(crate) fn now_unix_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// This process's program name, read once.
 fn own_program() -> String {
-    let pid = rustix::process::getpid().as_raw_nonzero().get();
-    sys::program_name(pid)
-        .map(|p| owner::sanitize(&p))
-        .unwrap_or_else(|| "unknown".to_owned())
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let pid = rustix::process::getpid().as_raw_nonzero().get();
+        sys::program_name(pid)
+            .map(|p| owner::sanitize(&p))
+            .unwrap_or_else(|| "unknown".to_owned())
+    })
+    .clone()
 }
 
 fn deadline_of(wait: Wait) -> Option<Option<Instant>> {
@@ -247,10 +273,29 @@ enum Attempt {
 }
 
 /// Takes every claim on `device` for `client`, waiting as `opts` says.
+///
+/// `record` is the recorder's owner record file, kept across acquisitions: published here on
+/// first use, rewritten and locked on later ones, and unlocked again if the acquire fails.
 pub(crate) fn acquire(
     device: &Device,
     client: &ClientName,
     opts: AcquireOptions,
+    record: &mut Option<PublishedRecord>,
+) -> Result<(Claim, Acquired)> {
+    let result = acquire_inner(device, client, opts, record);
+    if result.is_err() {
+        if let Some(r) = record.as_ref() {
+            r.suspend();
+        }
+    }
+    result
+}
+
+fn acquire_inner(
+    device: &Device,
+    client: &ClientName,
+    opts: AcquireOptions,
+    record: &mut Option<PublishedRecord>,
 ) -> Result<(Claim, Acquired)> {
     device.check_present()?;
     let deadline = deadline_of(opts.wait);
@@ -309,13 +354,16 @@ pub(crate) fn acquire(
         since_unix_ms: since,
         mode: first_mode,
     };
-    let record = match record::publish(&sys::runtime_dir(), device.key(), &rec) {
-        Ok(r) => Some(r),
-        Err(reason) => {
-            warnings.push(Warning::OwnerNotPublished { reason });
-            None
-        }
+    let reuse = record.as_ref().is_some_and(PublishedRecord::is_linked);
+    let published = match record.as_ref() {
+        Some(r) if reuse => r.republish(&rec),
+        _ => record::publish(&sys::runtime_dir(), device.key(), &rec).map(|r| {
+            *record = Some(r);
+        }),
     };
+    if let Err(reason) = published {
+        warnings.push(Warning::OwnerNotPublished { reason });
+    }
 
     let lock_fd = open_node(device, false)?;
     let mut state = AttemptState {
@@ -337,9 +385,11 @@ pub(crate) fn acquire(
     } else {
         (excl_fd, mode)
     };
-    reservation.set_mode(mode);
+    let excl_fd = excl_fd.map(Arc::new);
+    let lock_fd = Arc::new(lock_fd);
+    reservation.set_held(mode, excl_fd.clone().unwrap_or_else(|| lock_fd.clone()));
     if mode != first_mode {
-        if let Some(r) = &record {
+        if let Some(r) = record.as_ref() {
             r.rewrite(&OwnerRecord { mode, ..rec });
         }
     }
@@ -354,8 +404,7 @@ pub(crate) fn acquire(
         Claim {
             excl_fd,
             lock_fd,
-            record,
-            _reservation: reservation,
+            reservation,
             mode,
         },
         acquired,
@@ -492,20 +541,26 @@ fn take_flock(device: &Device, lock_fd: &OwnedFd) -> std::result::Result<(), Att
                 )))
             }
         }
+        // Worth a short wait: a shared lock (systemd-udevd probing), or a lock of our own PID.
+        // The table of this process says no recorder of ours holds the device, so ours is a
+        // released one that outlives its close() while another process (lsof, a /proc/PID/fd
+        // scan) still holds a reference to the open file.
+        let me = rustix::process::getpid().as_raw_nonzero().get();
         let locks = LockTable::read().unwrap_or_default();
-        if let Some(o) = owner::find_in_locks(device, &locks).filter(|_| {
-            locks
-                .on(device.node())
-                .any(|e| e.kind == LockKind::Flock && e.write)
-        }) {
-            return Err(Attempt::Busy(owner::denied(device, &o)));
+        let foreign_exclusive = locks
+            .on(device.node())
+            .any(|e| e.kind == LockKind::Flock && e.write && e.pid != me);
+        if foreign_exclusive {
+            if let Some(o) = owner::find_in_locks(device, &locks) {
+                return Err(Attempt::Busy(owner::denied(device, &o)));
+            }
         }
         std::thread::sleep(Duration::from_millis(4));
     }
     Err(Attempt::Busy(Error::new(
         HResult::EAccessDenied,
         format!(
-            "{} is being probed (a shared flock, usually systemd-udevd) and stayed so for 100 ms",
+            "{} is locked by a shared flock (usually systemd-udevd probing it) that lasted over 100 ms",
             device.spec()
         ),
     )))

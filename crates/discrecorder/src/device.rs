@@ -38,6 +38,8 @@ pub struct Device {
     path: PathBuf,
     node: FileId,
     key: String,
+    /// The kernel's name (`sr0`, `loop3`), empty for emulated devices.
+    devname: String,
 }
 
 impl Device {
@@ -55,6 +57,7 @@ impl Device {
                 node: FileId::of(&st),
                 key: format!("emu-{name}"),
                 path,
+                devname: String::new(),
             });
         }
         let given = Path::new(spec);
@@ -69,8 +72,9 @@ impl Device {
         // Lock the kernel's own node so that every name of the device meets the same lock.
         let mut path = given.to_path_buf();
         let mut node_st = st;
-        if let Ok(name) = sys::block_devname(major, minor) {
-            let canonical = PathBuf::from("/dev").join(name);
+        let devname = sys::block_devname(major, minor).unwrap_or_default();
+        if !devname.is_empty() {
+            let canonical = PathBuf::from("/dev").join(&devname);
             if let Ok(cst) = rustix::fs::stat(&canonical) {
                 if cst.st_rdev == st.st_rdev
                     && FileType::from_raw_mode(cst.st_mode) == FileType::BlockDevice
@@ -86,6 +90,7 @@ impl Device {
             node: FileId::of(&node_st),
             key: format!("blk-{major}-{minor}"),
             path,
+            devname,
         })
     }
 
@@ -125,7 +130,7 @@ impl Device {
         let st = stat(&self.path, &self.spec)?;
         let same = match self.kind {
             DeviceKind::Block { major, minor } => {
-                if !sys::block_device_present(major, minor) {
+                if self.devname.starts_with("loop") && !sys::loop_device_bound(major, minor) {
                     return Err(Error::new(
                         HResult::DevNotExist,
                         format!(
@@ -153,7 +158,9 @@ impl Device {
     /// The device and its partitions, for matching mounts.
     pub(crate) fn block_numbers(&self) -> Vec<(u32, u32)> {
         match self.kind {
-            DeviceKind::Block { major, minor } => sys::block_device_and_partitions(major, minor),
+            DeviceKind::Block { major, minor } => {
+                sys::block_device_and_partitions(major, minor, &self.devname)
+            }
             DeviceKind::Emulated { .. } => Vec::new(),
         }
     }

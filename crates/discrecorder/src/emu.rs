@@ -133,3 +133,14 @@ pub fn list() -> Vec<String> {
     names.sort();
     names
 }
+
+/// Reads and changes the state of `emu:NAME`'s drive (tray, medium, faults) as a host-side
+/// operator would: no lock is needed, as on a real drive a person can press the eject button.
+pub fn update<T>(
+    name: &str,
+    f: impl FnOnce(&mut discrecorder_mmc::emulator::DriveState) -> T,
+) -> Result<T> {
+    check_name(name)?;
+    let path = backing_path(name);
+    crate::transport::with_emu_state(&path, &format!("{PREFIX}{name}"), f)
+}

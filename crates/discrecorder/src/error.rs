@@ -39,11 +39,19 @@ pub enum HResult {
     RequestCancelled,
     /// The client name is not valid.
     ClientNameIsNotValid,
+    /// The medium is write protected.
+    MediaWriteProtected,
+    /// The mode page is not supported by the device.
+    NoSuchModePage,
+    /// The feature is not supported by the device.
+    NoSuchFeature,
+    /// The device does not support GET CONFIGURATION.
+    GetConfigurationNotSupported,
 }
 
 impl HResult {
     /// Every code, for tables and tests.
-    pub const ALL: [HResult; 13] = [
+    pub const ALL: [HResult; 17] = [
         HResult::EFail,
         HResult::EAccessDenied,
         HResult::EInvalidArg,
@@ -57,6 +65,10 @@ impl HResult {
         HResult::InvalidResponseFromDevice,
         HResult::RequestCancelled,
         HResult::ClientNameIsNotValid,
+        HResult::MediaWriteProtected,
+        HResult::NoSuchModePage,
+        HResult::NoSuchFeature,
+        HResult::GetConfigurationNotSupported,
     ];
 
     /// The exact 32-bit HRESULT value.
@@ -75,6 +87,10 @@ impl HResult {
             HResult::InvalidResponseFromDevice => 0xC0AA_02FF,
             HResult::RequestCancelled => 0xC0AA_0002,
             HResult::ClientNameIsNotValid => 0xC0AA_0211,
+            HResult::MediaWriteProtected => 0xC0AA_0209,
+            HResult::NoSuchModePage => 0xC0AA_0201,
+            HResult::NoSuchFeature => 0xC0AA_020A,
+            HResult::GetConfigurationNotSupported => 0xC0AA_020C,
         }
     }
 
@@ -94,6 +110,12 @@ impl HResult {
             HResult::InvalidResponseFromDevice => "E_IMAPI_RECORDER_INVALID_RESPONSE_FROM_DEVICE",
             HResult::RequestCancelled => "E_IMAPI_REQUEST_CANCELLED",
             HResult::ClientNameIsNotValid => "E_IMAPI_RECORDER_CLIENT_NAME_IS_NOT_VALID",
+            HResult::MediaWriteProtected => "E_IMAPI_RECORDER_MEDIA_WRITE_PROTECTED",
+            HResult::NoSuchModePage => "E_IMAPI_RECORDER_NO_SUCH_MODE_PAGE",
+            HResult::NoSuchFeature => "E_IMAPI_RECORDER_NO_SUCH_FEATURE",
+            HResult::GetConfigurationNotSupported => {
+                "E_IMAPI_RECORDER_GET_CONFIGURATION_NOT_SUPPORTED"
+            }
         }
     }
 
@@ -117,6 +139,12 @@ impl HResult {
             HResult::InvalidResponseFromDevice => "the device returned an invalid response",
             HResult::RequestCancelled => "the request was cancelled",
             HResult::ClientNameIsNotValid => "the client name is not valid",
+            HResult::MediaWriteProtected => "the media is write protected",
+            HResult::NoSuchModePage => "the device reported that the requested mode page does not exist",
+            HResult::NoSuchFeature => "the feature page requested is not supported by the device",
+            HResult::GetConfigurationNotSupported => {
+                "the device does not support the GET CONFIGURATION command"
+            }
         }
     }
 
@@ -140,6 +168,18 @@ pub struct Error {
     hresult: HResult,
     context: String,
     source: Option<io::Error>,
+    sense: Option<Sense>,
+}
+
+/// The raw sense the device returned, kept with the error it caused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Sense {
+    /// Sense key (4 bits).
+    pub key: u8,
+    /// Additional sense code.
+    pub asc: u8,
+    /// Additional sense code qualifier.
+    pub ascq: u8,
 }
 
 impl Error {
@@ -149,7 +189,19 @@ impl Error {
             hresult,
             context: context.into(),
             source: None,
+            sense: None,
         }
+    }
+
+    /// Attaches the device's sense data.
+    pub fn with_sense(mut self, sense: Sense) -> Error {
+        self.sense = Some(sense);
+        self
+    }
+
+    /// The device's sense data, for errors a SCSI command caused.
+    pub fn sense(&self) -> Option<Sense> {
+        self.sense
     }
 
     /// Attaches the system error that caused this one (its errno is shown in the context).

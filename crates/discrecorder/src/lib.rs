@@ -29,17 +29,23 @@
 pub mod claim;
 pub mod client_name;
 pub mod device;
+pub mod drive;
 pub mod emu;
 pub mod error;
+pub mod master;
 pub mod owner;
 pub mod record;
 pub mod recorder;
 mod sys;
+pub mod transport;
 
 pub use claim::{AcquireOptions, Acquired, Wait, Warning};
 pub use client_name::ClientName;
 pub use device::{Device, DeviceKind};
-pub use error::{Error, HResult, Result};
+pub use discrecorder_mmc as mmc;
+pub use drive::Identity;
+pub use error::{Error, HResult, Result, Sense};
+pub use master::RecorderInfo;
 pub use owner::{Owner, OwnerKind};
 pub use record::HoldMode;
 pub use recorder::{ExclusiveAccess, Recorder};

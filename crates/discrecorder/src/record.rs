@@ -161,6 +161,48 @@ impl PublishedRecord {
         &self.path
     }
 
+    /// Writes a new record into this file and locks it again: a recorder reuses its record file
+    /// for every acquisition instead of creating and removing one each time.
+    pub fn republish(&self, record: &OwnerRecord) -> Result<(), String> {
+        let text = record.encode();
+        let written = rustix::fs::ftruncate(&self.fd, 0)
+            .and_then(|()| rustix::io::pwrite(&self.fd, text.as_bytes(), 0));
+        match written {
+            Ok(n) if n == text.len() => {}
+            Ok(_) => {
+                return Err(format!(
+                    "short write of owner record {}",
+                    self.path.display()
+                ))
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot write owner record {}: {}",
+                    self.path.display(),
+                    crate::error::errno_text(&e.into())
+                ))
+            }
+        }
+        rustix::fs::flock(&self.fd, FlockOperation::NonBlockingLockExclusive).map_err(|e| {
+            format!(
+                "cannot lock owner record {}: {}",
+                self.path.display(),
+                crate::error::errno_text(&e.into())
+            )
+        })
+    }
+
+    /// Whether the file is still in the directory (a clean-up of unlocked records may have
+    /// removed it between two acquisitions).
+    pub fn is_linked(&self) -> bool {
+        rustix::fs::fstat(&self.fd).is_ok_and(|st| st.st_nlink > 0)
+    }
+
+    /// Unlocks the record: from now on it counts for nothing, whatever it says.
+    pub fn suspend(&self) {
+        let _ = rustix::fs::flock(&self.fd, FlockOperation::Unlock);
+    }
+
     /// Rewrites the record in place. Only the padded mode word may differ, so the write has the
     /// record's exact length and a reader sees the old or the new text.
     pub fn rewrite(&self, record: &OwnerRecord) -> bool {

@@ -13,12 +13,36 @@ use crate::error::{Error, HResult, Result};
 use crate::owner::{self, Owner};
 use crate::record::HoldMode;
 
-#[derive(Debug, Default)]
-struct State {
-    count: u32,
+#[derive(Debug)]
+pub(crate) struct State {
+    pub(crate) count: u32,
     client: Option<ClientName>,
     since_unix_ms: u64,
-    claim: Option<Claim>,
+    pub(crate) claim: Option<Claim>,
+    /// How long a SCSI command may take.
+    pub(crate) timeout: std::time::Duration,
+    /// The client name operations that take the lock for themselves use.
+    pub(crate) ops_client: ClientName,
+    /// Media change notification disable count.
+    pub(crate) mcn_disabled: u32,
+    /// This recorder's owner record file, kept (unlocked) between acquisitions and removed when
+    /// the recorder is dropped. Declared after `claim`, so it outlives it when dropped.
+    record: Option<crate::record::PublishedRecord>,
+}
+
+impl Default for State {
+    fn default() -> State {
+        State {
+            count: 0,
+            client: None,
+            since_unix_ms: 0,
+            claim: None,
+            timeout: crate::drive::DEFAULT_COMMAND_TIMEOUT,
+            ops_client: ClientName::new("discrecorder").expect("a valid literal name"),
+            mcn_disabled: 0,
+            record: None,
+        }
+    }
 }
 
 /// One client's handle on one device (IMAPI2's `IDiscRecorder2`).
@@ -44,9 +68,19 @@ pub struct Recorder {
 impl Recorder {
     /// Opens a recorder on a block device path or `emu:NAME` (created on first use). Opening
     /// takes no claim and does not open the device node.
+    ///
+    /// A recorder id from [`crate::master`] (`wwid:...`, `path:...`, `dev:...`) is accepted too.
     pub fn open(device: &str) -> Result<Recorder> {
+        let by_id = ["wwid:", "path:", "dev:"]
+            .iter()
+            .any(|p| device.starts_with(p));
+        let spec = if by_id {
+            crate::master::find(device)?.device
+        } else {
+            device.to_owned()
+        };
         Ok(Recorder {
-            device: Device::resolve(device)?,
+            device: Device::resolve(&spec)?,
             state: Mutex::new(State::default()),
         })
     }
@@ -56,7 +90,7 @@ impl Recorder {
         &self.device
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         // Every state change is a single assignment under the lock, so a poisoned lock still
         // holds a consistent state.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -96,7 +130,17 @@ impl Recorder {
             });
         }
         let client = ClientName::new(client_name)?;
-        let (claim, acquired) = claim::acquire(&self.device, &client, opts)?;
+        let (claim, acquired) = claim::acquire(&self.device, &client, opts, &mut state.record)?;
+        if self.is_mmc() {
+            // IMAPI2 also checks that the drive answers; a hung drive is not worth holding.
+            if let Err(e) = crate::drive::probe_answers(&self.device, &claim, state.timeout) {
+                drop(claim);
+                if let Some(r) = state.record.as_ref() {
+                    r.suspend();
+                }
+                return Err(e);
+            }
+        }
         state.count = 1;
         state.since_unix_ms = claim::now_unix_ms();
         state.client = Some(client);
@@ -121,6 +165,10 @@ impl Recorder {
                 state.count = 0;
                 state.client = None;
                 state.claim = None;
+                state.mcn_disabled = 0;
+                if let Some(r) = state.record.as_ref() {
+                    r.suspend();
+                }
                 Ok(0)
             }
             n => {
@@ -161,10 +209,12 @@ impl Recorder {
 
     /// Where this recorder's owner record is published, while it holds the device.
     pub fn owner_record_path(&self) -> Option<std::path::PathBuf> {
-        self.state()
+        let state = self.state();
+        state
             .claim
             .as_ref()
-            .and_then(|c| c.record_path().map(std::path::Path::to_path_buf))
+            .and(state.record.as_ref())
+            .map(|r| r.path().to_path_buf())
     }
 
     /// Whether this recorder holds the kernel's exclusive (`O_EXCL`) claim now.

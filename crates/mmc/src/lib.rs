@@ -34,6 +34,8 @@
 //! - [`mode`]: MODE SENSE(10) and the mode page walk;
 //! - [`event`]: GET EVENT STATUS NOTIFICATION, media class;
 //! - [`cdb`]: recognising an incoming CDB (for an emulated drive);
+//! - [`emulator`]: an emulated MMC drive answering CDBs with this crate's
+//!   own encoders (pure state machine, no I/O);
 //! - [`hresult`]: the IMAPI2 HRESULT numbers used here.
 #![forbid(unsafe_code)]
 
@@ -41,6 +43,7 @@ mod bytes;
 pub mod cdb;
 mod command;
 pub mod configuration;
+pub mod emulator;
 mod error;
 pub mod event;
 pub mod hresult;

@@ -6,6 +6,7 @@
 
 pub(crate) mod mountinfo;
 pub(crate) mod proc_locks;
+pub(crate) mod sg;
 
 use std::fs;
 use std::io::{self, Read, Seek};
@@ -51,18 +52,25 @@ pub fn block_devname(major: u32, minor: u32) -> io::Result<String> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "uevent has no DEVNAME"))
 }
 
-/// The device itself plus every partition of it, as `(major, minor)` pairs.
-pub fn block_device_and_partitions(major: u32, minor: u32) -> Vec<(u32, u32)> {
+/// The device itself plus every partition of it, as `(major, minor)` pairs. Partitions are the
+/// entries of the device's sysfs directory named after it (`sda1`, `loop0p1`, `sr0`'s none).
+pub fn block_device_and_partitions(major: u32, minor: u32, devname: &str) -> Vec<(u32, u32)> {
     let mut out = vec![(major, minor)];
+    if devname.is_empty() {
+        return out;
+    }
     let Ok(entries) = fs::read_dir(block_sysfs_dir(major, minor)) else {
         return out;
     };
     for entry in entries.flatten() {
-        let dir = entry.path();
-        if !dir.join("partition").exists() {
+        let is_child = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.len() > devname.len() && n.starts_with(devname));
+        if !is_child {
             continue;
         }
-        if let Ok(dev) = fs::read_to_string(dir.join("dev")) {
+        if let Ok(dev) = fs::read_to_string(entry.path().join("dev")) {
             if let Some((ma, mi)) = dev.trim().split_once(':') {
                 if let (Ok(ma), Ok(mi)) = (ma.parse(), mi.parse()) {
                     out.push((ma, mi));
@@ -73,15 +81,10 @@ pub fn block_device_and_partitions(major: u32, minor: u32) -> Vec<(u32, u32)> {
     out
 }
 
-/// Whether the block device is present: its sysfs entry exists and, for a loop device, a
-/// backing file is attached (a detached loop device has no medium and no size: it is gone).
-pub fn block_device_present(major: u32, minor: u32) -> bool {
-    let dir = block_sysfs_dir(major, minor);
-    if !dir.exists() {
-        return false;
-    }
-    let is_loop = block_devname(major, minor).is_ok_and(|n| n.starts_with("loop"));
-    !is_loop || dir.join("loop").join("backing_file").exists()
+/// Whether a loop device has a backing file attached (a detached loop device has no medium
+/// and no size: for us it is gone).
+pub fn loop_device_bound(major: u32, minor: u32) -> bool {
+    rustix::fs::stat(block_sysfs_dir(major, minor).join("loop/backing_file")).is_ok()
 }
 
 /// The program name the kernel reports for `pid` (`/proc/PID/comm`), unsanitised.

@@ -1,0 +1,230 @@
+//! Moving SCSI commands to a device: the kernel's `SG_IO`, or the emulated MMC drive.
+//!
+//! Owns the [`Transport`] trait and its two implementations. A transport only moves bytes and
+//! turns transport-level failures into HRESULTs (timeout, vanished device, no permission, not a
+//! SCSI device); what the bytes mean is [`crate::mmc`]'s business.
+
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use discrecorder_mmc::emulator::{DriveState, Outcome};
+use rustix::fs::{FlockOperation, Mode, OFlags};
+
+use crate::error::{errno_text, libc_errno, Error, HResult, Result};
+pub use crate::sys::sg::Data;
+
+/// What the device answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// SCSI status: 0 GOOD, 2 CHECK CONDITION.
+    pub status: u8,
+    /// Sense bytes, when the status is CHECK CONDITION.
+    pub sense: Vec<u8>,
+    /// Data bytes transferred.
+    pub transferred: usize,
+}
+
+/// Sends one command and returns the device's answer.
+pub trait Transport: Send + std::fmt::Debug {
+    /// Executes `cdb` with its data phase, giving up after `timeout`.
+    fn execute(&mut self, cdb: &[u8], data: Data<'_>, timeout: Duration) -> Result<Reply>;
+}
+
+/// `SG_IO` on a descriptor of the block device (the one holding the claim when there is one).
+#[derive(Debug)]
+pub struct SgTransport {
+    fd: Arc<OwnedFd>,
+    device: String,
+}
+
+impl SgTransport {
+    /// A transport over `fd`, a descriptor of `device`.
+    pub fn new(fd: Arc<OwnedFd>, device: &str) -> SgTransport {
+        SgTransport {
+            fd,
+            device: device.to_owned(),
+        }
+    }
+}
+
+impl Transport for SgTransport {
+    fn execute(&mut self, cdb: &[u8], data: Data<'_>, timeout: Duration) -> Result<Reply> {
+        let reply = crate::sys::sg::execute(&*self.fd, cdb, data, timeout).map_err(|e| {
+            let text = errno_text(&e);
+            match e.raw_os_error() {
+                Some(25) | Some(libc_errno::EINVAL) => Error::new(
+                    HResult::EFail,
+                    format!(
+                        "{} is not an MMC device: it does not accept SCSI commands (SG_IO: {text})",
+                        self.device
+                    ),
+                ),
+                Some(libc_errno::EACCES) | Some(libc_errno::EPERM) => Error::new(
+                    HResult::EAccessDenied,
+                    format!(
+                        "{} refused the command (SG_IO: {text}): commands that change the drive need it opened read-write",
+                        self.device
+                    ),
+                ),
+                Some(libc_errno::ETIMEDOUT) => Error::new(
+                    HResult::RecorderCommandTimeout,
+                    format!("{}: command 0x{:02X} timed out", self.device, cdb[0]),
+                ),
+                _ => Error::from_io(e, &self.device, "SG_IO on"),
+            }
+        })?;
+        if reply.timed_out() {
+            return Err(Error::new(
+                HResult::RecorderCommandTimeout,
+                format!(
+                    "{}: command 0x{:02X} did not complete within {} ms",
+                    self.device,
+                    cdb[0],
+                    timeout.as_millis()
+                ),
+            ));
+        }
+        if reply.host_status != 0 && reply.status == 0 {
+            // DID_NO_CONNECT (1), DID_BAD_TARGET (4): the device went away under us.
+            if matches!(reply.host_status, 0x01 | 0x04) {
+                return Err(Error::new(
+                    HResult::DevNotExist,
+                    format!("{} is no longer connected", self.device),
+                ));
+            }
+            return Err(Error::new(
+                HResult::EFail,
+                format!(
+                    "{}: command 0x{:02X} failed in the host adapter (host status 0x{:02X})",
+                    self.device, cdb[0], reply.host_status
+                ),
+            ));
+        }
+        Ok(Reply {
+            status: reply.status,
+            sense: reply.sense,
+            transferred: reply.transferred,
+        })
+    }
+}
+
+/// Serialises state changes of emulated drives among the threads of this process (POSIX locks,
+/// which serialise processes, do not exclude threads of one process).
+static EMU_STATE: Mutex<()> = Mutex::new(());
+
+/// The emulated MMC drive of `emu:NAME`: its state lives in the backing file (JSON), so every
+/// process sees the same tray, medium and events; commands run here, in the caller's process.
+#[derive(Debug)]
+pub struct EmuTransport {
+    path: PathBuf,
+    device: String,
+}
+
+impl EmuTransport {
+    /// The drive whose state is in `path`.
+    pub fn new(path: PathBuf, device: &str) -> EmuTransport {
+        EmuTransport {
+            path,
+            device: device.to_owned(),
+        }
+    }
+}
+
+/// Reads, changes and writes an emulated drive's state under a POSIX write lock on its file.
+pub(crate) fn with_emu_state<T>(
+    path: &std::path::Path,
+    device: &str,
+    f: impl FnOnce(&mut DriveState) -> T,
+) -> Result<T> {
+    let _threads = EMU_STATE.lock().unwrap_or_else(|p| p.into_inner());
+    let fd = rustix::fs::open(
+        path,
+        OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| {
+        if e == rustix::io::Errno::NOENT {
+            Error::new(HResult::DevNotExist, format!("{device} no longer exists"))
+        } else {
+            Error::from_io(e.into(), device, "cannot open the emulated drive")
+        }
+    })?;
+    // Closing `fd` at the end drops this lock; this process holds no other POSIX lock on it.
+    rustix::fs::fcntl_lock(&fd, FlockOperation::LockExclusive)
+        .map_err(|e| Error::from_io(e.into(), device, "cannot lock the emulated drive"))?;
+    let mut file = std::fs::File::from(fd);
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut text)
+        .map_err(|e| Error::from_io(e, device, "cannot read the emulated drive"))?;
+    let mut state = if text.iter().all(u8::is_ascii_whitespace) {
+        // A new drive: its serial number follows its name, so two emulated drives differ.
+        let mut fresh = DriveState::new_recorder();
+        let name = device.strip_prefix(crate::emu::PREFIX).unwrap_or(device);
+        fresh.serial = format!("EMU-{name}").chars().take(32).collect();
+        fresh
+    } else {
+        serde_json::from_slice(&text).map_err(|e| {
+            Error::new(
+                HResult::EFail,
+                format!("{device}: the emulated drive's state is corrupt ({e})"),
+            )
+        })?
+    };
+    let before = state.clone();
+    let out = f(&mut state);
+    if state != before || text.is_empty() {
+        let json = serde_json::to_vec_pretty(&state)
+            .map_err(|e| Error::new(HResult::EFail, format!("{device}: {e}")))?;
+        rustix::fs::ftruncate(&file, 0)
+            .and_then(|()| rustix::io::pwrite(&file, &json, 0).map(|_written: usize| ()))
+            .map_err(|e| Error::from_io(e.into(), device, "cannot write the emulated drive"))?;
+    }
+    Ok(out)
+}
+
+impl Transport for EmuTransport {
+    fn execute(&mut self, cdb: &[u8], data: Data<'_>, timeout: Duration) -> Result<Reply> {
+        let data_out: &[u8] = match &data {
+            Data::Out(buf) => buf,
+            _ => &[],
+        };
+        let outcome = with_emu_state(&self.path, &self.device, |s| s.execute(cdb, data_out))?;
+        match outcome {
+            Outcome::Hang => {
+                // A command that never completes: the host gives up after its timeout.
+                std::thread::sleep(timeout);
+                Err(Error::new(
+                    HResult::RecorderCommandTimeout,
+                    format!(
+                        "{}: command 0x{:02X} did not complete within {} ms",
+                        self.device,
+                        cdb.first().copied().unwrap_or(0),
+                        timeout.as_millis()
+                    ),
+                ))
+            }
+            Outcome::Vanished => Err(Error::new(
+                HResult::DevNotExist,
+                format!("{} stopped answering: the device is gone", self.device),
+            )),
+            Outcome::Reply(r) => {
+                let transferred = match data {
+                    Data::In(buf) => {
+                        let n = r.data.len().min(buf.len());
+                        buf[..n].copy_from_slice(&r.data[..n]);
+                        n
+                    }
+                    Data::Out(buf) => buf.len(),
+                    Data::None => 0,
+                };
+                Ok(Reply {
+                    status: r.status,
+                    sense: r.sense,
+                    transferred,
+                })
+            }
+        }
+    }
+}
