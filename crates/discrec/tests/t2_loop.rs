@@ -335,3 +335,26 @@ fn e_loop_sixteen_processes_race_and_exactly_one_wins_each_round() {
         assert_eq!(racers[winners[0]].line(), format!("released {round}"));
     }
 }
+
+#[test]
+fn info_on_a_loop_device_says_it_is_not_an_mmc_device() {
+    if !require_root("info-loop") {
+        return;
+    }
+    let _s = serial();
+    let lo = LoopDev::new(false);
+    let (code, out, err) = discrec(&["info", lo.dev()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("not an MMC device"), "{out}");
+    assert!(out.contains(&format!("device          {}", lo.dev())), "{out}");
+    let (code, out, _) = discrec(&["info", lo.dev(), "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["is_mmc"], false);
+    let (code, _, err) = discrec(&["eject", lo.dev()]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not an MMC device"), "{err}");
+    let err = open(lo.dev()).identity().expect_err("no INQUIRY on a loop device");
+    assert_eq!(err.hresult(), HResult::EFail);
+    assert!(err.context().contains("not an MMC device"), "{err}");
+}
