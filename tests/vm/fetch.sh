@@ -35,7 +35,7 @@ apt_update_once() {
 # anything else ldd reports missing is resolved below from the deb's Depends).
 HOST_PKGS=(libcapstone4 libfdt1 libpmem1 librdmacm1 libibverbs1 libslirp0 libvdeplug2
            busybox-static kmod cpio socat xz-utils zstd gcc libc6-dev
-           xorriso cdrskin wodim growisofs eject sg3-utils genisoimage)
+           xorriso cdrskin wodim growisofs eject sg3-utils genisoimage jq)
 
 missing_pkgs() {
     local p

@@ -346,7 +346,10 @@ fn info_on_a_loop_device_says_it_is_not_an_mmc_device() {
     let (code, out, err) = discrec(&["info", lo.dev()]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("not an MMC device"), "{out}");
-    assert!(out.contains(&format!("device          {}", lo.dev())), "{out}");
+    assert!(
+        out.contains(&format!("device          {}", lo.dev())),
+        "{out}"
+    );
     let (code, out, _) = discrec(&["info", lo.dev(), "--json"]);
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("json");
@@ -354,7 +357,9 @@ fn info_on_a_loop_device_says_it_is_not_an_mmc_device() {
     let (code, _, err) = discrec(&["eject", lo.dev()]);
     assert_eq!(code, 1);
     assert!(err.contains("not an MMC device"), "{err}");
-    let err = open(lo.dev()).identity().expect_err("no INQUIRY on a loop device");
+    let err = open(lo.dev())
+        .identity()
+        .expect_err("no INQUIRY on a loop device");
     assert_eq!(err.hresult(), HResult::EFail);
     assert!(err.context().contains("not an MMC device"), "{err}");
 }

@@ -297,7 +297,7 @@ fn acquire_inner(
     opts: AcquireOptions,
     record: &mut Option<PublishedRecord>,
 ) -> Result<(Claim, Acquired)> {
-    device.check_present()?;
+    device.check_not_detached()?;
     let deadline = deadline_of(opts.wait);
     let mut waiter: Option<ChangeWaiter> = None;
     let wait_or = |err: Error, waiter: &mut Option<ChangeWaiter>| -> Result<()> {
@@ -366,6 +366,7 @@ fn acquire_inner(
     }
 
     let lock_fd = open_node(device, false)?;
+    device.verify_fd(&lock_fd)?;
     let mut state = AttemptState {
         unmount_tried: false,
         unmounted: Vec::new(),
@@ -574,7 +575,7 @@ fn busy_without_mount(device: &Device) -> Error {
         return owner::denied(device, &o);
     }
     if let crate::device::DeviceKind::Block { major, minor } = device.kind() {
-        let (pids, hidden) = sys::openers_of(rustix::fs::makedev(*major, *minor));
+        let (pids, hidden) = sys::openers_of(rustix::fs::makedev(*major, *minor), false);
         if let Some(&pid) = pids.first() {
             let o = Owner::foreign(pid);
             let mut err = owner::denied(device, &o);

@@ -40,6 +40,8 @@ pub struct Device {
     key: String,
     /// The kernel's name (`sr0`, `loop3`), empty for emulated devices.
     devname: String,
+    /// Whether the device speaks MMC (an sr drive, SCSI type 5, or an emulated recorder).
+    mmc: bool,
 }
 
 impl Device {
@@ -58,6 +60,7 @@ impl Device {
                 key: format!("emu-{name}"),
                 path,
                 devname: String::new(),
+                mmc: true,
             });
         }
         let given = Path::new(spec);
@@ -91,6 +94,8 @@ impl Device {
             key: format!("blk-{major}-{minor}"),
             path,
             devname,
+            mmc: std::fs::read_to_string(format!("/sys/dev/block/{major}:{minor}/device/type"))
+                .is_ok_and(|t| t.trim() == "5"),
         })
     }
 
@@ -124,6 +129,62 @@ impl Device {
         matches!(self.kind, DeviceKind::Block { .. })
     }
 
+    /// Whether the device speaks MMC (decided once, when resolved).
+    pub fn is_mmc(&self) -> bool {
+        self.mmc
+    }
+
+    /// The cheap part of [`Device::check_present`] for the acquire path, where opening the node
+    /// reports a missing device anyway: only a detached loop device opens fine while gone.
+    /// (An emulated device's backing file is checked in full: that is one `stat`.)
+    pub(crate) fn check_not_detached(&self) -> Result<()> {
+        match self.kind {
+            DeviceKind::Block { major, minor } => {
+                if self.devname.starts_with("loop") && !sys::loop_device_bound(major, minor) {
+                    return Err(self.detached(major, minor));
+                }
+                Ok(())
+            }
+            DeviceKind::Emulated { .. } => self.check_present(),
+        }
+    }
+
+    fn detached(&self, major: u32, minor: u32) -> Error {
+        Error::new(
+            HResult::DevNotExist,
+            format!(
+                "{} ({major}:{minor}) is no longer present (unplugged, removed or a detached loop device)",
+                self.spec
+            ),
+        )
+    }
+
+    /// Checks that a descriptor just opened on the node is the device resolved, not a node
+    /// that was replaced since (`ERROR_INVALID_HANDLE`).
+    pub(crate) fn verify_fd(&self, fd: &std::os::fd::OwnedFd) -> Result<()> {
+        let st = rustix::fs::fstat(fd)
+            .map_err(|e| Error::from_io(e.into(), &self.spec, "cannot stat"))?;
+        let same = match self.kind {
+            DeviceKind::Block { major, minor } => st.st_rdev == rustix::fs::makedev(major, minor),
+            DeviceKind::Emulated { .. } => FileId::of(&st) == self.node,
+        };
+        if same {
+            Ok(())
+        } else {
+            Err(self.replaced())
+        }
+    }
+
+    fn replaced(&self) -> Error {
+        Error::new(
+            HResult::InvalidHandle,
+            format!(
+                "{} now refers to a different device than when this recorder was opened",
+                self.path.display()
+            ),
+        )
+    }
+
     /// Checks the device is still the one resolved: gone gives `ERROR_DEV_NOT_EXIST`, a node
     /// that now names another device gives `ERROR_INVALID_HANDLE`.
     pub fn check_present(&self) -> Result<()> {
@@ -131,26 +192,14 @@ impl Device {
         let same = match self.kind {
             DeviceKind::Block { major, minor } => {
                 if self.devname.starts_with("loop") && !sys::loop_device_bound(major, minor) {
-                    return Err(Error::new(
-                        HResult::DevNotExist,
-                        format!(
-                            "{} ({major}:{minor}) is no longer present (unplugged, removed or a detached loop device)",
-                            self.spec
-                        ),
-                    ));
+                    return Err(self.detached(major, minor));
                 }
                 st.st_rdev == rustix::fs::makedev(major, minor)
             }
             DeviceKind::Emulated { .. } => FileId::of(&st) == self.node,
         };
         if !same {
-            return Err(Error::new(
-                HResult::InvalidHandle,
-                format!(
-                    "{} now refers to a different device than when this recorder was opened",
-                    self.path.display()
-                ),
-            ));
+            return Err(self.replaced());
         }
         Ok(())
     }

@@ -201,13 +201,7 @@ impl Recorder {
 
     /// Whether the device speaks MMC: an sr drive (SCSI type 5) or an emulated recorder.
     pub fn is_mmc(&self) -> bool {
-        match self.device().kind() {
-            DeviceKind::Emulated { .. } => true,
-            DeviceKind::Block { major, minor } => {
-                std::fs::read_to_string(format!("/sys/dev/block/{major}:{minor}/device/type"))
-                    .is_ok_and(|t| t.trim() == "5")
-            }
-        }
+        self.device().is_mmc()
     }
 
     fn query<const N: usize>(

@@ -160,14 +160,33 @@ pub fn find(device: &Device) -> Result<Option<Owner>> {
         if !points.is_empty() {
             return Ok(Some(Owner::mount(points)));
         }
+        // A burner that holds the drive with O_EXCL and no lock (xorriso 1.5 does so): the
+        // kernel shows no claim to anyone else, so look for writers among open descriptors,
+        // as K3b does with lsof. Optical drives only: a disk has writers that own nothing.
+        if device.is_mmc() {
+            if let crate::device::DeviceKind::Block { major, minor } = device.kind() {
+                let (pids, _) = sys::openers_of(rustix::fs::makedev(*major, *minor), true);
+                if let Some(&pid) = pids.first() {
+                    return Ok(Some(Owner::foreign(pid)));
+                }
+            }
+        }
     }
     Ok(None)
 }
 
 /// The owner the lock table shows: our record-backed `flock`, else any foreign lock.
 pub(crate) fn find_in_locks(device: &Device, locks: &LockTable) -> Option<Owner> {
+    // Locks in our own PID that this process's table does not account for are released ones
+    // still alive for a moment: a forked child (another thread's spawn) or a /proc/PID/fd reader
+    // briefly holds a reference to the open file. They are nobody's.
+    let me = rustix::process::getpid().as_raw_nonzero().get();
     let node = device.node();
-    if let Some(pid) = locks.exclusive_holder(node, LockKind::Flock) {
+    let flock_holder = locks
+        .on(node)
+        .find(|e| e.kind == LockKind::Flock && e.write && e.pid != me)
+        .map(|e| e.pid);
+    if let Some(pid) = flock_holder {
         if pid > 0 {
             if let Some(rec) = record::lookup(&sys::runtime_dir(), device.key(), pid, locks) {
                 return Some(Owner::client(rec));
@@ -177,7 +196,7 @@ pub(crate) fn find_in_locks(device: &Device, locks: &LockTable) -> Option<Owner>
     }
     locks
         .on(node)
-        .find(|e| e.write && matches!(e.kind, LockKind::Posix | LockKind::Ofd))
+        .find(|e| e.write && e.pid != me && matches!(e.kind, LockKind::Posix | LockKind::Ofd))
         .map(|e| Owner::foreign(e.pid))
 }
 

@@ -98,8 +98,10 @@ pub fn program_name(pid: i32) -> Option<String> {
 
 /// Processes with a descriptor open on the block device `rdev`, found by scanning
 /// `/proc/*/fd` (as K3b does with lsof). Best effort: other users' descriptors are visible only
-/// to root. Returns the PIDs found and how many processes could not be inspected.
-pub fn openers_of(rdev: u64) -> (Vec<i32>, usize) {
+/// to root. With `writers_only`, only descriptors opened for writing count (what a burner holds;
+/// probes such as blkid read). Returns the PIDs found and how many processes could not be
+/// inspected.
+pub fn openers_of(rdev: u64, writers_only: bool) -> (Vec<i32>, usize) {
     let me = rustix::process::getpid().as_raw_nonzero().get();
     let mut found = Vec::new();
     let mut hidden = 0;
@@ -118,14 +120,28 @@ pub fn openers_of(rdev: u64) -> (Vec<i32>, usize) {
             continue;
         };
         let hit = fds.flatten().any(|fd| {
-            fs::metadata(fd.path())
-                .is_ok_and(|m| m.file_type().is_block_device() && m.rdev() == rdev)
+            let on_device = fs::metadata(fd.path())
+                .is_ok_and(|m| m.file_type().is_block_device() && m.rdev() == rdev);
+            on_device && (!writers_only || opened_for_writing(pid, &fd.file_name()))
         });
         if hit {
             found.push(pid);
         }
     }
     (found, hidden)
+}
+
+/// Whether descriptor `fd` of `pid` was opened for writing (`flags:` in its fdinfo, octal).
+fn opened_for_writing(pid: i32, fd: &std::ffi::OsStr) -> bool {
+    let Some(fd) = fd.to_str() else { return false };
+    fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}"))
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("flags:"))
+                .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
+        })
+        .is_some_and(|flags| flags & 0o3 != 0)
 }
 
 /// Where owner records and emulated devices live: `$DISCRECORDER_RUNTIME_DIR`, else `/dev/shm`

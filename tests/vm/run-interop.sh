@@ -1,0 +1,73 @@
+#!/bin/bash
+# Interop tier: discrec against a real kernel CD drive and the real peer tools,
+# in one QEMU guest boot (tests/vm/scenarios/interop.sh).
+#
+#   tests/vm/run-interop.sh [--keep] [extra run.sh options...]
+#
+# 1. builds `cargo build --release -p discrec` (skipped when DISCREC is set:
+#    DISCREC=/path/to/discrec tests/vm/run-interop.sh)
+# 2. makes the images in the results dir: small.iso (CD-ROM profile) and
+#    big.iso, a SPARSE 800 MB file (> 737,280,000 bytes, so QEMU reports the
+#    DVD-ROM profile) with an iso9660 at its start; it costs ~no disk
+# 3. boots the guest with small.iso in the drive and runs the scenario.
+#
+# Output: "PASS name" / "FAIL name: why" (+ the commands' output) per check,
+# then exactly "N passed, M failed". Exit status: the scenario's (0 = all
+# passed, 1 = some failed), or run.sh's 124 (timeout) / 125 (guest crash) /
+# 2 / 3 (usage / setup), with the guest console printed.
+# Environment: DISCREC (binary to test), INTEROP_TIMEOUT (guest watchdog,
+# default 240 s), TMPDIR (where the results dir goes), DISCREC_VM_* (run.sh).
+set -euo pipefail
+VM="$(cd "$(dirname "$0")" && pwd)"
+. "$VM/lib.sh"
+KEEP=0
+if [ "${1:-}" = --keep ]; then KEEP=1; shift; fi
+T0=$(date +%s.%N)
+
+if [ -z "${DISCREC:-}" ]; then
+    vm_log "cargo build --release -p discrec"
+    (cd "$VM_REPO" && cargo build --release -p discrec) || vm_die "cargo build failed" 3
+    DISCREC="$(cd "$VM_REPO" && cargo metadata --format-version 1 --no-deps 2>/dev/null |
+        sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/discrec"
+    [ -x "$DISCREC" ] || DISCREC="$VM_REPO/target/release/discrec"
+fi
+[ -x "$DISCREC" ] || vm_die "no discrec binary at $DISCREC" 3
+DISCREC="$(realpath "$DISCREC")"
+command -v jq >/dev/null || { vm_log "installing jq"; apt-get install -y -qq jq >&2 || vm_die "jq is needed" 3; }
+
+RESULTS="$(mktemp -d "${TMPDIR:-/tmp}/discrec-interop.XXXXXX")"
+chmod 755 "$RESULTS"
+# The guest has its own /tmp, /run, /dev: a binary there is copied into the results share.
+GDISCREC="$DISCREC"
+case "$DISCREC" in
+    /tmp/*|/run/*|/dev/*) cp "$DISCREC" "$RESULTS/discrec"; GDISCREC=/vm-results/discrec ;;
+esac
+
+mkdir -p "$RESULTS/small" "$RESULTS/bigdir"
+echo 'discrec interop: small image' >"$RESULTS/small/hello.txt"
+echo 'discrec interop: big image' >"$RESULTS/bigdir/hello.txt"
+mkiso() { # mkiso VOLID OUT DIR (xorriso's banner only on failure)
+    xorriso -as mkisofs -quiet -R -J -V "$1" -o "$2" "$3" 2>"$RESULTS/mkiso.log" ||
+        { cat "$RESULTS/mkiso.log" >&2; vm_die "xorriso -as mkisofs $2 failed" 3; }
+    rm -f "$RESULTS/mkiso.log"
+}
+mkiso INTEROP_SMALL "$RESULTS/small.iso" "$RESULTS/small"
+mkiso INTEROP_BIG "$RESULTS/big-head.iso" "$RESULTS/bigdir"
+truncate -s 800M "$RESULTS/big.iso"        # sparse: > 737,280,000 bytes -> DVD-ROM profile
+dd if="$RESULTS/big-head.iso" of="$RESULTS/big.iso" conv=notrunc,sparse status=none
+rm -rf "$RESULTS/small" "$RESULTS/bigdir" "$RESULTS/big-head.iso"
+vm_log "images: small.iso $(stat -c %s "$RESULTS/small.iso") bytes; big.iso $(stat -c %s "$RESULTS/big.iso") bytes ($(du -k "$RESULTS/big.iso" | cut -f1) KiB on disk)"
+
+rc=0
+"$VM/run.sh" --results "$RESULTS" --iso "$RESULTS/small.iso" --timeout "${INTEROP_TIMEOUT:-240}" \
+    --env DISCREC="$GDISCREC" --env INTEROP_BIG_ISO=/vm-results/big.iso \
+    --env INTEROP_SMALL_ISO=/vm-results/small.iso \
+    "$@" "$VM/scenarios/interop.sh" || rc=$?
+T1=$(date +%s.%N)
+vm_log "interop: exit $rc, $(awk "BEGIN{printf \"%.1f\", $T1 - $T0}") s wall (build + images + guest)"
+if [ $rc = 0 ] && [ $KEEP = 0 ]; then
+    rm -rf "$RESULTS"
+else
+    vm_log "results kept in $RESULTS (console.log, stdout, host-requests.log, ...)"
+fi
+exit $rc
