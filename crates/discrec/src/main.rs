@@ -262,6 +262,9 @@ fn lock(
     let (program, args) = command
         .split_first()
         .ok_or_else(|| Error::new(HResult::EInvalidArg, "no COMMAND given after --"))?;
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    let signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+        .map_err(|e| Error::new(HResult::EFail, format!("cannot handle signals: {e}")))?;
     let mut child = match Command::new(program).args(args).spawn() {
         Ok(c) => c,
         Err(e) => {
@@ -281,7 +284,7 @@ fn lock(
             return Ok(ExitCode::from(code));
         }
     };
-    let forwarder = forward_signals(child.id());
+    let forwarder = forward_signals(signals, child.id());
     let status = child.wait();
     drop(access);
     if let Some(handle) = forwarder {
@@ -300,10 +303,13 @@ fn lock(
 
 /// Forwards the signals that would end discrec to the child instead; discrec then releases the
 /// device when the child exits.
-fn forward_signals(child: u32) -> Option<signal_hook::iterator::backend::Handle> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-    let mut signals =
-        signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]).ok()?;
+///
+/// `signals` is registered before the child is started, so a signal that arrives in between is
+/// queued and forwarded, not fatal to discrec (which would orphan the child).
+fn forward_signals(
+    mut signals: signal_hook::iterator::Signals,
+    child: u32,
+) -> Option<signal_hook::iterator::backend::Handle> {
     let handle = signals.handle();
     let pid = rustix::process::Pid::from_raw(i32::try_from(child).ok()?)?;
     std::thread::spawn(move || {
