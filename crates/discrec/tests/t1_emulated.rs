@@ -226,37 +226,7 @@ fn d_holder_killed_at_random_instants_frees_the_device_every_time() {
 
 #[test]
 fn e_sixteen_processes_race_and_exactly_one_wins_each_of_500_rounds() {
-    let dev = unique_emu("race");
-    let markers = tempfile::tempdir().expect("tempdir");
-    let dir = markers.path().to_str().expect("utf8").to_owned();
-    let mut racers: Vec<Probe> = (0..16)
-        .map(|i| probe("racer", &[&dev, &format!("Racer {i}"), &dir]))
-        .collect();
-    for r in &mut racers {
-        assert_eq!(r.line(), "up");
-    }
-    for round in 0..500 {
-        for r in &mut racers {
-            r.send(&format!("go {round}"));
-        }
-        let mut winners = Vec::new();
-        for (i, r) in racers.iter_mut().enumerate() {
-            let line = r.line();
-            assert!(!line.starts_with("violation"), "round {round}: {line}");
-            if line.starts_with("won") {
-                winners.push(i);
-            } else {
-                assert!(
-                    line.starts_with(&format!("lost {round} 0x80070005")),
-                    "round {round}: {line}"
-                );
-            }
-        }
-        assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
-        let w = winners[0];
-        racers[w].send(&format!("release {round}"));
-        assert_eq!(racers[w].line(), format!("released {round}"));
-    }
+    race_rounds(&unique_emu("race"), 500);
 }
 
 #[test]

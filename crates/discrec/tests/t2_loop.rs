@@ -310,30 +310,7 @@ fn e_loop_sixteen_processes_race_and_exactly_one_wins_each_round() {
     }
     let _s = serial();
     let lo = LoopDev::new(false);
-    let markers = tempfile::tempdir().expect("tempdir");
-    let dir = markers.path().to_str().expect("utf8").to_owned();
-    let mut racers: Vec<Probe> = (0..16)
-        .map(|i| probe("racer", &[lo.dev(), &format!("Racer {i}"), &dir]))
-        .collect();
-    for r in &mut racers {
-        assert_eq!(r.line(), "up");
-    }
-    for round in 0..200 {
-        for r in &mut racers {
-            r.send(&format!("go {round}"));
-        }
-        let mut winners = Vec::new();
-        for (i, r) in racers.iter_mut().enumerate() {
-            let line = r.line();
-            assert!(!line.starts_with("violation"), "round {round}: {line}");
-            if line.starts_with("won") {
-                winners.push(i);
-            }
-        }
-        assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
-        racers[winners[0]].send(&format!("release {round}"));
-        assert_eq!(racers[winners[0]].line(), format!("released {round}"));
-    }
+    race_rounds(lo.dev(), 200);
 }
 
 #[test]

@@ -518,3 +518,39 @@ pub fn open_plain(path: &Path) -> OwnedFd {
     )
     .expect("open")
 }
+
+/// Starts 16 racer processes on `device` and runs `rounds` rounds: each round every racer tries
+/// once, at once; exactly one must win (checked by the racers' replies and by the independent
+/// marker file), losers must get `E_ACCESSDENIED`, and the winner then releases.
+pub fn race_rounds(device: &str, rounds: u32) {
+    let markers = tempfile::tempdir().expect("tempdir");
+    let dir = markers.path().to_str().expect("utf8").to_owned();
+    let mut racers: Vec<Probe> = (0..16)
+        .map(|i| probe("racer", &[device, &format!("Racer {i}"), &dir]))
+        .collect();
+    for r in &mut racers {
+        assert_eq!(r.line(), "up");
+    }
+    for round in 0..rounds {
+        for r in &mut racers {
+            r.send(&format!("go {round}"));
+        }
+        let mut winners = Vec::new();
+        for (i, r) in racers.iter_mut().enumerate() {
+            let line = r.line();
+            assert!(!line.starts_with("violation"), "round {round}: {line}");
+            if line.starts_with("won") {
+                winners.push(i);
+            } else {
+                assert!(
+                    line.starts_with(&format!("lost {round} 0x80070005")),
+                    "round {round}: {line}"
+                );
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
+        let w = winners[0];
+        racers[w].send(&format!("release {round}"));
+        assert_eq!(racers[w].line(), format!("released {round}"));
+    }
+}
