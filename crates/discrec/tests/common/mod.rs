@@ -69,6 +69,25 @@ pub fn require_root(test: &str) -> bool {
     false
 }
 
+/// The executable probes run: a copy of this test binary in a world-readable directory, so that
+/// a probe started as another user (uid 65534) can run it wherever the checkout lives.
+fn probe_exe() -> &'static Path {
+    static EXE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    let (_, path) = EXE.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("discrec-test-exe-")
+            .tempdir()
+            .expect("tempdir");
+        rustix::fs::chmod(dir.path(), Mode::from_raw_mode(0o755)).expect("chmod 755");
+        let path = dir.path().join("probe");
+        std::fs::copy(std::env::current_exe().expect("own executable"), &path)
+            .expect("copy test binary");
+        rustix::fs::chmod(&path, Mode::from_raw_mode(0o755)).expect("chmod 755");
+        (dir, path)
+    });
+    path
+}
+
 /// A helper process.
 pub struct Probe {
     child: Child,
@@ -84,8 +103,7 @@ pub fn probe(mode: &str, args: &[&str]) -> Probe {
 /// Starts a probe, letting the caller adjust the command (for example its uid).
 pub fn probe_with(mode: &str, args: &[&str], adjust: impl FnOnce(&mut Command)) -> Probe {
     init();
-    let exe = std::env::current_exe().expect("own executable");
-    let mut cmd = Command::new(exe);
+    let mut cmd = Command::new(probe_exe());
     cmd.args([
         "--ignored",
         "--exact",
