@@ -414,6 +414,23 @@ impl Recorder {
         .map(drop)
     }
 
+    /// Takes one level of exclusive access under the operation client name. A device held by
+    /// someone else gives `E_IMAPI_RECORDER_LOCKED` naming them; the owner is looked up only
+    /// when the acquire was refused, not before every operation.
+    fn acquire_for(&self, what: &str) -> Result<()> {
+        let name = self.state().ops_client.clone();
+        match self.acquire_exclusive_access(false, name.as_str()) {
+            Ok(_) => Ok(()),
+            Err(e) if e.hresult() == HResult::EAccessDenied && self.lock_count() == 0 => {
+                match owner::find(self.device())? {
+                    Some(o) => Err(locked(self.device(), what, &o)),
+                    None => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Runs `f` while holding exclusive access: this recorder's own, else one taken for the
     /// operation. Another holder gives `E_IMAPI_RECORDER_LOCKED`.
     fn with_exclusive<T>(
@@ -426,18 +443,7 @@ impl Recorder {
         }
         let held = self.lock_count() > 0;
         if !held {
-            if let Some(o) = owner::find(self.device())? {
-                return Err(locked(self.device(), what, &o));
-            }
-            let name = self.state().ops_client.clone();
-            if let Err(e) = self.acquire_exclusive_access(false, name.as_str()) {
-                if e.hresult() == HResult::EAccessDenied {
-                    if let Some(o) = owner::find(self.device())? {
-                        return Err(locked(self.device(), what, &o));
-                    }
-                }
-                return Err(e);
-            }
+            self.acquire_for(what)?;
         }
         let result = (|| {
             let (fd, timeout) = {
@@ -497,15 +503,7 @@ impl Recorder {
     /// disabled (see the module documentation for why that is how Linux does it).
     pub fn disable_mcn(&self) -> Result<u32> {
         if self.state().mcn_disabled == 0 {
-            if let Some(o) = owner::find(self.device())?.filter(|_| self.lock_count() == 0) {
-                return Err(locked(
-                    self.device(),
-                    "disable media change notification of",
-                    &o,
-                ));
-            }
-            let name = self.state().ops_client.clone();
-            self.acquire_exclusive_access(false, name.as_str())?;
+            self.acquire_for("disable media change notification of")?;
         }
         let mut state = self.state();
         state.mcn_disabled += 1;
