@@ -43,20 +43,11 @@ fn lock_holds_the_device_while_the_command_runs() {
     assert_eq!(out, "Runner\n");
 }
 
-#[test]
-fn lock_killed_with_sigkill_frees_the_device_while_the_command_keeps_running() {
-    let dev = unique_emu("cli-kill");
+/// Starts `discrec lock DEVICE --name NAME -- sh -c SCRIPT` and returns it with the first line
+/// the script prints (printed once the device is held).
+fn lock_running_sh(device: &str, name: &str, script: &str) -> (std::process::Child, String) {
     let mut lock = Command::new(DISCREC)
-        .args([
-            "lock",
-            &dev,
-            "--name",
-            "Doomed",
-            "--",
-            "sh",
-            "-c",
-            "echo $$; exec sleep 100",
-        ])
+        .args(["lock", device, "--name", name, "--", "sh", "-c", script])
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn");
@@ -64,6 +55,13 @@ fn lock_killed_with_sigkill_frees_the_device_while_the_command_keeps_running() {
     BufReader::new(lock.stdout.take().expect("stdout"))
         .read_line(&mut line)
         .expect("read");
+    (lock, line)
+}
+
+#[test]
+fn lock_killed_with_sigkill_frees_the_device_while_the_command_keeps_running() {
+    let dev = unique_emu("cli-kill");
+    let (mut lock, line) = lock_running_sh(&dev, "Doomed", "echo $$; exec sleep 100");
     let command_pid: i32 = line.trim().parse().expect("pid");
     lock.kill().expect("kill");
     lock.wait().expect("wait");
@@ -140,24 +138,11 @@ fn owner_json_reports_kind_name_pid_program_since() {
 #[test]
 fn lock_forwards_sigterm_to_the_command_and_releases_after_it_exits() {
     let dev = unique_emu("cli-term");
-    let mut lock = Command::new(DISCREC)
-        .args([
-            "lock",
-            &dev,
-            "--name",
-            "Terminable",
-            "--",
-            "sh",
-            "-c",
-            "trap 'exit 42' TERM; echo ready; while :; do sleep 0.02; done",
-        ])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut line = String::new();
-    BufReader::new(lock.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read");
+    let (mut lock, line) = lock_running_sh(
+        &dev,
+        "Terminable",
+        "trap 'exit 42' TERM; echo ready; while :; do sleep 0.02; done",
+    );
     assert_eq!(line.trim(), "ready");
     let pid = rustix::process::Pid::from_raw(lock.id() as i32).expect("pid");
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use discrecorder::{emu, AcquireOptions, HResult, OwnerKind, Recorder, Wait};
-use rand::Rng;
 
 #[test]
 #[ignore = "helper-process entry point, started by the other tests"]
@@ -170,58 +169,7 @@ fn c_owner_value_carries_pid_program_since_and_kind() {
 #[test]
 fn d_holder_killed_at_random_instants_frees_the_device_every_time() {
     let dev = unique_emu("crash");
-    let markers = tempfile::tempdir().expect("tempdir");
-    let checker = open(&dev);
-    let backing = emu_backing(&dev);
-    let mut rng = rand::rng();
-    let rounds = 200;
-    let mut killed_holding = 0;
-    for round in 0..rounds {
-        // Two contenders loop acquire/nest/release; one is killed at a random instant.
-        let mut a = probe(
-            "contend",
-            &[&dev, "Chaos A", markers.path().to_str().expect("utf8")],
-        );
-        let mut b = probe(
-            "contend",
-            &[&dev, "Chaos B", markers.path().to_str().expect("utf8")],
-        );
-        assert_eq!(a.line(), "up");
-        assert_eq!(b.line(), "up");
-        std::thread::sleep(Duration::from_micros(rng.random_range(0..4000)));
-        let (victim, survivor) = if rng.random_bool(0.5) { (a, b) } else { (b, a) };
-        victim.kill();
-        std::thread::sleep(Duration::from_micros(rng.random_range(0..2000)));
-        survivor.kill();
-        if markers.path().join("holder").exists() {
-            killed_holding += 1;
-        }
-        // Independent checks: the kernel lists no lock on the device, a plain flock succeeds,
-        // no process recorded a double holding, and the library sees no owner and acquires.
-        assert!(
-            kernel_locks_on(&backing).is_empty(),
-            "round {round}: locks left: {:?}",
-            kernel_locks_on(&backing)
-        );
-        assert!(
-            !markers.path().join("violation").exists(),
-            "round {round}: two holders at once"
-        );
-        assert_eq!(
-            checker.owner().expect("owner"),
-            None,
-            "round {round}: stale owner"
-        );
-        checker
-            .acquire_exclusive_access(false, "Checker")
-            .unwrap_or_else(|e| panic!("round {round}: re-acquire failed: {e}"));
-        checker.release_exclusive_access().expect("release");
-        leave_marker(markers.path());
-    }
-    assert!(
-        killed_holding > 0,
-        "no kill landed while a holder held the device"
-    );
+    crash_rounds(&dev, &emu_backing(&dev), 200);
 }
 
 #[test]

@@ -108,38 +108,29 @@ fn symlink_planted_at_the_record_name_is_not_followed_and_the_name_still_reaches
     assert!(planted.is_symlink(), "not ours to remove");
 }
 
-#[test]
-fn unsafe_runtime_directory_is_refused_for_records_and_access_is_still_gained() {
+/// A runtime directory holding `emu:NAME`, created while the directory was safe and then made
+/// world-writable without the sticky bit.
+fn unsafe_dir_with_emu(name: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    // Create the device while the directory is safe, then make it world-writable, not sticky.
-    let spec = "emu:unsafe-dir";
-    let status = Command::new(DISCREC)
-        .args(["emu", "create", "unsafe-dir"])
-        .env("DISCRECORDER_RUNTIME_DIR", dir.path())
-        .status()
-        .expect("create");
-    assert!(status.success());
+    let (code, _, err) = discrec_in(dir.path(), &["emu", "create", name]);
+    assert_eq!(code, 0, "{err}");
     std::fs::set_permissions(
         dir.path(),
         std::os::unix::fs::PermissionsExt::from_mode(0o777),
     )
     .expect("chmod 777");
+    dir
+}
+
+#[test]
+fn unsafe_runtime_directory_is_refused_for_records_and_access_is_still_gained() {
+    let dir = unsafe_dir_with_emu("unsafe-dir");
+    let spec = "emu:unsafe-dir";
     let env = |c: &mut Command| {
         c.env("DISCRECORDER_RUNTIME_DIR", dir.path());
     };
-    let (code, _, err) = {
-        let out = Command::new(DISCREC)
-            .args(["lock", spec, "--name", "Wary", "--", "true"])
-            .env("DISCRECORDER_RUNTIME_DIR", dir.path())
-            .output()
-            .expect("lock");
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
-    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = discrec_in(dir.path(), &["lock", spec, "--name", "Wary", "--", "true"]);
+    assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("client name not published") && err.contains("sticky"),
         "{err}"
@@ -157,20 +148,10 @@ fn unsafe_runtime_directory_is_refused_for_records_and_access_is_still_gained() 
 
 #[test]
 fn unsafe_directory_warning_is_reported_to_library_callers() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let status = Command::new(DISCREC)
-        .args(["emu", "create", "lib-warn"])
-        .env("DISCRECORDER_RUNTIME_DIR", dir.path())
-        .status()
-        .expect("create");
-    assert!(status.success());
-    std::fs::set_permissions(
+    let dir = unsafe_dir_with_emu("lib-warn");
+    let (_, _, err) = discrec_in(
         dir.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o777),
-    )
-    .expect("chmod 777");
-    let out = Command::new(DISCREC)
-        .args([
+        &[
             "--json",
             "lock",
             "emu:lib-warn",
@@ -178,11 +159,8 @@ fn unsafe_directory_warning_is_reported_to_library_callers() {
             "Wary",
             "--",
             "true",
-        ])
-        .env("DISCRECORDER_RUNTIME_DIR", dir.path())
-        .output()
-        .expect("lock");
-    let err = String::from_utf8_lossy(&out.stderr);
+        ],
+    );
     let v: serde_json::Value =
         serde_json::from_str(err.lines().next().expect("line")).expect("json");
     let warnings = v["acquired"]["result"]["warnings"]

@@ -272,35 +272,7 @@ fn d_loop_holder_killed_at_random_instants_frees_the_device_every_time() {
     }
     let _s = serial();
     let lo = LoopDev::new(false);
-    let markers = tempfile::tempdir().expect("tempdir");
-    let dir = markers.path().to_str().expect("utf8");
-    let checker = open(lo.dev());
-    let mut killed_holding = 0;
-    for round in 0..100 {
-        let mut a = probe("contend", &[lo.dev(), "Chaos A", dir]);
-        let mut b = probe("contend", &[lo.dev(), "Chaos B", dir]);
-        assert_eq!(a.line(), "up");
-        assert_eq!(b.line(), "up");
-        std::thread::sleep(std::time::Duration::from_micros(round * 37 % 3000));
-        a.kill();
-        b.kill();
-        if markers.path().join("holder").exists() {
-            killed_holding += 1;
-        }
-        assert!(kernel_locks_on(&lo.path).is_empty(), "round {round}");
-        assert_eq!(check_foreign_claims(&lo.path), "flock=ok posix=ok excl=ok");
-        assert!(!markers.path().join("violation").exists(), "round {round}");
-        assert_eq!(checker.owner().expect("owner"), None, "round {round}");
-        checker
-            .acquire_exclusive_access(false, "Checker")
-            .unwrap_or_else(|e| panic!("round {round}: {e}"));
-        checker.release_exclusive_access().expect("release");
-        leave_marker(markers.path());
-    }
-    assert!(
-        killed_holding > 0,
-        "no kill landed while a holder held the device"
-    );
+    crash_rounds(lo.dev(), &lo.path, 100);
 }
 
 #[test]

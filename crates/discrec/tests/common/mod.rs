@@ -424,9 +424,14 @@ pub fn emu_backing(spec: &str) -> PathBuf {
 
 /// Runs `discrec ARGS`; returns (status code, stdout, stderr).
 pub fn discrec(args: &[&str]) -> (i32, String, String) {
-    init();
+    discrec_in(init(), args)
+}
+
+/// Runs `discrec ARGS` with `runtime` as its runtime directory.
+pub fn discrec_in(runtime: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(DISCREC)
         .args(args)
+        .env("DISCRECORDER_RUNTIME_DIR", runtime)
         .output()
         .expect("run discrec");
     (
@@ -571,4 +576,60 @@ pub fn race_rounds(device: &str, rounds: u32) {
         racers[w].send(&format!("release {round}"));
         assert_eq!(racers[w].line(), format!("released {round}"));
     }
+}
+
+/// Chaos: for `rounds` rounds, two contender processes loop acquire/nest/release on `device`
+/// (node `node`) and are killed with SIGKILL at random instants. After each round, checks that
+/// do not rely on the code under test: the kernel lists no lock on the node, a foreign process
+/// could take every claim, the marker file saw no double holding; then the library sees no owner
+/// and re-acquires at once. At least one kill must have landed while a holder held the device.
+pub fn crash_rounds(device: &str, node: &Path, rounds: u32) {
+    use rand::Rng;
+    let markers = tempfile::tempdir().expect("tempdir");
+    let dir = markers.path().to_str().expect("utf8");
+    let checker = Recorder::open(device).expect("open recorder");
+    let mut rng = rand::rng();
+    let mut killed_holding = 0;
+    for round in 0..rounds {
+        let mut a = probe("contend", &[device, "Chaos A", dir]);
+        let mut b = probe("contend", &[device, "Chaos B", dir]);
+        assert_eq!(a.line(), "up");
+        assert_eq!(b.line(), "up");
+        std::thread::sleep(Duration::from_micros(rng.random_range(0..4000)));
+        let (victim, survivor) = if rng.random_bool(0.5) { (a, b) } else { (b, a) };
+        victim.kill();
+        std::thread::sleep(Duration::from_micros(rng.random_range(0..2000)));
+        survivor.kill();
+        if markers.path().join("holder").exists() {
+            killed_holding += 1;
+        }
+        assert!(
+            kernel_locks_on(node).is_empty(),
+            "round {round}: locks left: {:?}",
+            kernel_locks_on(node)
+        );
+        assert_eq!(
+            check_foreign_claims(node),
+            "flock=ok posix=ok excl=ok",
+            "round {round}"
+        );
+        assert!(
+            !markers.path().join("violation").exists(),
+            "round {round}: two holders at once"
+        );
+        assert_eq!(
+            checker.owner().expect("owner"),
+            None,
+            "round {round}: stale owner"
+        );
+        checker
+            .acquire_exclusive_access(false, "Checker")
+            .unwrap_or_else(|e| panic!("round {round}: re-acquire failed: {e}"));
+        checker.release_exclusive_access().expect("release");
+        leave_marker(markers.path());
+    }
+    assert!(
+        killed_holding > 0,
+        "no kill landed while a holder held the device"
+    );
 }
