@@ -169,7 +169,7 @@ fn c_owner_value_carries_pid_program_since_and_kind() {
 #[test]
 fn d_holder_killed_at_random_instants_frees_the_device_every_time() {
     let dev = unique_emu("crash");
-    crash_rounds(&dev, &emu_backing(&dev), 200);
+    crash_rounds(&dev, &emu_backing(&dev), chaos_rounds(500));
 }
 
 #[test]

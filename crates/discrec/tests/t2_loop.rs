@@ -272,7 +272,7 @@ fn d_loop_holder_killed_at_random_instants_frees_the_device_every_time() {
     }
     let _s = serial();
     let lo = LoopDev::new(false);
-    crash_rounds(lo.dev(), &lo.path, 100);
+    crash_rounds(lo.dev(), &lo.path, chaos_rounds(300));
 }
 
 #[test]

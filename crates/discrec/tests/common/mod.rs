@@ -274,7 +274,7 @@ pub fn probe_entry() {
         // Race protocol: "go N" -> try once; "release N" -> release.
         "racer" => racer(&a[0], &a[1], Path::new(&a[2])),
         // Chaos: acquire/nest/release in a loop until killed, checking the marker invariant.
-        "contend" => contend(&a[0], &a[1], Path::new(&a[2])),
+        "contend" => contend(&a[0], &a[1], Path::new(&a[2]), Path::new(&a[3])),
         other => panic!("unknown probe mode {other}"),
     }
 }
@@ -374,14 +374,45 @@ fn racer(device: &str, name: &str, dir: &Path) {
     }
 }
 
-fn contend(device: &str, name: &str, dir: &Path) {
+/// What a chaos contender is doing, as one byte in its phase file (see [`contend`]).
+pub const PHASES: [(u8, &str); 6] = [
+    (b'A', "acquire"),
+    (b'H', "hand-off acquire"),
+    (b'C', "hand-off child open"),
+    (b'N', "nested acquire"),
+    (b'n', "nested release"),
+    (b'R', "release"),
+];
+
+/// The phase file of contender `pid` in `dir`.
+pub fn phase_path(dir: &Path, pid: i32) -> PathBuf {
+    dir.join(format!("phase.{pid}"))
+}
+
+/// Chaos contender: loops acquire (plain or hand-off, at random), nest 1 to 32 deep, unnest,
+/// release,
+/// until killed. Before each step it writes the step's byte to its phase file with one
+/// `pwrite`, so the test can tell which step a SIGKILL interrupted. In hand-off mode it then
+/// opens the node with `O_EXCL` itself, as the child program would. Two holders at once (seen by
+/// the marker file) is recorded in `dir/violation`.
+fn contend(device: &str, name: &str, dir: &Path, node: &Path) {
+    use rand::Rng;
     let rec = Recorder::open(device).expect("open recorder");
-    say("up");
-    let opts = AcquireOptions {
-        wait: Wait::Timeout(Duration::from_millis(50)),
-        ..AcquireOptions::default()
+    let phase_file = std::fs::File::create(phase_path(dir, std::process::id() as i32))
+        .expect("create phase file");
+    let phase = |b: u8| {
+        let _ = rustix::io::pwrite(&phase_file, &[b], 0);
     };
+    let mut rng = rand::rng();
+    say("up");
     loop {
+        let handoff = rng.random_bool(0.5);
+        phase(if handoff { b'H' } else { b'A' });
+        let opts = AcquireOptions {
+            wait: Wait::Timeout(Duration::from_millis(50)),
+            handoff,
+            ..AcquireOptions::default()
+        };
         if rec.acquire_with(name, opts).is_err() {
             continue;
         }
@@ -389,11 +420,27 @@ fn contend(device: &str, name: &str, dir: &Path) {
             let _ = std::fs::write(dir.join("violation"), std::process::id().to_string());
             std::process::exit(99);
         }
-        let _ = rec.acquire_exclusive_access(false, name);
-        let _ = rec.acquire_exclusive_access(false, name);
-        let _ = rec.release_exclusive_access();
-        let _ = rec.release_exclusive_access();
+        let child = handoff.then(|| {
+            phase(b'C');
+            rustix::fs::open(
+                node,
+                OFlags::RDWR | OFlags::NONBLOCK | OFlags::EXCL | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .expect("hand-off child's O_EXCL open")
+        });
+        let depth = rng.random_range(1..=32);
+        phase(b'N');
+        for _ in 0..depth {
+            let _ = rec.acquire_exclusive_access(false, name);
+        }
+        phase(b'n');
+        for _ in 0..depth {
+            let _ = rec.release_exclusive_access();
+        }
+        drop(child);
         leave_marker(dir);
+        phase(b'R');
         let _ = rec.release_exclusive_access();
     }
 }
@@ -578,31 +625,65 @@ pub fn race_rounds(device: &str, rounds: u32) {
     }
 }
 
-/// Chaos: for `rounds` rounds, two contender processes loop acquire/nest/release on `device`
-/// (node `node`) and are killed with SIGKILL at random instants. After each round, checks that
-/// do not rely on the code under test: the kernel lists no lock on the node, a foreign process
-/// could take every claim, the marker file saw no double holding; then the library sees no owner
-/// and re-acquires at once. At least one kill must have landed while a holder held the device.
+/// How many chaos rounds to run: `DISCREC_CHAOS_ROUNDS` if set (the long run of
+/// `tests/reliability/run.sh`), else `default`.
+pub fn chaos_rounds(default: u32) -> u32 {
+    std::env::var("DISCREC_CHAOS_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Chaos: for `rounds` rounds, two contender processes loop acquire (plain or hand-off), nested
+/// acquire, release on `device` (node `node`) and are both killed with SIGKILL at random
+/// instants (the first aimed at a phase picked at random). After each round, checks that do not rely on the code under test: the kernel lists
+/// no lock on the node, a foreign process could take every claim, the marker file saw no double
+/// holding; then the library sees no owner and re-acquires at once. Across the rounds, kills must
+/// have landed in each phase of [`PHASES`] (nesting's two counted as one, the child's open
+/// not required), and while a holder held the
+/// device. Prints one `chaos:` summary line.
 pub fn crash_rounds(device: &str, node: &Path, rounds: u32) {
     use rand::Rng;
     let markers = tempfile::tempdir().expect("tempdir");
     let dir = markers.path().to_str().expect("utf8");
+    let node_arg = node.to_str().expect("utf8 node");
     let checker = Recorder::open(device).expect("open recorder");
     let mut rng = rand::rng();
     let mut killed_holding = 0;
+    let mut by_phase = [0u32; PHASES.len()];
+    let mut count_phase = |pid: i32| {
+        let byte = std::fs::read(phase_path(markers.path(), pid)).unwrap_or_default();
+        if let Some(i) = PHASES.iter().position(|(b, _)| byte.first() == Some(b)) {
+            by_phase[i] += 1;
+        }
+    };
     for round in 0..rounds {
-        let mut a = probe("contend", &[device, "Chaos A", dir]);
-        let mut b = probe("contend", &[device, "Chaos B", dir]);
+        let mut a = probe("contend", &[device, "Chaos A", dir, node_arg]);
+        let mut b = probe("contend", &[device, "Chaos B", dir, node_arg]);
         assert_eq!(a.line(), "up");
         assert_eq!(b.line(), "up");
-        std::thread::sleep(Duration::from_micros(rng.random_range(0..4000)));
-        let (victim, survivor) = if rng.random_bool(0.5) { (a, b) } else { (b, a) };
-        victim.kill();
         std::thread::sleep(Duration::from_micros(rng.random_range(0..2000)));
-        survivor.kill();
+        let (victim, survivor) = if rng.random_bool(0.5) { (a, b) } else { (b, a) };
+        let (vpid, spid) = (victim.pid(), survivor.pid());
+        // Aim the first kill at a phase picked at random, so that short phases get their share:
+        // watch the victim's phase byte for up to 20 ms and kill as soon as it shows the target.
+        let target = PHASES[rng.random_range(0..PHASES.len())].0;
+        let watch = std::fs::File::open(phase_path(markers.path(), vpid)).expect("phase file");
+        let deadline = std::time::Instant::now() + Duration::from_millis(20);
+        let mut byte = [0u8];
+        while std::time::Instant::now() < deadline {
+            if rustix::io::pread(&watch, &mut byte, 0).is_ok_and(|n| n == 1) && byte[0] == target {
+                break;
+            }
+        }
+        victim.kill();
         if markers.path().join("holder").exists() {
             killed_holding += 1;
         }
+        count_phase(vpid);
+        std::thread::sleep(Duration::from_micros(rng.random_range(0..2000)));
+        survivor.kill();
+        count_phase(spid);
         assert!(
             kernel_locks_on(node).is_empty(),
             "round {round}: locks left: {:?}",
@@ -628,8 +709,29 @@ pub fn crash_rounds(device: &str, node: &Path, rounds: u32) {
         checker.release_exclusive_access().expect("release");
         leave_marker(markers.path());
     }
+    let phases: Vec<String> = PHASES
+        .iter()
+        .zip(by_phase)
+        .map(|((_, name), n)| format!("{name} {n}"))
+        .collect();
+    println!(
+        "chaos: {device}: {rounds} rounds, {} kills, {killed_holding} while holding, 0 failures; \
+         kills by phase: {}",
+        2 * rounds,
+        phases.join(", ")
+    );
     assert!(
         killed_holding > 0,
         "no kill landed while a holder held the device"
     );
+    // Nesting is a count in memory (nanoseconds): kills landing in it are counted together.
+    let phase = |b: u8| by_phase[PHASES.iter().position(|p| p.0 == b).expect("phase")];
+    for (name, n) in [
+        ("acquire", phase(b'A')),
+        ("hand-off acquire", phase(b'H')),
+        ("nested acquire or release", phase(b'N') + phase(b'n')),
+        ("release", phase(b'R')),
+    ] {
+        assert!(n > 0, "no kill landed in the {name} phase: {phases:?}");
+    }
 }
