@@ -289,3 +289,9 @@ fn dropping_a_recorder_releases_whatever_its_count() {
     drop(rec);
     assert_eq!(open(&dev).owner().expect("owner"), None);
 }
+
+#[test]
+fn load_sixty_four_processes_on_four_devices_are_all_served_one_holder_each() {
+    let devices: Vec<String> = (0..4).map(|_| unique_emu("load")).collect();
+    load_run(&devices, 64, load_secs(5.0));
+}

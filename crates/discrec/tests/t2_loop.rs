@@ -312,3 +312,14 @@ fn info_on_a_loop_device_says_it_is_not_an_mmc_device() {
     assert_eq!(err.hresult(), HResult::EFail);
     assert!(err.context().contains("not an MMC device"), "{err}");
 }
+
+#[test]
+fn load_loop_sixty_four_processes_on_four_devices_are_all_served_one_holder_each() {
+    if !require_root("load-loop") {
+        return;
+    }
+    let _s = serial();
+    let loops: Vec<LoopDev> = (0..4).map(|_| LoopDev::new(false)).collect();
+    let devices: Vec<String> = loops.iter().map(|l| l.dev().to_owned()).collect();
+    load_run(&devices, 64, load_secs(5.0));
+}

@@ -300,19 +300,15 @@ fn acquire_inner(
     device.check_not_detached()?;
     let deadline = deadline_of(opts.wait);
     let mut waiter: Option<ChangeWaiter> = None;
-    let wait_or = |err: Error, waiter: &mut Option<ChangeWaiter>| -> Result<()> {
-        let Some(deadline) = deadline else {
-            return Err(err);
-        };
+    // Sleeps until the node or the mount table changes, or the fallback tick; false when the
+    // deadline has passed. Only called when waiting is allowed.
+    let wait_for_change = |waiter: &mut Option<ChangeWaiter>| -> Result<bool> {
         let remaining = match deadline {
-            Some(d) => d.saturating_duration_since(Instant::now()),
-            None => ChangeWaiter::FALLBACK_PERIOD,
+            Some(Some(d)) => d.saturating_duration_since(Instant::now()),
+            _ => ChangeWaiter::FALLBACK_PERIOD,
         };
         if remaining.is_zero() {
-            return Err(Error::new(
-                err.hresult(),
-                format!("{} (gave up waiting)", err.context()),
-            ));
+            return Ok(false);
         }
         if waiter.is_none() {
             *waiter = Some(
@@ -324,9 +320,21 @@ fn acquire_inner(
             w.wait(remaining)
                 .map_err(|e| Error::from_io(e, device.spec(), "cannot wait for"))?;
         }
-        device.check_present()
+        device.check_present()?;
+        Ok(true)
     };
-
+    let wait_or = |err: Error, waiter: &mut Option<ChangeWaiter>| -> Result<()> {
+        if deadline.is_some() && wait_for_change(waiter)? {
+            return Ok(());
+        }
+        if deadline.is_none() {
+            return Err(err);
+        }
+        Err(Error::new(
+            err.hresult(),
+            format!("{} (gave up waiting)", err.context()),
+        ))
+    };
     let since = now_unix_ms();
     let first_mode = if opts.handoff {
         HoldMode::Handoff
@@ -376,7 +384,15 @@ fn acquire_inner(
         match attempt(device, &lock_fd, opts, &mut state) {
             Ok(v) => break v,
             Err(Attempt::Fatal(e)) => return Err(e),
-            Err(Attempt::Busy(e)) => wait_or(e, &mut waiter)?,
+            Err(Attempt::Busy(e)) => {
+                wait_or(e, &mut waiter)?;
+                // While another process holds the flock nothing can have changed for us, so
+                // keep waiting on a single flock call per wake-up. A full attempt reads
+                // /proc/locks and the holder's record to name it, which adds up when every
+                // release wakes many waiters. The attempt that follows, when the lock looks
+                // free or the deadline has passed, names the current holder if it fails.
+                while flock_is_taken(&lock_fd) && wait_for_change(&mut waiter)? {}
+            }
         }
     };
     let (excl_fd, mode) = if opts.handoff {
@@ -512,6 +528,13 @@ fn attempt(
             Err(e)
         }
     }
+}
+
+/// Whether another open file holds a `flock` on the node. Takes the lock when it is free (the
+/// attempt that follows takes it again on the same descriptor, which is a no-op).
+fn flock_is_taken(lock_fd: &OwnedFd) -> bool {
+    rustix::fs::flock(lock_fd, FlockOperation::NonBlockingLockExclusive)
+        == Err(rustix::io::Errno::WOULDBLOCK)
 }
 
 /// Step 5 on the exclusive descriptor; a foreign POSIX lock means a foreign holder.

@@ -275,6 +275,8 @@ pub fn probe_entry() {
         "racer" => racer(&a[0], &a[1], Path::new(&a[2])),
         // Chaos: acquire/nest/release in a loop until killed, checking the marker invariant.
         "contend" => contend(&a[0], &a[1], Path::new(&a[2]), Path::new(&a[3])),
+        // Load: waiting acquire, short critical section, release, until the deadline.
+        "load" => load(&a[0], &a[1], Path::new(&a[2]), &a[3]),
         other => panic!("unknown probe mode {other}"),
     }
 }
@@ -443,6 +445,112 @@ fn contend(device: &str, name: &str, dir: &Path, node: &Path) {
         phase(b'R');
         let _ = rec.release_exclusive_access();
     }
+}
+
+/// Load worker: for `secs` seconds, a waiting acquire (up to 30 s: a deadlock turns into a
+/// failure, not a hang), 100 us holding the device (checked by the marker file), release.
+/// Ends with `done SERVED MAX_WAIT_US FAILURES` and exits 99 on two holders at once.
+fn load(device: &str, name: &str, dir: &Path, secs: &str) {
+    let rec = Recorder::open(device).expect("open recorder");
+    let secs: f64 = secs.parse().expect("seconds");
+    let opts = AcquireOptions {
+        wait: Wait::Timeout(Duration::from_secs(30)),
+        ..AcquireOptions::default()
+    };
+    say("up");
+    let mut go = String::new();
+    let _ = std::io::stdin().read_line(&mut go);
+    let start = std::time::Instant::now();
+    let (mut served, mut max_wait, mut failures) = (0u64, Duration::ZERO, 0u64);
+    while start.elapsed().as_secs_f64() < secs {
+        let asked = std::time::Instant::now();
+        if rec.acquire_with(name, opts).is_err() {
+            failures += 1;
+            continue;
+        }
+        max_wait = max_wait.max(asked.elapsed());
+        if !enter_marker(dir) {
+            let _ = std::fs::write(dir.join("violation"), std::process::id().to_string());
+            std::process::exit(99);
+        }
+        std::thread::sleep(Duration::from_micros(100));
+        leave_marker(dir);
+        let _ = rec.release_exclusive_access();
+        served += 1;
+    }
+    say(&format!("done {served} {} {failures}", max_wait.as_micros()));
+}
+
+/// How long the load test runs: `DISCREC_LOAD_SECS` if set (60 in the long run of
+/// `tests/reliability/run.sh`), else `default`.
+pub fn load_secs(default: f64) -> f64 {
+    std::env::var("DISCREC_LOAD_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Load: `procs` processes, spread evenly over `devices`, each looping waiting acquire, a short
+/// critical section and release for `secs` seconds, all started at once. Asserts that no device
+/// ever had two holders (marker file per device), that every process finished (no deadlock:
+/// each waits at most 30 s per acquire) and was served at least once (no starvation), and that
+/// no acquire failed. Prints one `load:` summary line with handoffs per second, the longest
+/// wait and the least-served process.
+pub fn load_run(devices: &[String], procs: usize, secs: f64) {
+    let markers: Vec<tempfile::TempDir> = devices
+        .iter()
+        .map(|_| tempfile::tempdir().expect("tempdir"))
+        .collect();
+    let secs_arg = secs.to_string();
+    let mut workers: Vec<(usize, Probe)> = (0..procs)
+        .map(|i| {
+            let d = i % devices.len();
+            let dir = markers[d].path().to_str().expect("utf8");
+            let name = format!("Load {i}");
+            (d, probe("load", &[&devices[d], &name, dir, &secs_arg]))
+        })
+        .collect();
+    for (_, w) in &mut workers {
+        assert_eq!(w.line(), "up");
+    }
+    let start = std::time::Instant::now();
+    for (_, w) in &mut workers {
+        w.send("go");
+    }
+    let mut served = vec![0u64; devices.len()];
+    let (mut least, mut max_wait_us, mut failures) = (u64::MAX, 0u64, 0u64);
+    for (d, w) in &mut workers {
+        let line = w.line();
+        let f: Vec<u64> = line
+            .strip_prefix("done ")
+            .unwrap_or_else(|| panic!("worker on {}: {line}", devices[*d]))
+            .split(' ')
+            .map(|x| x.parse().expect("number"))
+            .collect();
+        served[*d] += f[0];
+        least = least.min(f[0]);
+        max_wait_us = max_wait_us.max(f[1]);
+        failures += f[2];
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    for (i, m) in markers.iter().enumerate() {
+        assert!(
+            !m.path().join("violation").exists(),
+            "two holders at once on {}",
+            devices[i]
+        );
+    }
+    let total: u64 = served.iter().sum();
+    println!(
+        "load: {procs} processes on {} devices for {elapsed:.1} s: {total} handoffs \
+         ({:.0}/s; per device {served:?}), longest wait {:.1} ms, least-served process {least}, \
+         {failures} failed acquires",
+        devices.len(),
+        total as f64 / elapsed,
+        max_wait_us as f64 / 1000.0
+    );
+    assert_eq!(failures, 0, "acquires gave up after waiting 30 s");
+    assert!(least > 0, "a process was never served (starvation)");
 }
 
 /// What `/proc/locks` holds on the inode of `path`, read here without the library's parser:
