@@ -265,7 +265,11 @@ pub fn publish(dir: &Path, key: &str, record: &OwnerRecord) -> Result<PublishedR
                         fd
                     }
                     Err(e) => {
-                        last_err = format!("{name}: {}", crate::error::errno_text(&e.into()));
+                        // Ours would open: 0644 and owned by us.
+                        last_err = format!(
+                            "{name} is squatted by another user: {}",
+                            crate::error::errno_text(&e.into())
+                        );
                         continue;
                     }
                 }

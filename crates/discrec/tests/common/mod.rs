@@ -206,7 +206,8 @@ pub fn probe_entry() {
     };
     let a = args();
     match mode.as_str() {
-        // Acquire (optionally hand-off), report, hold until stdin closes, release.
+        // Acquire (optionally hand-off; optionally only after a line on stdin), report `held`
+        // (with any warnings), hold until stdin closes, release.
         "hold" => {
             let rec = match Recorder::open(&a[0]) {
                 Ok(r) => r,
@@ -216,8 +217,16 @@ pub fn probe_entry() {
                 handoff: a.get(2).is_some_and(|h| h == "handoff"),
                 ..AcquireOptions::default()
             };
+            if a.get(3).is_some_and(|g| g == "go") {
+                let mut go = String::new();
+                let _ = std::io::stdin().read_line(&mut go);
+            }
             match rec.acquire_with(&a[1], opts) {
-                Ok(_) => say("held"),
+                Ok(acq) if acq.warnings.is_empty() => say("held"),
+                Ok(acq) => {
+                    let w: Vec<String> = acq.warnings.iter().map(|w| w.to_string()).collect();
+                    say(&format!("held; warning: {}", w.join("; ")))
+                }
                 Err(e) => return say(&err_line(&e)),
             }
             wait_stdin_eof();
@@ -269,6 +278,19 @@ pub fn probe_entry() {
             say("ready");
             wait_stdin_eof();
         }
+        // A forger that learns what to forge (PATH, TEXT, NODE joined by U+001F, the text's
+        // newlines sent as U+001E) from its first stdin line, so that the test can name the
+        // file after the forger's PID.
+        "forge-wait" => {
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
+            let f: Vec<&str> = line.trim_end_matches('\n').split('\u{1f}').collect();
+            forge(
+                Path::new(f[0]),
+                &f[1].replace('\u{1e}', "\n"),
+                Path::new(f[2]),
+            );
+        }
         // From a separate process: which of the foreign claims would succeed now?
         "check" => say(&check_foreign_claims(Path::new(&a[0]))),
         // Race protocol: "go N" -> try once; "release N" -> release.
@@ -300,6 +322,49 @@ pub fn check_foreign_claims(path: &Path) -> String {
     .is_ok();
     let w = |b: bool| if b { "ok" } else { "busy" };
     format!("flock={} posix={} excl={}", w(flock), w(posix), w(excl))
+}
+
+/// A forger: writes `text` at `path` and keeps it flocked, as a holder would, then tries to
+/// open the device `node` read-write (and flock it); reports `forged open=ok|ERRNO` and keeps
+/// everything until stdin closes.
+fn forge(path: &Path, text: &str, node: &Path) {
+    let fd = rustix::fs::open(
+        path,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o644),
+    )
+    .expect("create forged record");
+    rustix::io::write(&fd, text.as_bytes()).expect("write forged record");
+    rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).expect("flock");
+    let opened = rustix::fs::open(
+        node,
+        OFlags::RDWR | OFlags::NONBLOCK | OFlags::CLOEXEC,
+        Mode::empty(),
+    );
+    match &opened {
+        Ok(n) => {
+            let _ = rustix::fs::flock(n, FlockOperation::NonBlockingLockExclusive);
+            say("forged open=ok");
+        }
+        Err(e) => say(&format!("forged open={e:?}")),
+    }
+    wait_stdin_eof();
+}
+
+/// The text of a well-formed owner record (for forging one).
+pub fn record_text(client: &str, pid: i32) -> String {
+    format!(
+        "discrecorder-owner v1\nclient={client}\npid={pid}\nprogram=discrec\nsince_unix_ms=1\nmode=exclusive\n"
+    )
+}
+
+/// The name of the owner record `pid` publishes first for `key` (`blk-M-m` or `emu-NAME`);
+/// `alternative` 1..=7 are the names it falls back to.
+pub fn record_name(key: &str, pid: i32, alternative: u32) -> String {
+    match alternative {
+        0 => format!("discrecorder.owner.{key}.{pid}"),
+        n => format!("discrecorder.owner.{key}.{pid}.{n}"),
+    }
 }
 
 /// The independent invariant "one holder at a time": a holder creates `holder` in `dir` with
@@ -478,7 +543,10 @@ fn load(device: &str, name: &str, dir: &Path, secs: &str) {
         let _ = rec.release_exclusive_access();
         served += 1;
     }
-    say(&format!("done {served} {} {failures}", max_wait.as_micros()));
+    say(&format!(
+        "done {served} {} {failures}",
+        max_wait.as_micros()
+    ));
 }
 
 /// How long the load test runs: `DISCREC_LOAD_SECS` if set (60 in the long run of
