@@ -276,13 +276,17 @@ enum Attempt {
 ///
 /// `record` is the recorder's owner record file, kept across acquisitions: published here on
 /// first use, rewritten and locked on later ones, and unlocked again if the acquire fails.
+/// `waiter` is the recorder's change watcher, made on its first wait and kept: closing an
+/// inotify instance waits for an SRCU grace period in the kernel (milliseconds), which would
+/// otherwise land between a waiter getting the device and its caller hearing of it.
 pub(crate) fn acquire(
     device: &Device,
     client: &ClientName,
     opts: AcquireOptions,
     record: &mut Option<PublishedRecord>,
+    waiter: &mut Option<ChangeWaiter>,
 ) -> Result<(Claim, Acquired)> {
-    let result = acquire_inner(device, client, opts, record);
+    let result = acquire_inner(device, client, opts, record, waiter);
     if result.is_err() {
         if let Some(r) = record.as_ref() {
             r.suspend();
@@ -296,10 +300,10 @@ fn acquire_inner(
     client: &ClientName,
     opts: AcquireOptions,
     record: &mut Option<PublishedRecord>,
+    waiter: &mut Option<ChangeWaiter>,
 ) -> Result<(Claim, Acquired)> {
     device.check_not_detached()?;
     let deadline = deadline_of(opts.wait);
-    let mut waiter: Option<ChangeWaiter> = None;
     // Sleeps until the node or the mount table changes, or the fallback tick; false when the
     // deadline has passed. Only called when waiting is allowed.
     let wait_for_change = |waiter: &mut Option<ChangeWaiter>| -> Result<bool> {
@@ -349,7 +353,7 @@ fn acquire_inner(
                     Some(o) => owner::denied(device, &o),
                     None => continue,
                 };
-                wait_or(err, &mut waiter)?;
+                wait_or(err, waiter)?;
             }
         }
     };
@@ -385,13 +389,13 @@ fn acquire_inner(
             Ok(v) => break v,
             Err(Attempt::Fatal(e)) => return Err(e),
             Err(Attempt::Busy(e)) => {
-                wait_or(e, &mut waiter)?;
+                wait_or(e, waiter)?;
                 // While another process holds the flock nothing can have changed for us, so
                 // keep waiting on a single flock call per wake-up. A full attempt reads
                 // /proc/locks and the holder's record to name it, which adds up when every
                 // release wakes many waiters. The attempt that follows, when the lock looks
                 // free or the deadline has passed, names the current holder if it fails.
-                while flock_is_taken(&lock_fd) && wait_for_change(&mut waiter)? {}
+                while flock_is_taken(&lock_fd) && wait_for_change(waiter)? {}
             }
         }
     };

@@ -28,6 +28,8 @@ pub(crate) struct State {
     /// This recorder's owner record file, kept (unlocked) between acquisitions and removed when
     /// the recorder is dropped. Declared after `claim`, so it outlives it when dropped.
     record: Option<crate::record::PublishedRecord>,
+    /// This recorder's watcher for waiting acquires, kept once made (see `claim::acquire`).
+    waiter: Option<crate::sys::ChangeWaiter>,
 }
 
 impl Default for State {
@@ -41,6 +43,7 @@ impl Default for State {
             ops_client: ClientName::new("discrecorder").expect("a valid literal name"),
             mcn_disabled: 0,
             record: None,
+            waiter: None,
         }
     }
 }
@@ -130,7 +133,9 @@ impl Recorder {
             });
         }
         let client = ClientName::new(client_name)?;
-        let (claim, acquired) = claim::acquire(&self.device, &client, opts, &mut state.record)?;
+        let st = &mut *state;
+        let (claim, acquired) =
+            claim::acquire(&self.device, &client, opts, &mut st.record, &mut st.waiter)?;
         if self.is_mmc() {
             // IMAPI2 also checks that the drive answers; a hung drive is not worth holding.
             if let Err(e) = crate::drive::probe_answers(&self.device, &claim, state.timeout) {

@@ -369,7 +369,8 @@ pub fn record_name(key: &str, pid: i32, alternative: u32) -> String {
 
 /// The independent invariant "one holder at a time": a holder creates `holder` in `dir` with
 /// `O_CREAT|O_EXCL` (the kernel arbitrates, not the code under test). A marker left by a dead
-/// process (killed while holding) is stale and replaced. Returns false on a violation.
+/// process (killed while holding) is stale and replaced, and so is one of a process that is
+/// exiting: its locks go as its files close, before it is a zombie. Returns false on a violation.
 pub fn enter_marker(dir: &Path) -> bool {
     let path = dir.join("holder");
     for _ in 0..3 {
@@ -387,7 +388,7 @@ pub fn enter_marker(dir: &Path) -> bool {
                     .ok()
                     .and_then(|s| s.trim().parse().ok())
                     .unwrap_or(0);
-                if other != 0 && process_alive(other) {
+                if other != 0 && process_alive(other) && !process_exiting(other) {
                     return false;
                 }
                 let _ = std::fs::remove_file(&path);
@@ -401,6 +402,20 @@ pub fn enter_marker(dir: &Path) -> bool {
 /// Leaves the marker (before releasing).
 pub fn leave_marker(dir: &Path) {
     let _ = std::fs::remove_file(dir.join("holder"));
+}
+
+/// Whether `pid` has begun to exit (`PF_EXITING` in the flags of `/proc/PID/stat`). A process
+/// killed while holding loses its locks as its files close during exit, before it is a zombie:
+/// from then on another process may hold the device while this one still shows as alive.
+pub fn process_exiting(pid: i32) -> bool {
+    const PF_EXITING: u64 = 0x4;
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let (_, rest) = stat.rsplit_once(") ")?;
+            rest.split_whitespace().nth(6)?.parse::<u64>().ok()
+        })
+        .is_none_or(|flags| flags & PF_EXITING != 0)
 }
 
 /// Whether `pid` is a live, non-zombie process (from `/proc`, not from the library).

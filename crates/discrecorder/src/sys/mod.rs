@@ -195,6 +195,7 @@ pub fn open_shared_dir(path: &Path) -> Result<OwnedFd, String> {
 /// node was closed (the holder released or died), the node changed or went away, or (for block
 /// devices) the mount table changed. A fallback period bounds every sleep, so waiting never
 /// polls faster than that period without a kernel event.
+#[derive(Debug)]
 pub struct ChangeWaiter {
     inotify: OwnedFd,
     mountinfo: Option<fs::File>,
