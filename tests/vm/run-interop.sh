@@ -19,40 +19,24 @@
 # default 240 s), TMPDIR (where the results dir goes), DISCREC_VM_* (run.sh).
 set -euo pipefail
 VM="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$VM/lib.sh"
 KEEP=0
 if [ "${1:-}" = --keep ]; then KEEP=1; shift; fi
 T0=$(date +%s.%N)
 
-if [ -z "${DISCREC:-}" ]; then
-    vm_log "cargo build --release -p discrec"
-    (cd "$VM_REPO" && cargo build --release -p discrec) || vm_die "cargo build failed" 3
-    DISCREC="$(cd "$VM_REPO" && cargo metadata --format-version 1 --no-deps 2>/dev/null |
-        sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/discrec"
-    [ -x "$DISCREC" ] || DISCREC="$VM_REPO/target/release/discrec"
-fi
-[ -x "$DISCREC" ] || vm_die "no discrec binary at $DISCREC" 3
-DISCREC="$(realpath "$DISCREC")"
+vm_discrec_binary
 command -v jq >/dev/null || { vm_log "installing jq"; apt-get install -y -qq jq >&2 || vm_die "jq is needed" 3; }
 
 RESULTS="$(mktemp -d "${TMPDIR:-/tmp}/discrec-interop.XXXXXX")"
 chmod 755 "$RESULTS"
-# The guest has its own /tmp, /run, /dev: a binary there is copied into the results share.
-GDISCREC="$DISCREC"
-case "$DISCREC" in
-    /tmp/*|/run/*|/dev/*) cp "$DISCREC" "$RESULTS/discrec"; GDISCREC=/vm-results/discrec ;;
-esac
+GDISCREC="$(vm_guest_path "$DISCREC" "$RESULTS")"
 
 mkdir -p "$RESULTS/small" "$RESULTS/bigdir"
 echo 'discrec interop: small image' >"$RESULTS/small/hello.txt"
 echo 'discrec interop: big image' >"$RESULTS/bigdir/hello.txt"
-mkiso() { # mkiso VOLID OUT DIR (xorriso's banner only on failure)
-    xorriso -as mkisofs -quiet -R -J -V "$1" -o "$2" "$3" 2>"$RESULTS/mkiso.log" ||
-        { cat "$RESULTS/mkiso.log" >&2; vm_die "xorriso -as mkisofs $2 failed" 3; }
-    rm -f "$RESULTS/mkiso.log"
-}
-mkiso INTEROP_SMALL "$RESULTS/small.iso" "$RESULTS/small"
-mkiso INTEROP_BIG "$RESULTS/big-head.iso" "$RESULTS/bigdir"
+vm_mkiso INTEROP_SMALL "$RESULTS/small.iso" "$RESULTS/small"
+vm_mkiso INTEROP_BIG "$RESULTS/big-head.iso" "$RESULTS/bigdir"
 truncate -s 800M "$RESULTS/big.iso"        # sparse: > 737,280,000 bytes -> DVD-ROM profile
 dd if="$RESULTS/big-head.iso" of="$RESULTS/big.iso" conv=notrunc,sparse status=none
 rm -rf "$RESULTS/small" "$RESULTS/bigdir" "$RESULTS/big-head.iso"
