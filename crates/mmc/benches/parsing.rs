@@ -42,10 +42,13 @@ fn declared(name: &str, buf: &[u8]) -> usize {
     len.min(buf.len())
 }
 
+/// A bench case: name, fixture file, and the parse reduced to a number.
+type Case = (&'static str, &'static str, fn(&[u8]) -> usize);
+
 fn parsing(c: &mut Criterion) {
     // Each parser's result is reduced to a number that depends on all of it, so no part of the
     // parse can be optimised away.
-    let cases: [(&str, &str, fn(&[u8]) -> usize); 3] = [
+    let cases: [Case; 3] = [
         ("sense", "sense_no_medium.bin", |b| {
             SenseData::parse(b).map_or(0, |s| s.imapi_hresult().unwrap_or(1) as usize)
         }),
