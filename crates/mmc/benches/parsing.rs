@@ -7,6 +7,9 @@
 //!
 //! Criterion reports time per response and bytes per second.
 
+// criterion_group! and criterion_main! generate functions without docs.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::path::Path;
 
