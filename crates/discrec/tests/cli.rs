@@ -135,25 +135,37 @@ fn owner_json_reports_kind_name_pid_program_since() {
     holder.finish();
 }
 
-#[test]
-fn lock_forwards_sigterm_to_the_command_and_releases_after_it_exits() {
-    let dev = unique_emu("cli-term");
+/// Sends `signal` (named `name` in the shell's trap) to `discrec lock` while its command runs:
+/// the command must see it (it exits 42 from its trap), `discrec lock` must exit with the
+/// command's status, and the device must be free.
+fn lock_forwards(signal: rustix::process::Signal, name: &str) {
+    let dev = unique_emu("cli-signal");
     let (mut lock, line) = lock_running_sh(
         &dev,
-        "Terminable",
-        "trap 'exit 42' TERM; echo ready; while :; do sleep 0.02; done",
+        "Signalled",
+        &format!("trap 'exit 42' {name}; echo ready; while :; do sleep 0.02; done"),
     );
     assert_eq!(line.trim(), "ready");
     let pid = rustix::process::Pid::from_raw(lock.id() as i32).expect("pid");
-    rustix::process::kill_process(pid, rustix::process::Signal::TERM).expect("SIGTERM");
+    rustix::process::kill_process(pid, signal).expect("kill");
     let status = lock.wait().expect("wait");
     assert_eq!(
         status.code(),
         Some(42),
-        "the command saw SIGTERM and discrec passed on its status"
+        "the command saw SIG{name} and discrec passed on its status"
     );
     let (_, out, _) = discrec(&["owner", &dev]);
     assert_eq!(out, "\n");
+}
+
+#[test]
+fn lock_forwards_sigterm_to_the_command_and_releases_after_it_exits() {
+    lock_forwards(rustix::process::Signal::TERM, "TERM");
+}
+
+#[test]
+fn lock_forwards_sigint_to_the_command_and_releases_after_it_exits() {
+    lock_forwards(rustix::process::Signal::INT, "INT");
 }
 
 #[test]
