@@ -814,6 +814,7 @@ pub fn race_rounds(device: &str, rounds: u32) {
         racers[w].send(&format!("release {round}"));
         assert_eq!(racers[w].line(), format!("released {round}"));
     }
+    println!("race: {device}: {rounds} rounds of 16 processes, one winner each, 0 failures");
 }
 
 /// How many chaos rounds to run: `DISCREC_CHAOS_ROUNDS` if set (the long run of
