@@ -116,20 +116,27 @@ if [ -n "$ISO_FROM" ]; then
         vm_die "xorriso -as mkisofs failed" 3
 fi
 
-# The guest mounts fresh tmpfs on /tmp, /run and /dev/shm: a script from
-# there is copied into the results share and run from /vm-results.
+# The guest mounts fresh tmpfs on /tmp, /run and /dev/shm: a script or the
+# guest library from there (a checkout under /tmp) is copied into the results
+# share and used from /vm-results.
 GSCRIPT="$SCRIPT"
 case "$SCRIPT" in
     /tmp/*|/run/*|/dev/*|/proc/*|/sys/*)
         cp "$SCRIPT" "$RESULTS/script-$(basename "$SCRIPT")"
         GSCRIPT="/vm-results/script-$(basename "$SCRIPT")" ;;
 esac
+GLIB="$VM_DIR/guest-lib.sh"
+case "$GLIB" in
+    /tmp/*|/run/*|/dev/*)
+        cp "$GLIB" "$RESULTS/guest-lib.sh"
+        GLIB=/vm-results/guest-lib.sh ;;
+esac
 
 # The wrapper the guest runs: fixed environment, cwd and quoted arguments.
 {
     echo '#!/bin/bash'
     printf 'export DISCREC_VM_REPO=%q DISCREC_VM_LIB=%q DISCREC_VM_ISO=%q DISCREC_VM_SGIO=%q\n' \
-        "$VM_REPO" "$VM_DIR/guest-lib.sh" "${ISO/#$RESULTS\//\/vm-results\/}" "$VM_BIN/sgio"
+        "$VM_REPO" "$GLIB" "${ISO/#$RESULTS\//\/vm-results\/}" "$VM_BIN/sgio"
     for e in ${ENVS[@]+"${ENVS[@]}"}; do printf 'export %q\n' "$e"; done
     printf 'cd %q 2>/dev/null || cd /\n' "$PWD"
     printf 'exec %q' "$GSCRIPT"
