@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -23,6 +23,8 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 const NOBODY: u32 = 65534;
+/// The group given read-write access to the loop devices here, as `disk` or `cdrom` would be.
+const DISK_GROUP: u32 = 4242;
 /// Another unprivileged user: the squatter or forger.
 const DAEMON: u32 = 1;
 
@@ -39,7 +41,7 @@ fn as_daemon(c: &mut Command) {
 fn plant(path: &Path, text: &str, uid: u32) {
     std::fs::write(path, text).expect("plant");
     std::os::unix::fs::chown(path, Some(uid), Some(uid)).expect("chown planted file");
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
         .expect("chmod planted file");
 }
 
@@ -81,6 +83,37 @@ fn record_name_precreated_by_another_user_is_left_alone_and_the_name_still_reach
         !published.exists(),
         "the holder's own record is removed on release"
     );
+}
+
+#[test]
+fn symlink_planted_by_another_user_at_the_record_name_is_not_followed() {
+    if !require_root("planted-symlink") {
+        return;
+    }
+    let _s = serial();
+    let dev = unique_emu("symlink-other");
+    discrecorder::Recorder::open(&dev).expect("create the emulated device");
+    // The victim is a file the holder may write: following the link would clobber it.
+    let victim_dir = tempfile::tempdir().expect("tempdir");
+    let victim = victim_dir.path().join("precious");
+    std::fs::write(&victim, "precious data\n").expect("victim");
+    std::os::unix::fs::chown(&victim, Some(NOBODY), Some(NOBODY)).expect("chown victim");
+    std::fs::set_permissions(victim_dir.path(), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod victim dir");
+    let mut holder = probe_with("hold", &[&dev, "Nobody Job", "plain", "go"], as_nobody);
+    let planted = init().join(record_name(&emu_key(&dev), holder.pid(), 0));
+    std::os::unix::fs::symlink(&victim, &planted).expect("plant");
+    std::os::unix::fs::lchown(&planted, Some(DAEMON), Some(DAEMON)).expect("lchown link");
+    holder.send("go");
+    assert_eq!(holder.line(), "held");
+    let mut seen = probe_with("owner", &[&dev], as_daemon);
+    assert_eq!(seen.line(), "owner Nobody Job");
+    holder.finish();
+    assert_eq!(
+        std::fs::read_to_string(&victim).expect("victim"),
+        "precious data\n"
+    );
+    assert!(planted.is_symlink(), "not the holder's to remove");
 }
 
 #[test]
@@ -180,15 +213,46 @@ fn forged_record_for_a_device_the_forger_cannot_open_counts_for_nothing() {
     drop(forger);
 }
 
-/// Starts `discrec lock DEVICE --name Job -- sh -c 'echo held; exec sleep 60'` with
-/// `DISCRECORDER_RUNTIME_DIR=runtime` and returns it once the command runs, with the warnings
-/// it printed.
+/// Read-write access to a device node for [`DISK_GROUP`] (mode 0660); the node's owner, group
+/// and mode are restored when dropped, panics included.
+struct GroupAccess {
+    node: PathBuf,
+    st: rustix::fs::Stat,
+}
+
+impl GroupAccess {
+    fn grant(node: &Path) -> GroupAccess {
+        let st = rustix::fs::stat(node).expect("stat node");
+        std::os::unix::fs::chown(node, Some(0), Some(DISK_GROUP)).expect("chgrp node");
+        std::fs::set_permissions(node, std::fs::Permissions::from_mode(0o660)).expect("chmod node");
+        GroupAccess {
+            node: node.to_owned(),
+            st,
+        }
+    }
+}
+
+impl Drop for GroupAccess {
+    fn drop(&mut self) {
+        let _ = std::os::unix::fs::chown(&self.node, Some(self.st.st_uid), Some(self.st.st_gid));
+        let _ = std::fs::set_permissions(
+            &self.node,
+            std::fs::Permissions::from_mode(self.st.st_mode & 0o7777),
+        );
+    }
+}
+
+/// Starts `discrec lock DEVICE --name Job -- sh -c 'echo held; exec sleep 60'` as `nobody`
+/// (group [`DISK_GROUP`]) with `DISCRECORDER_RUNTIME_DIR=runtime` and returns it once the
+/// command runs, with the warnings it printed.
 fn lock_in(runtime: &Path, device: &str) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader, Read};
-    let mut lock = Command::new(DISCREC)
+    let mut lock = Command::new(discrec_for_others())
         .args(["lock", device, "--name", "Job", "--"])
         .args(["sh", "-c", "echo held; exec sleep 60"])
         .env("DISCRECORDER_RUNTIME_DIR", runtime)
+        .uid(NOBODY)
+        .gid(DISK_GROUP)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -212,12 +276,21 @@ fn lock_in(runtime: &Path, device: &str) -> (std::process::Child, String) {
     (lock, warnings)
 }
 
-/// With an unusable runtime directory: `discrec lock` on a loop device still gets it, warns
+/// With an unusable runtime directory: `discrec lock` as an unprivileged member of the device's
+/// group still gets a loop device, warns
 /// naming the directory and why, others see the holding program and are refused, and after
 /// SIGTERM the device is free.
 fn unusable_runtime_dir_still_gives_access(runtime: &Path, why: &str) {
     let lo = LoopDev::new(false);
+    let _access = GroupAccess::grant(&lo.path);
     let (mut lock, warnings) = lock_in(runtime, lo.dev());
+    let status = std::fs::read_to_string(format!("/proc/{}/status", lock.id())).expect("status");
+    assert!(
+        status
+            .lines()
+            .any(|l| l.split_whitespace().take(2).eq(["Uid:", "65534"])),
+        "discrec lock must run unprivileged: {status}"
+    );
     assert!(
         warnings.contains("discrec: warning:")
             && warnings.contains(&runtime.display().to_string())

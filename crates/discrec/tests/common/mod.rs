@@ -69,23 +69,34 @@ pub fn require_root(test: &str) -> bool {
     false
 }
 
-/// The executable probes run: a copy of this test binary in a world-readable directory, so that
-/// a probe started as another user (uid 65534) can run it wherever the checkout lives.
+/// A copy of the executable `src`, named `name`, in a fresh world-readable directory, so that a
+/// process started as another user (uid 65534) can run it wherever the checkout lives.
+fn runnable_by_others(src: &Path, name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::Builder::new()
+        .prefix("discrec-test-exe-")
+        .tempdir()
+        .expect("tempdir");
+    rustix::fs::chmod(dir.path(), Mode::from_raw_mode(0o755)).expect("chmod 755");
+    let path = dir.path().join(name);
+    std::fs::copy(src, &path).expect("copy executable");
+    rustix::fs::chmod(&path, Mode::from_raw_mode(0o755)).expect("chmod 755");
+    (dir, path)
+}
+
+/// The executable probes run: a copy of this test binary that other users can run.
 fn probe_exe() -> &'static Path {
     static EXE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
-    let (_, path) = EXE.get_or_init(|| {
-        let dir = tempfile::Builder::new()
-            .prefix("discrec-test-exe-")
-            .tempdir()
-            .expect("tempdir");
-        rustix::fs::chmod(dir.path(), Mode::from_raw_mode(0o755)).expect("chmod 755");
-        let path = dir.path().join("probe");
-        std::fs::copy(std::env::current_exe().expect("own executable"), &path)
-            .expect("copy test binary");
-        rustix::fs::chmod(&path, Mode::from_raw_mode(0o755)).expect("chmod 755");
-        (dir, path)
-    });
-    path
+    &EXE.get_or_init(|| {
+        runnable_by_others(&std::env::current_exe().expect("own executable"), "probe")
+    })
+    .1
+}
+
+/// The `discrec` binary under test, copied where other users can run it.
+pub fn discrec_for_others() -> &'static Path {
+    static EXE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &EXE.get_or_init(|| runnable_by_others(Path::new(DISCREC), "discrec"))
+        .1
 }
 
 /// A helper process.
