@@ -32,6 +32,9 @@ pub mod device;
 pub mod drive;
 pub mod emu;
 pub mod error;
+/// Property checks shared by the fuzz targets and the test suite; not a stable API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod master;
 pub mod owner;
 pub mod record;
@@ -55,4 +58,5 @@ pub use recorder::{ExclusiveAccess, Recorder};
 pub mod parsers {
     pub use crate::sys::mountinfo::parse_line as parse_mountinfo_line;
     pub use crate::sys::proc_locks::parse_line as parse_proc_locks_line;
+    pub use crate::transport::parse_emu_state;
 }

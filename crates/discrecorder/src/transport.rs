@@ -132,6 +132,29 @@ impl EmuTransport {
     }
 }
 
+/// Parses the text of an emulated drive's state file: blank text is a new drive (its serial
+/// number follows `device`'s name, so two emulated drives differ), anything else must be the
+/// JSON this library writes, else `E_FAIL`.
+///
+/// The file is writable by every local user, so these bytes are untrusted; the emulator answers
+/// any state it accepts without panicking (`DriveState::execute`). Public only for the fuzz
+/// targets and property tests (through `discrecorder::parsers`); not a stable API.
+#[doc(hidden)]
+pub fn parse_emu_state(text: &[u8], device: &str) -> Result<DriveState> {
+    if text.iter().all(u8::is_ascii_whitespace) {
+        let mut fresh = DriveState::new_recorder();
+        let name = device.strip_prefix(crate::emu::PREFIX).unwrap_or(device);
+        fresh.serial = format!("EMU-{name}").chars().take(32).collect();
+        return Ok(fresh);
+    }
+    serde_json::from_slice(text).map_err(|e| {
+        Error::new(
+            HResult::EFail,
+            format!("{device}: the emulated drive's state is corrupt ({e})"),
+        )
+    })
+}
+
 /// Reads, changes and writes an emulated drive's state under a POSIX write lock on its file.
 pub(crate) fn with_emu_state<T>(
     path: &std::path::Path,
@@ -158,20 +181,7 @@ pub(crate) fn with_emu_state<T>(
     let mut text = Vec::new();
     std::io::Read::read_to_end(&mut file, &mut text)
         .map_err(|e| Error::from_io(e, device, "cannot read the emulated drive"))?;
-    let mut state = if text.iter().all(u8::is_ascii_whitespace) {
-        // A new drive: its serial number follows its name, so two emulated drives differ.
-        let mut fresh = DriveState::new_recorder();
-        let name = device.strip_prefix(crate::emu::PREFIX).unwrap_or(device);
-        fresh.serial = format!("EMU-{name}").chars().take(32).collect();
-        fresh
-    } else {
-        serde_json::from_slice(&text).map_err(|e| {
-            Error::new(
-                HResult::EFail,
-                format!("{device}: the emulated drive's state is corrupt ({e})"),
-            )
-        })?
-    };
+    let mut state = parse_emu_state(&text, device)?;
     let before = state.clone();
     let out = f(&mut state);
     if state != before || text.is_empty() {

@@ -106,6 +106,32 @@ pub enum Cdb {
 }
 
 impl Cdb {
+    /// The most data-in bytes the command allows the device to send: its allocation length, or
+    /// 0 for commands without data-in (and for unrecognised ones).
+    pub fn allocation_length(&self) -> usize {
+        match *self {
+            Cdb::RequestSense {
+                allocation_length, ..
+            } => usize::from(allocation_length),
+            Cdb::Inquiry {
+                allocation_length, ..
+            }
+            | Cdb::GetConfiguration {
+                allocation_length, ..
+            }
+            | Cdb::GetEventStatusNotification {
+                allocation_length, ..
+            }
+            | Cdb::ModeSense10 {
+                allocation_length, ..
+            } => usize::from(allocation_length),
+            Cdb::TestUnitReady
+            | Cdb::StartStopUnit { .. }
+            | Cdb::PreventAllowMediumRemoval { .. }
+            | Cdb::Unsupported { .. } => 0,
+        }
+    }
+
     /// Recognises a CDB. Known commands need their full CDB length (6 or
     /// 10 bytes; longer input is accepted, the rest ignored); an unknown
     /// opcode needs one byte. GET CONFIGURATION with the reserved RT value 3

@@ -1044,27 +1044,6 @@ fn with_max_allocation(cdb: &Cdb) -> Option<Vec<u8>> {
     })
 }
 
-fn allocation_length(cdb: &Cdb) -> usize {
-    match *cdb {
-        Cdb::RequestSense {
-            allocation_length, ..
-        } => usize::from(allocation_length),
-        Cdb::Inquiry {
-            allocation_length, ..
-        }
-        | Cdb::GetConfiguration {
-            allocation_length, ..
-        }
-        | Cdb::GetEventStatusNotification {
-            allocation_length, ..
-        }
-        | Cdb::ModeSense10 {
-            allocation_length, ..
-        } => usize::from(allocation_length),
-        _ => 0,
-    }
-}
-
 /// Checks that `full` (an untruncated GOOD answer to `cdb`) decodes with
 /// the matching parser and honours what was asked.
 fn check_full_answer(cdb: &Cdb, full: &[u8]) -> Result<(), TestCaseError> {
@@ -1137,7 +1116,7 @@ proptest! {
         prop_assert!(r.status == GOOD || r.status == CHECK_CONDITION);
         let parsed = Cdb::parse(&cdb);
         if let Ok(c) = &parsed {
-            prop_assert!(r.data.len() <= allocation_length(c));
+            prop_assert!(r.data.len() <= c.allocation_length());
         } else {
             prop_assert!(r.data.is_empty());
         }

@@ -53,14 +53,23 @@ fn unescape(field: &str) -> PathBuf {
     PathBuf::from(OsString::from_vec(out))
 }
 
+/// A number the kernel prints with `%u`: ASCII digits only. (`str::parse` alone would also take
+/// a leading `+`, which the kernel never writes.)
+fn decimal_u32(field: &str) -> Option<u32> {
+    if field.is_empty() || !field.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    field.parse().ok()
+}
+
 /// Parses one mountinfo line; `None` when it is malformed.
 pub fn parse_line(line: &str) -> Option<MountEntry> {
     let mut fields = line.split(' ');
     let _mount_id = fields.next()?;
     let _parent_id = fields.next()?;
     let (major, minor) = fields.next()?.split_once(':')?;
-    let major: u32 = major.parse().ok()?;
-    let minor: u32 = minor.parse().ok()?;
+    let major = decimal_u32(major)?;
+    let minor = decimal_u32(minor)?;
     let _root = fields.next()?;
     let mount_point = unescape(fields.next()?);
     let _options = fields.next()?;
@@ -137,6 +146,19 @@ bad line without separator
             vec![PathBuf::from("/mnt/p1"), PathBuf::from("/mnt/with space")]
         );
         assert!(mount_points_of(&m, &[(8, 0)]).is_empty());
+    }
+
+    /// Fuzzing finding (fuzz/regressions/mountinfo_line): `0:+9` was read as device 0:9.
+    #[test]
+    fn device_numbers_are_plain_decimal_digits() {
+        let line = |dev: &str| format!("32 31 {dev} / /mnt rw - ext4 /dev/vda rw");
+        assert_eq!(
+            parse_line(&line("0:9")).map(|m| (m.major, m.minor)),
+            Some((0, 9))
+        );
+        for bad in ["0:+9", "+8:0", "-8:0", "8:", ":0", "8: 0", "0x8:0", "8:0:1"] {
+            assert_eq!(parse_line(&line(bad)), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -39,6 +39,19 @@ pub struct LockEntry {
     pub file: FileId,
 }
 
+/// `field` as the kernel prints it in `radix` (10 or 16): digits only, with a leading `-` only
+/// where `signed`. The standard parsers alone would also take a leading `+`, which the kernel
+/// never writes.
+fn digits(field: &str, radix: u32, signed: bool) -> Option<&str> {
+    let unsigned = if signed {
+        field.strip_prefix('-').unwrap_or(field)
+    } else {
+        field
+    };
+    let ok = !unsigned.is_empty() && unsigned.chars().all(|c| c.is_digit(radix));
+    ok.then_some(field)
+}
+
 /// Parses one line of `/proc/locks`; `None` for blocked waiters and lines it cannot read.
 pub fn parse_line(line: &str) -> Option<LockEntry> {
     let mut tokens = line.split_ascii_whitespace();
@@ -59,11 +72,11 @@ pub fn parse_line(line: &str) -> Option<LockEntry> {
         "READ" => false,
         _ => return None,
     };
-    let pid: i32 = tokens.next()?.parse().ok()?;
+    let pid: i32 = digits(tokens.next()?, 10, true)?.parse().ok()?;
     let mut dev = tokens.next()?.split(':');
-    let major = u32::from_str_radix(dev.next()?, 16).ok()?;
-    let minor = u32::from_str_radix(dev.next()?, 16).ok()?;
-    let ino: u64 = dev.next()?.parse().ok()?;
+    let major = u32::from_str_radix(digits(dev.next()?, 16, false)?, 16).ok()?;
+    let minor = u32::from_str_radix(digits(dev.next()?, 16, false)?, 16).ok()?;
+    let ino: u64 = digits(dev.next()?, 10, false)?.parse().ok()?;
     if dev.next().is_some() {
         return None;
     }
@@ -154,6 +167,29 @@ garbage line
         let t = LockTable::parse(SAMPLE);
         assert_eq!(t.entries.len(), 4);
         assert!(!t.entries.iter().any(|e| e.pid == 1600));
+    }
+
+    /// Fuzzing finding (fuzz/regressions/proc_locks_line): `fe:00:+0` was read as inode 0, and
+    /// a `+` before the PID or a device number was taken as well.
+    #[test]
+    fn numbers_are_plain_digits_as_the_kernel_prints_them() {
+        let line = |pid: &str, dev: &str| format!("3: FLOCK  ADVISORY  WRITE {pid} {dev} 0 EOF");
+        let e = parse_line(&line("-1", "fe:0a:77")).expect("valid");
+        assert_eq!((e.pid, e.file.ino), (-1, 77));
+        assert_eq!(e.file.dev, rustix::fs::makedev(0xfe, 0x0a));
+        for (pid, dev) in [
+            ("20863", "fe:00:+0"),
+            ("+5", "00:06:94"),
+            ("5", "+fe:00:1"),
+            ("5", "fe:+0:1"),
+            ("5", "-1:00:1"),
+            ("5", "fe:00:-1"),
+            ("5", "fe:00:0x1"),
+            ("-", "fe:00:1"),
+            ("--1", "fe:00:1"),
+        ] {
+            assert_eq!(parse_line(&line(pid, dev)), None, "{pid} {dev}");
+        }
     }
 
     #[test]
