@@ -228,6 +228,11 @@ impl Drop for Claim {
         if let Some(h) = local().iter_mut().find(|h| h.key == self.reservation.key) {
             h.io_fd = None;
         }
+        // The kernel claim first, then the flock, unlocked before its descriptor closes: the
+        // close is what wakes waiters (inotify), and the kernel reports a close before it drops
+        // the file's locks, so a waiter woken by it must find the flock already gone.
+        drop(self.excl_fd.take());
+        let _ = rustix::fs::flock(&*self.lock_fd, FlockOperation::Unlock);
     }
 }
 
@@ -306,29 +311,36 @@ fn acquire_inner(
     let deadline = deadline_of(opts.wait);
     // Sleeps until the node or the mount table changes, or the fallback tick; false when the
     // deadline has passed. Only called when waiting is allowed.
-    let wait_for_change = |waiter: &mut Option<ChangeWaiter>| -> Result<bool> {
-        let remaining = match deadline {
-            Some(Some(d)) => d.saturating_duration_since(Instant::now()),
-            _ => ChangeWaiter::FALLBACK_PERIOD,
+    // Sleeps until the node or the mount table changes, the fallback tick or `cap`. `None` when
+    // the deadline has passed, else whether a kernel event (not a timeout) ended the sleep. Only
+    // called when waiting is allowed.
+    let wait_for_change =
+        |waiter: &mut Option<ChangeWaiter>, cap: Duration| -> Result<Option<bool>> {
+            let remaining = match deadline {
+                Some(Some(d)) => d.saturating_duration_since(Instant::now()),
+                _ => ChangeWaiter::FALLBACK_PERIOD,
+            }
+            .min(cap);
+            if remaining.is_zero() {
+                return Ok(None);
+            }
+            if waiter.is_none() {
+                *waiter = Some(
+                    ChangeWaiter::new(device.path(), device.is_block())
+                        .map_err(|e| Error::from_io(e, device.spec(), "cannot watch"))?,
+                );
+            }
+            let mut event = false;
+            if let Some(w) = waiter.as_mut() {
+                event = w
+                    .wait(remaining)
+                    .map_err(|e| Error::from_io(e, device.spec(), "cannot wait for"))?;
+            }
+            device.check_present()?;
+            Ok(Some(event))
         };
-        if remaining.is_zero() {
-            return Ok(false);
-        }
-        if waiter.is_none() {
-            *waiter = Some(
-                ChangeWaiter::new(device.path(), device.is_block())
-                    .map_err(|e| Error::from_io(e, device.spec(), "cannot watch"))?,
-            );
-        }
-        if let Some(w) = waiter.as_mut() {
-            w.wait(remaining)
-                .map_err(|e| Error::from_io(e, device.spec(), "cannot wait for"))?;
-        }
-        device.check_present()?;
-        Ok(true)
-    };
     let wait_or = |err: Error, waiter: &mut Option<ChangeWaiter>| -> Result<()> {
-        if deadline.is_some() && wait_for_change(waiter)? {
+        if deadline.is_some() && wait_for_change(waiter, ChangeWaiter::FALLBACK_PERIOD)?.is_some() {
             return Ok(());
         }
         if deadline.is_none() {
@@ -395,7 +407,19 @@ fn acquire_inner(
                 // /proc/locks and the holder's record to name it, which adds up when every
                 // release wakes many waiters. The attempt that follows, when the lock looks
                 // free or the deadline has passed, names the current holder if it fails.
-                while flock_is_taken(&lock_fd) && wait_for_change(waiter)? {}
+                //
+                // The kernel reports a file's close to inotify before it drops that file's locks
+                // (`__fput`: `fsnotify_close`, then `locks_remove_file`), so the close of a dying
+                // holder's last descriptor can wake us a moment before its lock goes. After an
+                // event, look once more within 1 ms rather than sleeping a whole tick.
+                let mut cap = QUICK_RECHECK;
+                while flock_is_taken(&lock_fd) {
+                    match wait_for_change(waiter, cap)? {
+                        None => break,
+                        Some(true) => cap = QUICK_RECHECK,
+                        Some(false) => cap = ChangeWaiter::FALLBACK_PERIOD,
+                    }
+                }
             }
         }
     };
@@ -533,6 +557,9 @@ fn attempt(
         }
     }
 }
+
+/// How soon a waiter looks at the lock again after a close event that did not free it.
+const QUICK_RECHECK: Duration = Duration::from_millis(1);
 
 /// Whether another open file holds a `flock` on the node. Takes the lock when it is free (the
 /// attempt that follows takes it again on the same descriptor, which is a no-op).

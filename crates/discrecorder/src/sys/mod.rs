@@ -230,14 +230,15 @@ impl ChangeWaiter {
         })
     }
 
-    /// Waits for an event or `timeout` (capped at [`Self::FALLBACK_PERIOD`]).
-    pub fn wait(&mut self, timeout: Duration) -> io::Result<()> {
+    /// Waits for an event or `timeout` (capped at [`Self::FALLBACK_PERIOD`]); true when an event
+    /// ended the wait.
+    pub fn wait(&mut self, timeout: Duration) -> io::Result<bool> {
         let timeout = timeout.min(Self::FALLBACK_PERIOD);
         let ts = Timespec {
             tv_sec: timeout.as_secs() as i64,
             tv_nsec: i64::from(timeout.subsec_nanos()),
         };
-        {
+        let event = {
             let mut fds = vec![PollFd::new(&self.inotify, PollFlags::IN)];
             if let Some(m) = &self.mountinfo {
                 fds.push(PollFd::from_borrowed_fd(
@@ -246,10 +247,11 @@ impl ChangeWaiter {
                 ));
             }
             match rustix::event::poll(&mut fds, Some(&ts)) {
-                Ok(_) | Err(rustix::io::Errno::INTR) => {}
+                Ok(n) => n > 0,
+                Err(rustix::io::Errno::INTR) => false,
                 Err(e) => return Err(e.into()),
             }
-        }
+        };
         // Drain what woke us so the next wait sleeps again.
         let mut buf = [0u8; 4096];
         while rustix::io::read(&self.inotify, &mut buf).is_ok_and(|n| n > 0) {}
@@ -258,6 +260,6 @@ impl ChangeWaiter {
             let mut sink = Vec::new();
             m.read_to_end(&mut sink)?;
         }
-        Ok(())
+        Ok(event)
     }
 }
