@@ -59,7 +59,9 @@ fn record_name_precreated_by_another_user_is_left_alone_and_the_name_still_reach
     discrecorder::Recorder::open(&dev).expect("create the emulated device");
     let mut holder = probe_with("hold", &[&dev, "Nobody Job", "plain", "go"], as_nobody);
     let squat = init().join(record_name(&emu_key(&dev), holder.pid(), 0));
-    plant(&squat, "squatter\n", DAEMON);
+    // A well-formed record naming the holder's PID: readers find it before the holder's own.
+    let forged = record_text("Squatter", holder.pid());
+    plant(&squat, &forged, DAEMON);
     holder.send("go");
     assert_eq!(
         holder.line(),
@@ -67,17 +69,18 @@ fn record_name_precreated_by_another_user_is_left_alone_and_the_name_still_reach
         "a squatted first name is no reason to warn"
     );
     let mut seen = probe_with("owner", &[&dev], as_daemon);
-    assert_eq!(seen.line(), "owner Nobody Job");
+    assert_eq!(
+        seen.line(),
+        "owner Nobody Job",
+        "the squatter's record is not locked by the holder and must not count"
+    );
     let published = init().join(record_name(&emu_key(&dev), holder.pid(), 1));
     assert_eq!(
         std::fs::metadata(&published).expect("record at .1").uid(),
         NOBODY
     );
     holder.finish();
-    assert_eq!(
-        std::fs::read_to_string(&squat).expect("squat"),
-        "squatter\n"
-    );
+    assert_eq!(std::fs::read_to_string(&squat).expect("squat"), forged);
     assert_eq!(std::fs::metadata(&squat).expect("squat").uid(), DAEMON);
     assert!(
         !published.exists(),
