@@ -309,8 +309,6 @@ fn acquire_inner(
 ) -> Result<(Claim, Acquired)> {
     device.check_not_detached()?;
     let deadline = deadline_of(opts.wait);
-    // Sleeps until the node or the mount table changes, or the fallback tick; false when the
-    // deadline has passed. Only called when waiting is allowed.
     // Sleeps until the node or the mount table changes, the fallback tick or `cap`. `None` when
     // the deadline has passed, else whether a kernel event (not a timeout) ended the sleep. Only
     // called when waiting is allowed.
@@ -324,27 +322,25 @@ fn acquire_inner(
             if remaining.is_zero() {
                 return Ok(None);
             }
-            if waiter.is_none() {
-                *waiter = Some(
+            let w = match waiter {
+                Some(w) => w,
+                None => waiter.insert(
                     ChangeWaiter::new(device.path(), device.is_block())
                         .map_err(|e| Error::from_io(e, device.spec(), "cannot watch"))?,
-                );
-            }
-            let mut event = false;
-            if let Some(w) = waiter.as_mut() {
-                event = w
-                    .wait(remaining)
-                    .map_err(|e| Error::from_io(e, device.spec(), "cannot wait for"))?;
-            }
+                ),
+            };
+            let event = w
+                .wait(remaining)
+                .map_err(|e| Error::from_io(e, device.spec(), "cannot wait for"))?;
             device.check_present()?;
             Ok(Some(event))
         };
     let wait_or = |err: Error, waiter: &mut Option<ChangeWaiter>| -> Result<()> {
-        if deadline.is_some() && wait_for_change(waiter, ChangeWaiter::FALLBACK_PERIOD)?.is_some() {
-            return Ok(());
-        }
         if deadline.is_none() {
             return Err(err);
+        }
+        if wait_for_change(waiter, ChangeWaiter::FALLBACK_PERIOD)?.is_some() {
+            return Ok(());
         }
         Err(Error::new(
             err.hresult(),
