@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
@@ -41,21 +39,6 @@ fn lock_holds_the_device_while_the_command_runs() {
     ]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "Runner\n");
-}
-
-/// Starts `discrec lock DEVICE --name NAME -- sh -c SCRIPT` and returns it with the first line
-/// the script prints (printed once the device is held).
-fn lock_running_sh(device: &str, name: &str, script: &str) -> (std::process::Child, String) {
-    let mut lock = Command::new(DISCREC)
-        .args(["lock", device, "--name", name, "--", "sh", "-c", script])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut line = String::new();
-    BufReader::new(lock.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read");
-    (lock, line)
 }
 
 #[test]

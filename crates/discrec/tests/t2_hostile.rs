@@ -16,12 +16,6 @@ fn zz_probe_entry() {
     probe_entry();
 }
 
-/// Tests here change ownership of shared things and mount; one at a time.
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 const NOBODY: u32 = 65534;
 /// The group given read-write access to the loop devices here, as `disk` or `cdrom` would be.
 const DISK_GROUP: u32 = 4242;
@@ -249,21 +243,19 @@ impl Drop for GroupAccess {
 /// (group [`DISK_GROUP`]) with `DISCRECORDER_RUNTIME_DIR=runtime` and returns it once the
 /// command runs, with the warnings it printed.
 fn lock_in(runtime: &Path, device: &str) -> (std::process::Child, String) {
-    use std::io::{BufRead, BufReader, Read};
-    let mut lock = Command::new(discrec_for_others())
-        .args(["lock", device, "--name", "Job", "--"])
-        .args(["sh", "-c", "echo held; exec sleep 60"])
-        .env("DISCRECORDER_RUNTIME_DIR", runtime)
-        .uid(NOBODY)
-        .gid(DISK_GROUP)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn discrec lock");
-    let mut line = String::new();
-    BufReader::new(lock.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read");
+    use std::io::Read;
+    let (mut lock, line) = lock_running_sh_with(
+        discrec_for_others(),
+        device,
+        "Job",
+        "echo held; exec sleep 60",
+        |c| {
+            c.env("DISCRECORDER_RUNTIME_DIR", runtime)
+                .uid(NOBODY)
+                .gid(DISK_GROUP)
+                .stderr(Stdio::piped());
+        },
+    );
     assert_eq!(line, "held\n", "discrec lock did not run its command");
     // The warning is printed before the command starts; stderr holds nothing else.
     let mut err = lock.stderr.take().expect("stderr");
@@ -280,9 +272,8 @@ fn lock_in(runtime: &Path, device: &str) -> (std::process::Child, String) {
 }
 
 /// With an unusable runtime directory: `discrec lock` as an unprivileged member of the device's
-/// group still gets a loop device, warns
-/// naming the directory and why, others see the holding program and are refused, and after
-/// SIGTERM the device is free.
+/// group still gets a loop device, warns naming the directory and why, others see the holding
+/// program and are refused, and after SIGTERM the device is free.
 fn unusable_runtime_dir_still_gives_access(runtime: &Path, why: &str) {
     let lo = LoopDev::new(false);
     let _access = GroupAccess::grant(&lo.path);

@@ -5,7 +5,6 @@ mod common;
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
 
 use common::*;
 use discrecorder::{HResult, HoldMode, OwnerKind, Recorder, Warning};
@@ -14,13 +13,6 @@ use discrecorder::{HResult, HoldMode, OwnerKind, Recorder, Warning};
 #[ignore = "helper-process entry point, started by the other tests"]
 fn zz_probe_entry() {
     probe_entry();
-}
-
-/// Loop devices and mounts are machine-wide: one T2 test at a time.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 fn open(spec: &str) -> Recorder {

@@ -76,9 +76,6 @@ fn open_node(node: &str) -> std::os::fd::OwnedFd {
 /// `take` line start over; `lib-hold`: acquire, say `held`, sleep until killed; `floor-cycle` and
 /// `floor-hold`: the same with a bare blocking `flock` on the node.
 fn holder(role: &str, device: &str) {
-    let mut out = std::io::stdout().lock();
-    let stdin = std::io::stdin();
-    let mut lines = stdin.lock().lines();
     let wait_forever = AcquireOptions {
         wait: Wait::Forever,
         ..AcquireOptions::default()
@@ -86,54 +83,54 @@ fn holder(role: &str, device: &str) {
     match role {
         "lib-cycle" | "lib-hold" => {
             let rec = Recorder::open(device).expect("holder opens the recorder");
-            loop {
-                rec.acquire_with("Holder", wait_forever)
-                    .expect("holder acquires");
-                writeln!(out, "held")
-                    .and_then(|()| out.flush())
-                    .expect("say");
-                if role == "lib-hold" {
-                    loop {
-                        std::thread::sleep(Duration::from_secs(1000));
-                    }
-                }
-                let Some(Ok(_go)) = lines.next() else { return };
-                let t0 = now_ns();
-                rec.release_exclusive_access().expect("holder releases");
-                writeln!(out, "{t0}")
-                    .and_then(|()| out.flush())
-                    .expect("say");
-                // Take it again only when told: the waiter must win this handoff.
-                let Some(Ok(_take)) = lines.next() else {
-                    return;
-                };
-            }
+            hold(
+                role == "lib-hold",
+                || {
+                    rec.acquire_with("Holder", wait_forever)
+                        .expect("holder acquires");
+                },
+                || {
+                    rec.release_exclusive_access().expect("holder releases");
+                },
+            );
         }
         "floor-cycle" | "floor-hold" => {
             let fd = open_node(device);
-            loop {
-                rustix::fs::flock(&fd, FlockOperation::LockExclusive).expect("holder flock");
-                writeln!(out, "held")
-                    .and_then(|()| out.flush())
-                    .expect("say");
-                if role == "floor-hold" {
-                    loop {
-                        std::thread::sleep(Duration::from_secs(1000));
-                    }
-                }
-                let Some(Ok(_go)) = lines.next() else { return };
-                let t0 = now_ns();
-                rustix::fs::flock(&fd, FlockOperation::Unlock).expect("holder unlock");
-                writeln!(out, "{t0}")
-                    .and_then(|()| out.flush())
-                    .expect("say");
-                // Take it again only when told: the waiter must win this handoff.
-                let Some(Ok(_take)) = lines.next() else {
-                    return;
-                };
-            }
+            hold(
+                role == "floor-hold",
+                || rustix::fs::flock(&fd, FlockOperation::LockExclusive).expect("holder flock"),
+                || rustix::fs::flock(&fd, FlockOperation::Unlock).expect("holder unlock"),
+            );
         }
         other => panic!("unknown HANDOFF_ROLE {other}"),
+    }
+}
+
+/// The holder's protocol around `take` and `give`: take, say `held`; then either sleep until
+/// killed (`until_killed`), or on a `go` line read T0, give, print T0, and on a `take` line
+/// start over. It takes the device again only when told, so the waiter wins each handoff.
+fn hold(until_killed: bool, take: impl Fn(), give: impl Fn()) {
+    let mut out = std::io::stdout().lock();
+    let mut lines = std::io::stdin().lock().lines();
+    loop {
+        take();
+        writeln!(out, "held")
+            .and_then(|()| out.flush())
+            .expect("say");
+        if until_killed {
+            loop {
+                std::thread::sleep(Duration::from_secs(1000));
+            }
+        }
+        let Some(Ok(_go)) = lines.next() else { return };
+        let t0 = now_ns();
+        give();
+        writeln!(out, "{t0}")
+            .and_then(|()| out.flush())
+            .expect("say");
+        let Some(Ok(_take)) = lines.next() else {
+            return;
+        };
     }
 }
 

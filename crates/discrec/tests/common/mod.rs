@@ -665,6 +665,40 @@ pub fn kernel_locks_on(path: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Starts `discrec lock DEVICE --name NAME -- sh -c SCRIPT` and returns it with the first line
+/// the script prints (printed once the device is held).
+pub fn lock_running_sh(device: &str, name: &str, script: &str) -> (Child, String) {
+    lock_running_sh_with(Path::new(DISCREC), device, name, script, |_| {})
+}
+
+/// [`lock_running_sh`] with the `discrec` executable `exe`, and `adjust` applied to the command
+/// (its user, environment, stderr) before it starts.
+pub fn lock_running_sh_with(
+    exe: &Path,
+    device: &str,
+    name: &str,
+    script: &str,
+    adjust: impl FnOnce(&mut Command),
+) -> (Child, String) {
+    let mut cmd = Command::new(exe);
+    cmd.args(["lock", device, "--name", name, "--", "sh", "-c", script])
+        .stdout(Stdio::piped());
+    adjust(&mut cmd);
+    let mut lock = cmd.spawn().expect("spawn discrec lock");
+    let mut line = String::new();
+    BufReader::new(lock.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read");
+    (lock, line)
+}
+
+/// Loop devices, mounts and device-node ownership are machine-wide: tests of a binary that
+/// change them take this, one at a time.
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// The backing file of an emulated device.
 pub fn emu_backing(spec: &str) -> PathBuf {
     let name = spec.strip_prefix("emu:").expect("emu spec");
