@@ -5,6 +5,7 @@
 //! non-zero exit.
 
 mod demo;
+mod dist;
 mod info;
 
 use std::io::Write;
@@ -184,7 +185,10 @@ fn print_error(json: bool, err: &Error) {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match dist::parse::<Cli>() {
+        Ok(cli) => cli,
+        Err(code) => return code, // a hidden `man` or `completions` for packaging
+    };
     let json = cli.json;
     match run(cli) {
         Ok(code) => code,
