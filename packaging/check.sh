@@ -105,6 +105,7 @@ stage "Debian package (cargo deb), installed, used and removed"
 if have cargo-deb dpkg-deb apt-get; then
   deb=$(cargo deb --locked -p discrec -q | tail -1) || fail "cargo deb"
   [ -f "$deb" ] || fail "cargo deb gave no package ($deb)"
+  case $deb in /*) ;; *) deb=./$deb ;; esac # apt-get takes a file only as a path
   echo "packaging: built $deb ($(stat -c %s "$deb") bytes)"
   listing=$(dpkg-deb -c "$deb")
   for path in usr/bin/discrec usr/share/man/man1/discrec.1.gz usr/share/man/man1/discrec-lock.1.gz \
@@ -119,7 +120,7 @@ if have cargo-deb dpkg-deb apt-get; then
   else
     [ ! -e /usr/bin/discrec ] || fail "/usr/bin/discrec exists before the package is installed"
     trap 'apt-get remove -y -qq discrec >/dev/null 2>&1 || true' EXIT
-    apt-get install -y -qq "./$deb" >/dev/null || fail "apt-get install ./$deb"
+    apt-get install -y -qq "$deb" >/dev/null || fail "apt-get install $deb"
     dpkg -s discrec | grep -q '^Status: install ok installed' || fail "discrec is not installed"
     for check in "/usr/bin/discrec --version" "man -w discrec" "man -w discrec-lock" \
       "bash -c 'source /usr/share/bash-completion/completions/discrec && complete -p discrec'" \
