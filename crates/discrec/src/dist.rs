@@ -201,10 +201,11 @@ pub fn render_page(root: &Command, cmd: &Command, w: &mut dyn Write) -> io::Resu
     let source = format!("{} {version}", root.get_name());
     let man = Man::new(cmd.clone());
     let mut out = Vec::new();
-    // The title by hand: roff drops an empty date argument, which shifts the others.
+    // The title by hand: roff drops an empty date argument, which shifts the others. Then no
+    // hyphenation and ragged right, so identifiers and options stay whole.
     writeln!(
         out,
-        ".TH \"{}\" \"1\" \"\" \"{source}\" \"discrecorder\"",
+        ".TH \"{}\" \"1\" \"\" \"{source}\" \"discrecorder\"\n.nh\n.ad l",
         page_name(cmd).to_uppercase()
     )?;
     man.render_name_section(&mut out)?;
