@@ -33,7 +33,6 @@ use discrecorder_mmc::unit::test_unit_ready;
 
 use crate::client_name::ClientName;
 use crate::error::HResult;
-use crate::owner;
 use crate::record::{HoldMode, OwnerRecord};
 use crate::sys::{mountinfo, proc_locks};
 
@@ -147,7 +146,7 @@ pub fn client_name(data: &[u8]) {
             assert_eq!(name.as_str(), text);
             assert_eq!(name.to_string(), text);
             // Safe on a terminal and in a file name without any escaping.
-            assert_eq!(owner::sanitize(text), text);
+            assert_eq!(crate::text::sanitize(text), text);
             assert!(!text.contains('/'));
         }
         Err(e) => {
@@ -173,14 +172,14 @@ pub fn emu_name(data: &[u8]) {
     }
 }
 
-/// `owner::sanitize` leaves no C0/DEL/C1 control character, writes each one it escapes as
+/// `crate::text::sanitize` leaves no C0/DEL/C1 control character, writes each one it escapes as
 /// `\xNN` of its own value, changes nothing else, and is idempotent (it is applied both when a
 /// record is written and when it is shown).
 pub fn sanitize(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let out = owner::sanitize(&text);
+    let out = crate::text::sanitize(&text);
     assert!(!has_terminal_control(&out), "{out:?}");
-    assert_eq!(owner::sanitize(&out), out, "sanitize is not idempotent");
+    assert_eq!(crate::text::sanitize(&out), out, "sanitize is not idempotent");
     if !has_terminal_control(&text) {
         assert_eq!(out, text);
     }
@@ -677,7 +676,7 @@ pub fn owner_record(data: &[u8]) {
     assert!(r.pid > 0);
     assert!(r.program.len() <= 64);
     assert!(!has_terminal_control(&r.program), "{:?}", r.program);
-    assert_eq!(owner::sanitize(&r.program), r.program);
+    assert_eq!(crate::text::sanitize(&r.program), r.program);
     let encoded = r.encode();
     assert!(encoded.len() <= 1024);
     assert_eq!(OwnerRecord::decode(encoded.as_bytes()), Some(r.clone()));
@@ -941,7 +940,7 @@ fn check_any_command(drive: &mut DriveState, cdb: &[u8]) {
 /// Persists `state` as the library does and reads it back.
 fn assert_persists(state: &DriveState) {
     let json = serde_json::to_vec_pretty(state).expect("a drive state serialises");
-    let again = crate::transport::parse_emu_state(&json, "emu:fuzz").expect("and parses back");
+    let again = crate::emu::parse_state(&json, "emu:fuzz").expect("and parses back");
     assert_eq!(&again, state);
 }
 
@@ -955,7 +954,7 @@ pub fn emu_state(data: &[u8]) {
         Some(i) => (&data[..i], &data[i + 1..]),
         None => (data, &data[data.len()..]),
     };
-    let Ok(state) = crate::transport::parse_emu_state(text, "emu:fuzz") else {
+    let Ok(state) = crate::emu::parse_state(text, "emu:fuzz") else {
         return;
     };
     if text.iter().all(u8::is_ascii_whitespace) {

@@ -169,7 +169,7 @@ pub fn find(id: &str) -> Result<RecorderInfo> {
             HResult::DevNotExist,
             format!(
                 "no recorder with id {:?} on this machine",
-                crate::owner::sanitize(id)
+                crate::text::sanitize(id)
             ),
         )
     })

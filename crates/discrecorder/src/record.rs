@@ -43,6 +43,7 @@ const ALTERNATIVES: u32 = 7;
 /// How a holder holds the device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum HoldMode {
     /// Every claim held: `O_EXCL` (block devices), `flock`, POSIX lock.
     Exclusive,
@@ -157,6 +158,7 @@ pub struct PublishedRecord {
 
 impl PublishedRecord {
     /// Where the record is.
+    #[cfg(feature = "testing")]
     pub fn path(&self) -> &Path {
         &self.path
     }
