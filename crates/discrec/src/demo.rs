@@ -74,6 +74,9 @@ pub fn run(json: bool, device: Option<&str>) -> Result<ExitCode, Error> {
     if !json {
         println!("discrecorder demo on {spec} (an emulated recorder: no drive, no root needed)\n");
     }
+    if device.is_none() {
+        emu::create(&owned_name)?;
+    }
     let result = lifecycle(&mut r, &spec);
     if device.is_none() {
         let _ = emu::remove(&owned_name);

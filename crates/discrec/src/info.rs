@@ -217,7 +217,7 @@ pub fn info(json: bool, device: &str) -> Result<ExitCode, Error> {
         volume_path_names: rec
             .volume_path_names()?
             .iter()
-            .map(|p| discrecorder::owner::sanitize(&p.to_string_lossy()))
+            .map(|p| discrecorder::sanitize(&p.to_string_lossy()))
             .collect(),
         legacy_device_number: rec.legacy_device_number(),
         is_mmc: rec.is_mmc(),
@@ -392,7 +392,6 @@ pub fn emu_set(
     tray: Option<&str>,
     fault: Option<&str>,
 ) -> Result<DriveState, Error> {
-    emu::ensure(name)?;
     let medium = match medium {
         None => None,
         Some("none") => Some(None),

@@ -12,7 +12,9 @@ use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use discrecorder::{emu, AcquireOptions, Error, HResult, Owner, Recorder, Wait};
+use discrecorder::{
+    emu, AcquireOptions, ClaimScope, Error, HResult, Mounted, Owner, Recorder, Wait,
+};
 use serde::Serialize;
 
 const EXAMPLES: &str = "\
@@ -238,11 +240,18 @@ fn lock(
     handoff: bool,
     command: &[String],
 ) -> Result<ExitCode, Error> {
-    let opts = AcquireOptions {
-        force,
-        wait: parse_wait(wait)?,
-        handoff,
-    };
+    let opts = AcquireOptions::new()
+        .mounted(if force {
+            Mounted::Unmount
+        } else {
+            Mounted::Refuse
+        })
+        .wait(parse_wait(wait)?)
+        .scope(if handoff {
+            ClaimScope::Handoff
+        } else {
+            ClaimScope::Full
+        });
     let recorder = Recorder::open(device)?;
     let access = recorder.lock_with(name, opts)?;
     let acquired = access.acquired();
@@ -348,14 +357,16 @@ fn owner(json: bool, device: &str) -> Result<ExitCode, Error> {
 fn emu_cmd(json: bool, action: EmuCmd) -> Result<ExitCode, Error> {
     match action {
         EmuCmd::Create { name } => {
-            let path = emu::ensure(&name)?;
+            let new = emu::create(&name)?;
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({ "created": format!("emu:{name}"), "backing_file": path })
+                    serde_json::json!({ "created": format!("emu:{name}"), "new": new })
                 );
+            } else if new {
+                println!("emu:{name} created");
             } else {
-                println!("emu:{name} ({})", path.display());
+                println!("emu:{name} exists already");
             }
         }
         EmuCmd::Remove { name } => {

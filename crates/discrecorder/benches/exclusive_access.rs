@@ -296,7 +296,7 @@ fn main() {
         let spec = format!("emu:{name}");
         let _emu = EmuDevice { name: name.clone() };
         Recorder::open(&spec).expect("create the emulated recorder");
-        let node = discrecorder::emu::backing_path(&name);
+        let node = discrecorder::testing::backing_path(&name);
         bench_device(&mut c, "excl_emu", &spec, &node, false);
     }
 

@@ -110,7 +110,8 @@ impl<'a> Drive<'a> {
     pub(crate) fn identity(&self) -> Result<Identity> {
         self.require_mmc()?;
         let data = self.query(&inquiry(96), "INQUIRY", SenseData::imapi_hresult)?;
-        let inq = StandardInquiry::parse(&data).map_err(|e| parse_error(self.spec(), "INQUIRY", e))?;
+        let inq =
+            StandardInquiry::parse(&data).map_err(|e| parse_error(self.spec(), "INQUIRY", e))?;
         Ok(Identity {
             vendor: inq.vendor,
             product: inq.product,

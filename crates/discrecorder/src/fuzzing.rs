@@ -179,7 +179,11 @@ pub fn sanitize(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let out = crate::text::sanitize(&text);
     assert!(!has_terminal_control(&out), "{out:?}");
-    assert_eq!(crate::text::sanitize(&out), out, "sanitize is not idempotent");
+    assert_eq!(
+        crate::text::sanitize(&out),
+        out,
+        "sanitize is not idempotent"
+    );
     if !has_terminal_control(&text) {
         assert_eq!(out, text);
     }

@@ -16,8 +16,8 @@ use discrecorder::mmc::sense::request_sense;
 use discrecorder::mmc::unit::{
     prevent_allow_medium_removal, start_stop_unit, test_unit_ready, MediumRemoval, StartStop,
 };
-use discrecorder::parsers::{parse_emu_state, parse_mountinfo_line, parse_proc_locks_line};
-use discrecorder::record::OwnerRecord;
+use discrecorder::testing::OwnerRecord;
+use discrecorder::testing::{parse_emu_state, parse_mountinfo_line, parse_proc_locks_line};
 use discrecorder::{ClientName, HoldMode};
 use proptest::prelude::*;
 

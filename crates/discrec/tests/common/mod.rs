@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use discrecorder::{AcquireOptions, Recorder, Wait};
+use discrecorder::{AcquireOptions, ClaimScope, Recorder, Wait};
 use rustix::fs::{FlockOperation, Mode, OFlags};
 
 /// The `discrec` binary under test.
@@ -42,8 +42,17 @@ pub fn init() -> &'static Path {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// A fresh emulated device name for one test.
+/// A fresh emulated device for one test, created (resolving `emu:NAME` never creates one);
+/// returns its `emu:NAME`.
 pub fn unique_emu(tag: &str) -> String {
+    let spec = unique_emu_name(tag);
+    let name = spec.strip_prefix("emu:").expect("emu spec");
+    assert!(discrecorder::emu::create(name).expect("create emulated device"));
+    spec
+}
+
+/// A fresh emulated device name for one test, not created.
+pub fn unique_emu_name(tag: &str) -> String {
     init();
     format!(
         "emu:{tag}-{}-{}",
@@ -224,10 +233,11 @@ pub fn probe_entry() {
                 Ok(r) => r,
                 Err(e) => return say(&err_line(&e)),
             };
-            let opts = AcquireOptions {
-                handoff: a.get(2).is_some_and(|h| h == "handoff"),
-                ..AcquireOptions::default()
-            };
+            let opts = AcquireOptions::new().scope(if a.get(2).is_some_and(|h| h == "handoff") {
+                ClaimScope::Handoff
+            } else {
+                ClaimScope::Full
+            });
             if a.get(3).is_some_and(|g| g == "go") {
                 let mut go = String::new();
                 let _ = std::io::stdin().read_line(&mut go);
@@ -501,11 +511,13 @@ fn contend(device: &str, name: &str, dir: &Path, node: &Path) {
     loop {
         let handoff = rng.random_bool(0.5);
         phase(if handoff { b'H' } else { b'A' });
-        let opts = AcquireOptions {
-            wait: Wait::Timeout(Duration::from_millis(50)),
-            handoff,
-            ..AcquireOptions::default()
-        };
+        let opts = AcquireOptions::new()
+            .wait(Wait::Timeout(Duration::from_millis(50)))
+            .scope(if handoff {
+                ClaimScope::Handoff
+            } else {
+                ClaimScope::Full
+            });
         if rec.acquire_with(name, opts).is_err() {
             continue;
         }
@@ -544,10 +556,7 @@ fn contend(device: &str, name: &str, dir: &Path, node: &Path) {
 fn load(device: &str, name: &str, dir: &Path, secs: &str) {
     let rec = Recorder::open(device).expect("open recorder");
     let secs: f64 = secs.parse().expect("seconds");
-    let opts = AcquireOptions {
-        wait: Wait::Timeout(Duration::from_secs(30)),
-        ..AcquireOptions::default()
-    };
+    let opts = AcquireOptions::new().wait(Wait::Timeout(Duration::from_secs(30)));
     say("up");
     let mut go = String::new();
     let _ = std::io::stdin().read_line(&mut go);
