@@ -106,7 +106,7 @@ fn run<const N: usize>(
     timeout: Duration,
     device: &str,
     what: &str,
-    map: fn(&SenseData) -> Option<u32>,
+    map: fn(&SenseData) -> Option<HResult>,
 ) -> Result<Vec<u8>> {
     let mut buf = vec![0u8; cmd.allocation_length() as usize];
     // A unit attention (medium changed, reset) reports an event, not a failure of this
@@ -142,7 +142,12 @@ fn run<const N: usize>(
     }
 }
 
-fn sense_error(raw: &[u8], device: &str, what: &str, map: fn(&SenseData) -> Option<u32>) -> Error {
+fn sense_error(
+    raw: &[u8],
+    device: &str,
+    what: &str,
+    map: fn(&SenseData) -> Option<HResult>,
+) -> Error {
     let Ok(sense) = SenseData::parse(raw) else {
         return Error::new(
             HResult::InvalidResponseFromDevice,
@@ -152,9 +157,7 @@ fn sense_error(raw: &[u8], device: &str, what: &str, map: fn(&SenseData) -> Opti
             ),
         );
     };
-    let hresult = map(&sense)
-        .and_then(HResult::from_code)
-        .unwrap_or(HResult::EFail);
+    let hresult = map(&sense).unwrap_or(HResult::EFail);
     Error::new(
         hresult,
         format!(
@@ -172,11 +175,8 @@ fn sense_error(raw: &[u8], device: &str, what: &str, map: fn(&SenseData) -> Opti
     })
 }
 
-fn parse_error(device: &str, what: &str, e: impl std::fmt::Display) -> Error {
-    Error::new(
-        HResult::InvalidResponseFromDevice,
-        format!("{device}: {what}: {e}"),
-    )
+fn parse_error(device: &str, what: &str, e: discrecorder_mmc::ParseError) -> Error {
+    Error::new(HResult::from(&e), format!("{device}: {what}: {e}"))
 }
 
 /// After an acquire: does the drive answer at all within the timeout? Any status will do.
@@ -208,7 +208,7 @@ impl Recorder {
         &self,
         cmd: &Command<N>,
         what: &str,
-        map: fn(&SenseData) -> Option<u32>,
+        map: fn(&SenseData) -> Option<HResult>,
     ) -> Result<Vec<u8>> {
         let (fd, timeout) = {
             let state = self.state();
@@ -233,7 +233,7 @@ impl Recorder {
         if !self.is_mmc() {
             return Err(self.not_mmc());
         }
-        let data = self.query(&inquiry(96), "INQUIRY", SenseData::imapi_hresult)?;
+        let data = self.query(&inquiry(96), "INQUIRY", HResult::for_sense)?;
         let inq = StandardInquiry::parse(&data)
             .map_err(|e| parse_error(self.device().spec(), "INQUIRY", e))?;
         Ok(Identity {
@@ -265,7 +265,7 @@ impl Recorder {
         match self.query(
             &inquiry_vpd(0x80, 255),
             "INQUIRY VPD 0x80",
-            SenseData::imapi_hresult,
+            HResult::for_sense,
         ) {
             Ok(data) => Ok(Some(
                 UnitSerialNumber::parse(&data)
@@ -285,7 +285,7 @@ impl Recorder {
         let data = self.query(
             &get_configuration(request_type, FeatureCode(0), 65530),
             "GET CONFIGURATION",
-            SenseData::imapi_hresult_for_get_configuration,
+            HResult::for_get_configuration_sense,
         )?;
         Configuration::parse(&data)
             .map_err(|e| parse_error(self.device().spec(), "GET CONFIGURATION", e))
@@ -347,7 +347,7 @@ impl Recorder {
         let data = self.query(
             &mode_sense10_all_pages(65530),
             "MODE SENSE(10)",
-            SenseData::imapi_hresult_for_mode_sense,
+            HResult::for_mode_sense_sense,
         )?;
         Ok(ModeParameters::parse(&data)
             .map_err(|e| parse_error(self.device().spec(), "MODE SENSE(10)", e))?
@@ -406,12 +406,8 @@ impl Recorder {
         if !self.is_mmc() {
             return Err(self.not_mmc());
         }
-        self.query(
-            &test_unit_ready(),
-            "TEST UNIT READY",
-            SenseData::imapi_hresult,
-        )
-        .map(drop)
+        self.query(&test_unit_ready(), "TEST UNIT READY", HResult::for_sense)
+            .map(drop)
     }
 
     /// Takes one level of exclusive access under the operation client name. A device held by
@@ -469,7 +465,7 @@ impl Recorder {
                 timeout,
                 &spec,
                 "PREVENT ALLOW MEDIUM REMOVAL",
-                SenseData::imapi_hresult,
+                HResult::for_sense,
             )?;
             run(
                 t,
@@ -477,7 +473,7 @@ impl Recorder {
                 timeout,
                 &spec,
                 "START STOP UNIT (eject)",
-                SenseData::imapi_hresult,
+                HResult::for_sense,
             )
             .map(drop)
         })
@@ -493,7 +489,7 @@ impl Recorder {
                 timeout,
                 &spec,
                 "START STOP UNIT (load)",
-                SenseData::imapi_hresult,
+                HResult::for_sense,
             )
             .map(drop)
         })

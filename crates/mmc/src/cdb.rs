@@ -3,30 +3,11 @@
 //! modules. No I/O.
 
 use crate::bytes::{be16, slice, u8_at};
+use crate::codes::opcode;
 use crate::configuration::{FeatureCode, RequestType};
 use crate::mode::PageControl;
 use crate::unit::{MediumRemoval, StartStop};
 use crate::ParseError;
-
-/// Operation codes of the commands this crate builds and recognises.
-pub mod opcode {
-    /// TEST UNIT READY.
-    pub const TEST_UNIT_READY: u8 = 0x00;
-    /// REQUEST SENSE.
-    pub const REQUEST_SENSE: u8 = 0x03;
-    /// INQUIRY.
-    pub const INQUIRY: u8 = 0x12;
-    /// START STOP UNIT.
-    pub const START_STOP_UNIT: u8 = 0x1B;
-    /// PREVENT ALLOW MEDIUM REMOVAL.
-    pub const PREVENT_ALLOW_MEDIUM_REMOVAL: u8 = 0x1E;
-    /// GET CONFIGURATION.
-    pub const GET_CONFIGURATION: u8 = 0x46;
-    /// GET EVENT STATUS NOTIFICATION.
-    pub const GET_EVENT_STATUS_NOTIFICATION: u8 = 0x4A;
-    /// MODE SENSE(10).
-    pub const MODE_SENSE_10: u8 = 0x5A;
-}
 
 /// A recognised CDB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -14,7 +14,7 @@
 use std::fmt;
 
 use crate::bytes::{be16, be32, bits, clamp, fit, u8_at};
-use crate::cdb::opcode;
+use crate::codes::opcode;
 use crate::{Command, DataDirection, EncodeError, ParseError};
 
 /// Length of the feature header.

@@ -4,7 +4,7 @@
 //! Builder, parser, encoder; no I/O.
 
 use crate::bytes::{be16, bits, clamp, slice, u8_at};
-use crate::cdb::opcode;
+use crate::codes::opcode;
 use crate::{Command, DataDirection, EncodeError, ParseError};
 
 /// Length of the event status header.

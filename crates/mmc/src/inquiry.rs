@@ -16,7 +16,7 @@
 //! strings that are not graphic ASCII so that encode-then-parse is exact.
 
 use crate::bytes::{be16, bits, fit, slice, u8_at};
-use crate::cdb::opcode;
+use crate::codes::opcode;
 use crate::{Command, DataDirection, EncodeError, ParseError};
 
 /// Length of standard inquiry data up to the end of the product revision level.

@@ -12,7 +12,7 @@
 //! past the end the mode data length declares is `Inconsistent`.
 
 use crate::bytes::{be16, bits, clamp, slice, u8_at};
-use crate::cdb::opcode;
+use crate::codes::opcode;
 use crate::{Command, DataDirection, EncodeError, ParseError};
 
 /// Length of the mode parameter header for MODE SENSE(10).

@@ -2,7 +2,7 @@
 //! carry no data: TEST UNIT READY, START STOP UNIT (eject, load) and
 //! PREVENT ALLOW MEDIUM REMOVAL (tray lock). Owns the CDB layout only.
 
-use crate::cdb::opcode;
+use crate::codes::opcode;
 use crate::{Command, DataDirection};
 
 /// TEST UNIT READY (opcode 0x00): asks whether the medium is ready. Failure
