@@ -6,6 +6,16 @@
 //! owns the [`DriveState`] (the library persists it between processes as
 //! JSON) and feeds it one CDB at a time through [`DriveState::execute`].
 //!
+//! Owns the drive's behaviour: which answer (data, status, sense) each CDB
+//! gets in each state. It is the top of the crate: it imports the dispatcher
+//! ([`Cdb`]) and the command modules' encoders, and nothing imports it. It
+//! must not do I/O, read clocks or persist itself (the library stores the
+//! state). The behaviour follows MMC-6 (6.6 GET CONFIGURATION, 6.7 GET EVENT
+//! STATUS NOTIFICATION, 5.3.4 Removable Medium for the tray and its lock), SPC-4 (6.4
+//! INQUIRY, 6.12 MODE SENSE(10), 6.29 REQUEST SENSE, 6.37 TEST UNIT READY,
+//! 4.5 sense data) and SAM-5 5.3.1 (status), checked against QEMU's emulated
+//! CD-ROM drive.
+//!
 //! # What the drive answers
 //!
 //! | command | answer |

@@ -1,9 +1,12 @@
-//! REQUEST SENSE and sense data (SPC-4 fixed and descriptor formats): the
-//! sense key, additional sense code and qualifier a failed command reports,
-//! the handful of conditions the recorder acts on, and their IMAPI2 HRESULTs.
+//! REQUEST SENSE (SPC-4 6.29) and sense data (SPC-4 4.5: descriptor format
+//! 4.5.2, fixed format 4.5.3): the sense key, additional sense code and
+//! qualifier a failed command reports (SPC-4 4.5.6), and the handful of
+//! conditions the recorder acts on ([`SenseCondition`]).
 //!
-//! Owns decoding and encoding only; deciding to retry or to report is the
-//! recorder's job.
+//! Owns decoding, encoding and classifying. It must not decide what a
+//! condition means: retrying, reporting and the IMAPI2 HRESULT a condition
+//! maps to are the recorder library's. It imports no other command module;
+//! its numbers come from [`crate::codes`].
 
 use crate::bytes::{be32, be64, clamp, u8_at};
 use crate::codes::{asc, ascq, opcode, sense_key};
@@ -203,6 +206,13 @@ impl SenseData {
     /// cut short by the end of the buffer ends the walk, one running past the
     /// declared length is `Inconsistent`. Other response codes (including
     /// vendor-specific 0x7F) are `Inconsistent`.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::Truncated`] when `buf` ends before the 8-byte header, or
+    /// before a fixed format's ASC and ASCQ that its additional length covers;
+    /// [`ParseError::Inconsistent`] for another response code, or a descriptor
+    /// (or descriptor header) running past the additional sense length.
     pub fn parse(buf: &[u8]) -> Result<SenseData, ParseError> {
         let first = u8_at(buf, "sense response code", 0)?;
         let additional = u8_at(buf, "additional sense length", 7)?;
@@ -296,6 +306,11 @@ impl SenseData {
     /// 12-byte information descriptor when `information` is set.
     ///
     /// Fails if fixed format is asked to carry information above `u32::MAX`.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError::Invalid`] when fixed format is asked to carry information
+    /// above `u32::MAX` (descriptor format holds 64 bits).
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         match self.format {
             SenseFormat::Fixed => {
