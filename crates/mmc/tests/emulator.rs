@@ -1332,7 +1332,7 @@ fn agrees_with_qemu_on_events_and_sense() {
         EventStatus::parse(&fixture("gesn_media_empty.bin")).expect("qemu")
     );
     // No medium: same key and ASC (QEMU's qualifier is 00, the emulator
-    // says "tray closed", 01), same condition and HRESULT.
+    // says "tray closed", 01), same condition (so the library reports the same HRESULT).
     let tur = run(&mut empty, &hex("00 00 00 00 00 00"));
     let ours = SenseData::parse(&tur.sense).expect("ours");
     let qemu = SenseData::parse(&fixture("tur_no_medium.bin.sense")).expect("qemu");
