@@ -14,6 +14,7 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::Duration;
 
+use discrecorder_mmc::codes::sense_key;
 use discrecorder_mmc::configuration::{
     get_configuration, Configuration, FeatureCode, Profile, ProfileDescriptor, RequestType,
 };
@@ -91,7 +92,7 @@ impl<'a> Drive<'a> {
         access: Access,
         cmd: &Command<N>,
         what: &str,
-        map: fn(&SenseData) -> Option<u32>,
+        map: fn(&SenseData) -> Option<HResult>,
     ) -> Result<Vec<u8>> {
         let mut t = scsi::transport_for(self.device, self.fd.clone(), access)?;
         scsi::run(t.as_mut(), cmd, self.timeout, self.spec(), what, map)
@@ -101,7 +102,7 @@ impl<'a> Drive<'a> {
         &self,
         cmd: &Command<N>,
         what: &str,
-        map: fn(&SenseData) -> Option<u32>,
+        map: fn(&SenseData) -> Option<HResult>,
     ) -> Result<Vec<u8>> {
         self.run(Access::Read, cmd, what, map)
     }
@@ -109,7 +110,7 @@ impl<'a> Drive<'a> {
     /// INQUIRY: vendor, product, revision.
     pub(crate) fn identity(&self) -> Result<Identity> {
         self.require_mmc()?;
-        let data = self.query(&inquiry(96), "INQUIRY", SenseData::imapi_hresult)?;
+        let data = self.query(&inquiry(96), "INQUIRY", HResult::for_sense)?;
         let inq =
             StandardInquiry::parse(&data).map_err(|e| parse_error(self.spec(), "INQUIRY", e))?;
         Ok(Identity {
@@ -126,14 +127,19 @@ impl<'a> Drive<'a> {
         match self.query(
             &inquiry_vpd(0x80, 255),
             "INQUIRY VPD 0x80",
-            SenseData::imapi_hresult,
+            HResult::for_sense,
         ) {
             Ok(data) => Ok(Some(
                 UnitSerialNumber::parse(&data)
                     .map_err(|e| parse_error(self.spec(), "VPD 0x80", e))?
                     .serial,
             )),
-            Err(e) if e.sense().is_some_and(|s| s.key == 5) => Ok(None),
+            Err(e)
+                if e.sense()
+                    .is_some_and(|s| s.key == sense_key::ILLEGAL_REQUEST) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(e),
         }
     }
@@ -144,7 +150,7 @@ impl<'a> Drive<'a> {
         let data = self.query(
             &get_configuration(request_type, FeatureCode(0), 65530),
             "GET CONFIGURATION",
-            SenseData::imapi_hresult_for_get_configuration,
+            HResult::for_get_configuration_sense,
         )?;
         Configuration::parse(&data).map_err(|e| parse_error(self.spec(), "GET CONFIGURATION", e))
     }
@@ -190,7 +196,7 @@ impl<'a> Drive<'a> {
         let data = self.query(
             &mode_sense10_all_pages(65530),
             "MODE SENSE(10)",
-            SenseData::imapi_hresult_for_mode_sense,
+            HResult::for_mode_sense_sense,
         )?;
         Ok(ModeParameters::parse(&data)
             .map_err(|e| parse_error(self.spec(), "MODE SENSE(10)", e))?
@@ -211,12 +217,8 @@ impl<'a> Drive<'a> {
     /// TEST UNIT READY.
     pub(crate) fn check_medium(&self) -> Result<()> {
         self.require_mmc()?;
-        self.query(
-            &test_unit_ready(),
-            "TEST UNIT READY",
-            SenseData::imapi_hresult,
-        )
-        .map(drop)
+        self.query(&test_unit_ready(), "TEST UNIT READY", HResult::for_sense)
+            .map(drop)
     }
 
     /// Unlocks the tray, then opens it.
@@ -229,7 +231,7 @@ impl<'a> Drive<'a> {
             self.timeout,
             self.spec(),
             "PREVENT ALLOW MEDIUM REMOVAL",
-            SenseData::imapi_hresult,
+            HResult::for_sense,
         )?;
         scsi::run(
             t.as_mut(),
@@ -237,7 +239,7 @@ impl<'a> Drive<'a> {
             self.timeout,
             self.spec(),
             "START STOP UNIT (eject)",
-            SenseData::imapi_hresult,
+            HResult::for_sense,
         )
         .map(drop)
     }
@@ -249,7 +251,7 @@ impl<'a> Drive<'a> {
             Access::Change,
             &start_stop_unit(StartStop::Load, false),
             "START STOP UNIT (load)",
-            SenseData::imapi_hresult,
+            HResult::for_sense,
         )
         .map(drop)
     }

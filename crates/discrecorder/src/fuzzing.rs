@@ -15,11 +15,12 @@
 //! and compute: no I/O.
 
 use discrecorder_mmc::cdb::Cdb;
+use discrecorder_mmc::codes::status::{CHECK_CONDITION, GOOD};
 use discrecorder_mmc::configuration::{
     encode_configuration, get_configuration as get_configuration_cdb, Configuration, FeatureCode,
     FeatureHeader, LoadingMechanism, Profile, ProfileDescriptor, RemovableMedium, RequestType,
 };
-use discrecorder_mmc::emulator::{DriveState, Fault, Outcome, Reply, CHECK_CONDITION, GOOD};
+use discrecorder_mmc::emulator::{DriveState, Fault, Outcome, Reply};
 use discrecorder_mmc::event::{
     class_mask, get_event_status_notification, Event, EventStatus, MEDIA_CLASS,
 };
@@ -273,14 +274,15 @@ pub fn sense(data: &[u8]) {
         _ => any_command,
     };
     for (what, got, want) in [
-        ("any command", s.imapi_hresult(), any_command),
+        ("any command", HResult::for_sense(&s), any_command),
         (
             "GET CONFIGURATION",
-            s.imapi_hresult_for_get_configuration(),
+            HResult::for_get_configuration_sense(&s),
             get_configuration,
         ),
-        ("MODE SENSE", s.imapi_hresult_for_mode_sense(), mode_sense),
+        ("MODE SENSE", HResult::for_mode_sense_sense(&s), mode_sense),
     ] {
+        let got = got.map(HResult::code);
         assert_eq!(got, want, "{what}: sense {key:X}/{asc:02X}/{ascq:02X}");
         if let Some(h) = got {
             assert!(

@@ -10,6 +10,7 @@ use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::Duration;
 
+use discrecorder_mmc::codes::{sense_key, status};
 use discrecorder_mmc::sense::SenseData;
 use discrecorder_mmc::unit::test_unit_ready;
 use discrecorder_mmc::{Command, DataDirection};
@@ -74,7 +75,7 @@ pub(crate) fn run<const N: usize>(
     timeout: Duration,
     device: &str,
     what: &str,
-    map: fn(&SenseData) -> Option<u32>,
+    map: fn(&SenseData) -> Option<HResult>,
 ) -> Result<Vec<u8>> {
     let mut buf = vec![0u8; cmd.allocation_length() as usize];
     // A unit attention (medium changed, reset) reports an event, not a failure of this
@@ -87,19 +88,20 @@ pub(crate) fn run<const N: usize>(
         };
         let reply = t.execute(cmd.as_bytes(), data, timeout)?;
         attempts += 1;
-        let unit_attention = reply.status == 0x02
-            && SenseData::parse(&reply.sense).is_ok_and(|s| s.key.code() == 0x6);
+        let unit_attention = reply.status == status::CHECK_CONDITION
+            && SenseData::parse(&reply.sense)
+                .is_ok_and(|s| s.key.code() == sense_key::UNIT_ATTENTION);
         if !unit_attention || attempts >= 4 {
             break reply;
         }
     };
     match reply.status {
-        0x00 => {
+        status::GOOD => {
             buf.truncate(reply.transferred.min(buf.len()));
             Ok(buf)
         }
-        0x02 => Err(sense_error(&reply.sense, device, what, map)),
-        0x08 => Err(Error::new(
+        status::CHECK_CONDITION => Err(sense_error(&reply.sense, device, what, map)),
+        status::BUSY => Err(Error::new(
             HResult::MediaBecomingReady,
             format!("{device}: {what}: the drive is busy (SCSI status BUSY)"),
         )),
@@ -110,7 +112,12 @@ pub(crate) fn run<const N: usize>(
     }
 }
 
-fn sense_error(raw: &[u8], device: &str, what: &str, map: fn(&SenseData) -> Option<u32>) -> Error {
+fn sense_error(
+    raw: &[u8],
+    device: &str,
+    what: &str,
+    map: fn(&SenseData) -> Option<HResult>,
+) -> Error {
     let Ok(sense) = SenseData::parse(raw) else {
         return Error::new(
             HResult::InvalidResponseFromDevice,
@@ -120,9 +127,7 @@ fn sense_error(raw: &[u8], device: &str, what: &str, map: fn(&SenseData) -> Opti
             ),
         );
     };
-    let hresult = map(&sense)
-        .and_then(HResult::from_code)
-        .unwrap_or(HResult::EFail);
+    let hresult = map(&sense).unwrap_or(HResult::EFail);
     Error::new(
         hresult,
         format!(
@@ -141,11 +146,8 @@ fn sense_error(raw: &[u8], device: &str, what: &str, map: fn(&SenseData) -> Opti
 }
 
 /// `E_IMAPI_RECORDER_INVALID_RESPONSE_FROM_DEVICE` for an answer that cannot be decoded.
-pub(crate) fn parse_error(device: &str, what: &str, e: impl std::fmt::Display) -> Error {
-    Error::new(
-        HResult::InvalidResponseFromDevice,
-        format!("{device}: {what}: {e}"),
-    )
+pub(crate) fn parse_error(device: &str, what: &str, e: discrecorder_mmc::ParseError) -> Error {
+    Error::new(HResult::from(&e), format!("{device}: {what}: {e}"))
 }
 
 /// After an acquire: does the drive answer at all within the timeout? Any status will do.
