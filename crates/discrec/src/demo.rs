@@ -9,6 +9,24 @@ use std::time::Instant;
 use discrecorder::{emu, Error, HResult, Recorder};
 use serde::Serialize;
 
+use crate::output;
+
+/// Show the whole exclusive-access lifecycle on an emulated recorder, with real processes.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The emulated recorder to use (default: a fresh emu:demo-PID, removed afterwards).
+    #[arg(long)]
+    device: Option<String>,
+}
+
+/// What `demo --json` prints.
+#[derive(Serialize)]
+struct DemoOutput<'a> {
+    device: &'a str,
+    ok: bool,
+    steps: &'a [Step],
+}
+
 #[derive(Serialize)]
 struct Step {
     step: u32,
@@ -63,7 +81,8 @@ fn discrec(args: &[&str]) -> Result<(bool, String, String), Error> {
     ))
 }
 
-pub fn run(json: bool, device: Option<&str>) -> Result<ExitCode, Error> {
+pub fn run(json: bool, args: Args) -> Result<ExitCode, Error> {
+    let device = args.device.as_deref();
     let pid = std::process::id();
     let owned_name = format!("demo-{pid}");
     let spec = device.map_or_else(|| format!("emu:{owned_name}"), str::to_owned);
@@ -81,10 +100,11 @@ pub fn run(json: bool, device: Option<&str>) -> Result<ExitCode, Error> {
     result?;
     let all_ok = r.steps.iter().all(|s| s.ok);
     if json {
-        println!(
-            "{}",
-            serde_json::json!({ "device": spec, "ok": all_ok, "steps": r.steps })
-        );
+        output::print_json(&DemoOutput {
+            device: &spec,
+            ok: all_ok,
+            steps: &r.steps,
+        });
     } else {
         println!(
             "\n{}",

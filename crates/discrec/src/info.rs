@@ -1,23 +1,36 @@
-//! `discrec list`, `info`, `eject`, `close-tray` and `emu set`: the IDiscRecorder2 surface on the
-//! command line. Human output is aligned columns; JSON is one object per command, documented in
-//! the README.
+//! `discrec info`: everything about one recorder (the IDiscRecorder2 surface). It owns the
+//! names of profiles, features and mode pages as printed (shared with `list`); it must not
+//! change anything on the device.
 
 use std::process::ExitCode;
 
 use discrecorder::mmc::configuration::{FeatureCode, Profile, RequestType};
-use discrecorder::mmc::emulator::{DriveState, Fault};
-use discrecorder::{emu, master, Error, HResult, Owner, Recorder};
+use discrecorder::{Error, HResult, Owner, Recorder};
 use serde::Serialize;
+
+use crate::output;
+
+/// Show everything about one recorder: identity, profiles, features, mode pages, tray,
+/// medium, mounts and owner.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  discrec info /dev/sr0
+  discrec info emu:bay1 --json
+  discrec info wwid:naa.5000c500a1b2c3d4")]
+pub struct Args {
+    /// The device: /dev/srN, emu:NAME, or a recorder id from `discrec list`.
+    device: String,
+}
 
 /// A profile or feature: its number and name.
 #[derive(Serialize)]
-struct Named {
+pub struct Named {
     code: String,
     name: Option<&'static str>,
     current: bool,
 }
 
-fn profile(p: Profile, current: bool) -> Named {
+pub fn profile(p: Profile, current: bool) -> Named {
     Named {
         code: format!("0x{:04X}", p.0),
         name: p.name(),
@@ -48,142 +61,16 @@ fn mode_page_name(code: u8) -> Option<&'static str> {
     })
 }
 
-fn label(n: &Named) -> String {
+pub fn label(n: &Named) -> String {
     match n.name {
         Some(name) => format!("{} {name}", n.code),
         None => n.code.clone(),
     }
 }
 
-/// One row of `discrec list`.
-#[derive(Serialize)]
-struct ListRow {
-    id: String,
-    device: String,
-    sg: Option<String>,
-    emulated: bool,
-    vendor: Option<String>,
-    product: Option<String>,
-    revision: Option<String>,
-    current_profile: Option<Named>,
-    owner: Option<Owner>,
-    error: Option<String>,
-}
-
-fn list_row(info: master::RecorderInfo) -> ListRow {
-    let mut row = ListRow {
-        id: info.id,
-        device: info.device,
-        sg: info.sg,
-        emulated: info.emulated,
-        vendor: None,
-        product: None,
-        revision: None,
-        current_profile: None,
-        owner: None,
-        error: None,
-    };
-    let rec = match Recorder::open(&row.device) {
-        Ok(r) => r,
-        Err(e) => {
-            row.error = Some(e.to_string());
-            return row;
-        }
-    };
-    // One hung drive must not stall the whole list for the default timeout per command.
-    rec.set_command_timeout(std::time::Duration::from_secs(2));
-    match rec.identity() {
-        Ok(id) => {
-            row.vendor = Some(id.vendor);
-            row.product = Some(id.product);
-            row.revision = Some(id.revision);
-        }
-        Err(e) => row.error = Some(e.to_string()),
-    }
-    if row.error.is_none() {
-        match rec.configuration(RequestType::Current) {
-            Ok(c) if c.current_profile.0 != 0 => {
-                row.current_profile = Some(profile(c.current_profile, true))
-            }
-            Ok(_) => {}
-            Err(e) => row.error = Some(e.to_string()),
-        }
-    }
-    match rec.owner() {
-        Ok(o) => row.owner = o,
-        Err(e) => {
-            row.error.get_or_insert_with(|| e.to_string());
-        }
-    }
-    row
-}
-
-fn cell(s: &Option<String>) -> &str {
+/// A cell of a table: the value, or `-` when unknown.
+pub fn cell(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("-")
-}
-
-pub fn list(json: bool) -> Result<ExitCode, Error> {
-    let recorders = master::recorders();
-    let drives = recorders.iter().filter(|r| !r.emulated).count();
-    let rows: Vec<ListRow> = recorders.into_iter().map(list_row).collect();
-    if json {
-        println!(
-            "{}",
-            serde_json::json!({ "optical_drives": drives, "recorders": rows })
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    if drives == 0 {
-        println!("No optical drive on this machine: showing emulated recorders only.");
-    }
-    if rows.is_empty() {
-        println!("No recorders. Create an emulated one with `discrec emu create NAME`.");
-        return Ok(ExitCode::SUCCESS);
-    }
-    let table: Vec<[String; 7]> = rows
-        .iter()
-        .map(|r| {
-            [
-                r.id.clone(),
-                r.device.clone(),
-                cell(&r.vendor).to_owned(),
-                cell(&r.product).to_owned(),
-                cell(&r.revision).to_owned(),
-                r.current_profile.as_ref().map_or("-".to_owned(), label),
-                match (&r.owner, &r.error) {
-                    (Some(o), _) => o.describe(),
-                    (None, Some(e)) => format!("error: {e}"),
-                    (None, None) => "free".to_owned(),
-                },
-            ]
-        })
-        .collect();
-    let header = [
-        "ID", "DEVICE", "VENDOR", "PRODUCT", "REV", "MEDIUM", "OWNER",
-    ];
-    let mut widths = header.map(str::len);
-    for row in &table {
-        for (w, c) in widths.iter_mut().zip(row.iter()) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let print = |cells: &[&str]| {
-        let mut line = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                line.push_str(c);
-            } else {
-                line.push_str(&format!("{c:<w$}  ", w = widths[i]));
-            }
-        }
-        println!("{}", line.trim_end());
-    };
-    print(&header);
-    for row in &table {
-        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-        print(&cells);
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Everything `discrec info` reports.
@@ -208,7 +95,8 @@ struct Info {
     errors: Vec<String>,
 }
 
-pub fn info(json: bool, device: &str) -> Result<ExitCode, Error> {
+pub fn run(json: bool, args: Args) -> Result<ExitCode, Error> {
+    let device = args.device.as_str();
     let rec = Recorder::open(device)?;
     let mut info = Info {
         id: rec.active_recorder_id(),
@@ -284,11 +172,7 @@ pub fn info(json: bool, device: &str) -> Result<ExitCode, Error> {
         });
     }
     if json {
-        println!(
-            "{}",
-            serde_json::to_string(&info)
-                .map_err(|e| Error::new(HResult::EFail, format!("cannot encode JSON: {e}")))?
-        );
+        output::print_json(&info);
         return Ok(ExitCode::SUCCESS);
     }
     let mut lines: Vec<(&str, String)> = vec![
@@ -357,65 +241,4 @@ pub fn info(json: bool, device: &str) -> Result<ExitCode, Error> {
 
 fn info_errors_push(errors: &mut Vec<String>, e: Error) {
     errors.push(e.to_string());
-}
-
-pub fn tray(json: bool, device: &str, name: &str, eject: bool) -> Result<ExitCode, Error> {
-    let rec = Recorder::open(device)?;
-    rec.set_client_name(name)?;
-    if eject {
-        rec.eject_media()?;
-    } else {
-        rec.close_tray()?;
-    }
-    if json {
-        println!(
-            "{}",
-            serde_json::json!({ "device": device, "done": if eject { "eject" } else { "close_tray" } })
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn parse_profile(s: &str) -> Result<u16, Error> {
-    let t = s.trim_start_matches("0x").trim_start_matches("0X");
-    u16::from_str_radix(t, 16).map_err(|_| {
-        Error::new(
-            HResult::EInvalidArg,
-            format!("--medium {s:?}: give a profile number such as 0x0009, or none"),
-        )
-    })
-}
-
-pub fn emu_set(
-    name: &str,
-    medium: Option<&str>,
-    tray: Option<&str>,
-    fault: Option<&str>,
-) -> Result<DriveState, Error> {
-    emu::ensure(name)?;
-    let medium = match medium {
-        None => None,
-        Some("none") => Some(None),
-        Some(p) => Some(Some(parse_profile(p)?)),
-    };
-    emu::update(name, |s| {
-        match medium {
-            Some(Some(p)) => s.insert_medium(p),
-            Some(None) => s.remove_medium(),
-            None => {}
-        }
-        match tray {
-            Some("open") => s.tray_open = true,
-            Some("closed") => s.tray_open = false,
-            _ => {}
-        }
-        match fault {
-            Some("hang") => s.fault = Fault::Hang,
-            Some("vanish") => s.fault = Fault::Vanish,
-            Some("garbage") => s.fault = Fault::Garbage,
-            Some("none") => s.fault = Fault::None,
-            _ => {}
-        }
-        s.clone()
-    })
 }
