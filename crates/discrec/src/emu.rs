@@ -22,12 +22,12 @@ pub struct Args {
 enum Action {
     /// Create emu:NAME (recorders also create it on first use).
     Create {
-        /// 1-32 bytes of A-Z a-z 0-9 _ -
+        /// emu:NAME or NAME: 1-32 bytes of A-Z a-z 0-9 _ -
         name: String,
     },
     /// Remove emu:NAME; recorders on it then get ERROR_DEV_NOT_EXIST.
     Remove {
-        /// The name, without emu:
+        /// emu:NAME or NAME
         name: String,
     },
     /// List the emulated recorders that exist.
@@ -38,7 +38,7 @@ enum Action {
   discrec emu set bay1 --medium 0x001A --tray closed
   discrec emu set bay1 --fault hang")]
     Set {
-        /// The name, without emu:
+        /// emu:NAME or NAME
         name: String,
         /// Insert a disc of this profile (e.g. 0x0009 CD-R, 0x001A DVD+RW, 0x0041 BD-R) or
         /// remove it (`none`).
@@ -126,9 +126,15 @@ struct Emulated {
     emulated: Vec<String>,
 }
 
+/// An emulated recorder's name as the user gave it: `NAME` or `emu:NAME` (as `emu list` prints).
+fn bare(name: &str) -> &str {
+    name.strip_prefix("emu:").unwrap_or(name)
+}
+
 pub fn run(json: bool, args: Args) -> Result<ExitCode, Error> {
     match args.action {
         Action::Create { name } => {
+            let name = bare(&name);
             let path = emu::ensure(&name)?;
             if json {
                 output::print_json(&Created {
@@ -140,6 +146,7 @@ pub fn run(json: bool, args: Args) -> Result<ExitCode, Error> {
             }
         }
         Action::Remove { name } => {
+            let name = bare(&name);
             emu::remove(&name)?;
             if json {
                 output::print_json(&Removed {
@@ -153,7 +160,8 @@ pub fn run(json: bool, args: Args) -> Result<ExitCode, Error> {
             tray,
             fault,
         } => {
-            let state = set(&name, medium, tray, fault)?;
+            let name = bare(&name);
+            let state = set(name, medium, tray, fault)?;
             if json {
                 output::print_json(&StateOutput {
                     device: format!("emu:{name}"),
