@@ -9,10 +9,15 @@ use discrecorder::mmc::emulator::{DriveState, Fault};
 use discrecorder::{emu, Error};
 use serde::Serialize;
 
-use crate::output;
+use crate::output::{self, outln, Outcome};
 
-/// Create, remove or list emulated recorders (emu:NAME).
+/// Create, remove, list or change emulated recorders (emu:NAME).
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  discrec emu create bay1
+  discrec emu set emu:bay1 --medium 0x001A
+  discrec emu list
+  discrec emu remove emu:bay1")]
 pub struct Args {
     #[command(subcommand)]
     action: Action,
@@ -21,21 +26,30 @@ pub struct Args {
 #[derive(Subcommand, Debug)]
 enum Action {
     /// Create emu:NAME (recorders also create it on first use).
+    #[command(after_help = "Examples:
+  discrec emu create bay1
+  discrec emu create emu:bay2 --json")]
     Create {
         /// emu:NAME or NAME: 1-32 bytes of A-Z a-z 0-9 _ -
         name: String,
     },
     /// Remove emu:NAME; recorders on it then get ERROR_DEV_NOT_EXIST.
+    #[command(after_help = "Examples:
+  discrec emu remove bay1
+  discrec emu list | xargs -n1 discrec emu remove")]
     Remove {
         /// emu:NAME or NAME
         name: String,
     },
-    /// List the emulated recorders that exist.
+    /// List the emulated recorders that exist, one emu:NAME a line.
+    #[command(after_help = "Examples:
+  discrec emu list
+  discrec emu list --json")]
     List,
     /// Change an emulated drive as a person or a fault would: medium, tray, faults.
     #[command(after_help = "Examples:
   discrec emu set bay1 --medium none
-  discrec emu set bay1 --medium 0x001A --tray closed
+  discrec emu set emu:bay1 --medium 0x001A --tray closed
   discrec emu set bay1 --fault hang")]
     Set {
         /// emu:NAME or NAME
@@ -131,27 +145,27 @@ fn bare(name: &str) -> &str {
     name.strip_prefix("emu:").unwrap_or(name)
 }
 
-pub fn run(json: bool, args: Args) -> Result<ExitCode, Error> {
+pub fn run(json: bool, args: Args) -> Outcome {
     match args.action {
         Action::Create { name } => {
             let name = bare(&name);
-            let path = emu::ensure(&name)?;
+            let path = emu::ensure(name)?;
             if json {
                 output::print_json(&Created {
                     created: format!("emu:{name}"),
                     backing_file: path,
-                });
+                })?;
             } else {
-                println!("emu:{name} ({})", path.display());
+                outln!("emu:{name} ({})", path.display())?;
             }
         }
         Action::Remove { name } => {
             let name = bare(&name);
-            emu::remove(&name)?;
+            emu::remove(name)?;
             if json {
                 output::print_json(&Removed {
                     removed: format!("emu:{name}"),
-                });
+                })?;
             }
         }
         Action::Set {
@@ -166,9 +180,9 @@ pub fn run(json: bool, args: Args) -> Result<ExitCode, Error> {
                 output::print_json(&StateOutput {
                     device: format!("emu:{name}"),
                     state,
-                });
+                })?;
             } else {
-                println!("emu:{name}: {}", output::to_json(&state));
+                outln!("emu:{name}: {}", output::to_json(&state))?;
             }
         }
         Action::List => {
@@ -177,10 +191,10 @@ pub fn run(json: bool, args: Args) -> Result<ExitCode, Error> {
                 .map(|n| format!("emu:{n}"))
                 .collect();
             if json {
-                output::print_json(&Emulated { emulated: names });
+                output::print_json(&Emulated { emulated: names })?;
             } else {
                 for n in names {
-                    println!("{n}");
+                    outln!("{n}")?;
                 }
             }
         }

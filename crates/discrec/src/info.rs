@@ -8,7 +8,7 @@ use discrecorder::mmc::configuration::{FeatureCode, Profile, RequestType};
 use discrecorder::{Error, HResult, Owner, Recorder};
 use serde::Serialize;
 
-use crate::output;
+use crate::output::{self, outln, Failure, Outcome};
 
 /// Show everything about one recorder: identity, profiles, features, mode pages, tray,
 /// medium, mounts and owner.
@@ -16,7 +16,11 @@ use crate::output;
 #[command(after_help = "Examples:
   discrec info /dev/sr0
   discrec info emu:bay1 --json
-  discrec info wwid:naa.5000c500a1b2c3d4")]
+  discrec info wwid:naa.5000c500a1b2c3d4
+
+Partial failures (a command the drive did not answer) are printed on stderr (listed under
+\"errors\" with --json) after everything that could be read; the exit status is then the
+first failure's (66 the device vanished, 74 it did not answer or answered garbage).")]
 pub struct Args {
     /// The device: /dev/srN, emu:NAME, or a recorder id from `discrec list`.
     device: String,
@@ -68,6 +72,11 @@ pub fn label(n: &Named) -> String {
     }
 }
 
+/// Success, or the status of the first partial failure.
+fn status(failed: Option<u8>) -> ExitCode {
+    failed.map_or(ExitCode::SUCCESS, ExitCode::from)
+}
+
 /// A cell of a table: the value, or `-` when unknown.
 pub fn cell(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("-")
@@ -95,8 +104,10 @@ struct Info {
     errors: Vec<String>,
 }
 
-pub fn run(json: bool, args: Args) -> Result<ExitCode, Error> {
+pub fn run(json: bool, args: Args) -> Outcome {
     let device = args.device.as_str();
+    // The exit status of the first query that failed: everything else is still reported.
+    let mut failed: Option<u8> = None;
     let rec = Recorder::open(device)?;
     let mut info = Info {
         id: rec.active_recorder_id(),
@@ -122,7 +133,10 @@ pub fn run(json: bool, args: Args) -> Result<ExitCode, Error> {
         errors: Vec::new(),
     };
     if info.is_mmc {
-        let mut note = |e: Error| info_errors_push(&mut info.errors, e);
+        let mut note = |e: Error| {
+            failed.get_or_insert(output::exit_status(&e, output::status::CONFLICT));
+            info.errors.push(e.to_string());
+        };
         match rec.identity() {
             Ok(id) => {
                 info.vendor = Some(id.vendor);
@@ -172,8 +186,8 @@ pub fn run(json: bool, args: Args) -> Result<ExitCode, Error> {
         });
     }
     if json {
-        output::print_json(&info);
-        return Ok(ExitCode::SUCCESS);
+        output::print_json(&info)?;
+        return Ok(status(failed));
     }
     let mut lines: Vec<(&str, String)> = vec![
         ("id", info.id.clone()),
@@ -196,7 +210,7 @@ pub fn run(json: bool, args: Args) -> Result<ExitCode, Error> {
             "owner",
             info.owner
                 .as_ref()
-                .map_or("free".to_owned(), Owner::describe),
+                .map_or(crate::list::FREE.to_owned(), Owner::describe),
         ),
     ];
     if !info.is_mmc {
@@ -218,27 +232,24 @@ pub fn run(json: bool, args: Args) -> Result<ExitCode, Error> {
         ));
     }
     for (k, v) in &lines {
-        println!("{k:<15} {v}");
+        outln!("{k:<15} {v}")?;
     }
-    let section = |title: &str, items: &[Named]| {
+    let section = |title: &str, items: &[Named]| -> Result<(), Failure> {
         if items.is_empty() {
-            return;
+            return Ok(());
         }
-        println!("{title}:");
+        outln!("{title}:")?;
         for n in items {
             let mark = if n.current { "*" } else { " " };
-            println!("  {mark} {}", label(n));
+            outln!("  {mark} {}", label(n))?;
         }
+        Ok(())
     };
-    section("profiles (* current)", &info.profiles);
-    section("features (* current)", &info.features);
-    section("mode pages", &info.mode_pages);
+    section("profiles (* current)", &info.profiles)?;
+    section("features (* current)", &info.features)?;
+    section("mode pages", &info.mode_pages)?;
     for e in &info.errors {
-        println!("error: {e}");
+        output::notice(format_args!("{e}"));
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn info_errors_push(errors: &mut Vec<String>, e: Error) {
-    errors.push(e.to_string());
+    Ok(status(failed))
 }

@@ -4,19 +4,94 @@
 
 use std::process::ExitCode;
 
+use clap::ValueEnum;
 use discrecorder::mmc::configuration::RequestType;
-use discrecorder::{master, Error, Owner, Recorder};
+use discrecorder::{master, Owner, Recorder};
 use serde::Serialize;
 
 use crate::info::{cell, label, profile, Named};
-use crate::output;
+use crate::output::{self, outln, Outcome};
 
 /// List every recorder on the machine: optical drives and emulated recorders.
+///
+/// A device nobody holds shows as `free` in the OWNER column (and `"owner": null` in JSON).
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:
   discrec list
+  discrec list -n -o id,owner
+  discrec list --output device,vendor,product
   discrec list --json")]
-pub struct Args {}
+pub struct Args {
+    /// Print no header line.
+    #[arg(long, short = 'n')]
+    noheadings: bool,
+    /// The columns to print, comma-separated, in this order (text output only).
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "COLUMNS",
+        value_delimiter = ',',
+        ignore_case = true,
+        default_value = "id,device,vendor,product,rev,medium,owner"
+    )]
+    output: Vec<Column>,
+}
+
+/// A column of the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Column {
+    /// The recorder id (`wwid:…`, `path:…`, `dev:…` or `emu:NAME`).
+    Id,
+    /// The block device.
+    Device,
+    /// The SCSI generic node, where there is one.
+    Sg,
+    /// INQUIRY vendor.
+    Vendor,
+    /// INQUIRY product.
+    Product,
+    /// INQUIRY product revision.
+    Rev,
+    /// The current profile (the medium in the drive).
+    Medium,
+    /// Who holds the device, or `free`.
+    Owner,
+}
+
+impl Column {
+    fn header(self) -> &'static str {
+        match self {
+            Column::Id => "ID",
+            Column::Device => "DEVICE",
+            Column::Sg => "SG",
+            Column::Vendor => "VENDOR",
+            Column::Product => "PRODUCT",
+            Column::Rev => "REV",
+            Column::Medium => "MEDIUM",
+            Column::Owner => "OWNER",
+        }
+    }
+
+    fn cell(self, r: &ListRow) -> String {
+        match self {
+            Column::Id => r.id.clone(),
+            Column::Device => r.device.clone(),
+            Column::Sg => cell(&r.sg).to_owned(),
+            Column::Vendor => cell(&r.vendor).to_owned(),
+            Column::Product => cell(&r.product).to_owned(),
+            Column::Rev => cell(&r.revision).to_owned(),
+            Column::Medium => r.current_profile.as_ref().map_or("-".to_owned(), label),
+            Column::Owner => match (&r.owner, &r.error) {
+                (Some(o), _) => o.describe(),
+                (None, Some(e)) => format!("error: {e}"),
+                (None, None) => FREE.to_owned(),
+            },
+        }
+    }
+}
+
+/// The one word for "nobody holds it", in every command's text output.
+pub const FREE: &str = "free";
 
 /// What `list --json` prints.
 #[derive(Serialize)]
@@ -88,7 +163,7 @@ fn list_row(info: master::RecorderInfo) -> ListRow {
     row
 }
 
-pub fn run(json: bool, _args: Args) -> Result<ExitCode, Error> {
+pub fn run(json: bool, args: Args) -> Outcome {
     let recorders = master::recorders();
     let drives = recorders.iter().filter(|r| !r.emulated).count();
     let rows: Vec<ListRow> = recorders.into_iter().map(list_row).collect();
@@ -96,44 +171,33 @@ pub fn run(json: bool, _args: Args) -> Result<ExitCode, Error> {
         output::print_json(&ListOutput {
             optical_drives: drives,
             recorders: rows,
-        });
+        })?;
         return Ok(ExitCode::SUCCESS);
     }
     if drives == 0 {
-        println!("No optical drive on this machine: showing emulated recorders only.");
+        output::notice(format_args!(
+            "No optical drive on this machine: showing emulated recorders only."
+        ));
     }
     if rows.is_empty() {
-        println!("No recorders. Create an emulated one with `discrec emu create NAME`.");
+        output::notice(format_args!(
+            "No recorders. Create an emulated one with `discrec emu create NAME`."
+        ));
         return Ok(ExitCode::SUCCESS);
     }
-    let table: Vec<[String; 7]> = rows
+    let columns = &args.output;
+    let table: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| {
-            [
-                r.id.clone(),
-                r.device.clone(),
-                cell(&r.vendor).to_owned(),
-                cell(&r.product).to_owned(),
-                cell(&r.revision).to_owned(),
-                r.current_profile.as_ref().map_or("-".to_owned(), label),
-                match (&r.owner, &r.error) {
-                    (Some(o), _) => o.describe(),
-                    (None, Some(e)) => format!("error: {e}"),
-                    (None, None) => "free".to_owned(),
-                },
-            ]
-        })
+        .map(|r| columns.iter().map(|c| c.cell(r)).collect())
         .collect();
-    let header = [
-        "ID", "DEVICE", "VENDOR", "PRODUCT", "REV", "MEDIUM", "OWNER",
-    ];
-    let mut widths = header.map(str::len);
+    let header: Vec<String> = columns.iter().map(|c| c.header().to_owned()).collect();
+    let mut widths: Vec<usize> = header.iter().map(String::len).collect();
     for row in &table {
         for (w, c) in widths.iter_mut().zip(row.iter()) {
             *w = (*w).max(c.chars().count());
         }
     }
-    let print = |cells: &[&str]| {
+    let print = |cells: &[String]| {
         let mut line = String::new();
         for (i, c) in cells.iter().enumerate() {
             if i + 1 == cells.len() {
@@ -142,12 +206,13 @@ pub fn run(json: bool, _args: Args) -> Result<ExitCode, Error> {
                 line.push_str(&format!("{c:<w$}  ", w = widths[i]));
             }
         }
-        println!("{}", line.trim_end());
+        outln!("{}", line.trim_end())
     };
-    print(&header);
+    if !args.noheadings {
+        print(&header)?;
+    }
     for row in &table {
-        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-        print(&cells);
+        print(row)?;
     }
     Ok(ExitCode::SUCCESS)
 }

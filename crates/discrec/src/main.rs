@@ -14,10 +14,10 @@ mod output;
 mod owner;
 mod tray;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use discrecorder::Error;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -29,9 +29,14 @@ Examples:
   discrec owner emu:bay1 --json
   discrec emu create bay1";
 
+/// The root's text after the options: examples, then the exit status table.
+fn after_help() -> String {
+    format!("{EXAMPLES}\n\n{}", output::EXIT_STATUS_HELP)
+}
+
 /// Exclusive, named, crash-proof access to optical disc recorders and block devices.
 #[derive(Parser, Debug)]
-#[command(name = "discrec", version, after_help = EXAMPLES)]
+#[command(name = "discrec", version, after_help = after_help())]
 struct Cli {
     /// Print results and errors as JSON.
     #[arg(long, global = true)]
@@ -54,18 +59,28 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let json = cli.json;
-    match run(cli) {
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let json = wants_json(&argv);
+    let cli = match Cli::try_parse_from(&argv) {
+        Ok(cli) => cli,
+        Err(e) => return output::report_clap(json, e),
+    };
+    match run(cli).and_then(|code| output::flush().map(|()| code)) {
         Ok(code) => code,
-        Err(err) => {
-            output::print_error(json, &err);
-            ExitCode::FAILURE
-        }
+        Err(failure) => output::report(json, failure),
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode, Error> {
+/// Whether `--json` is among the options (before any `--`), for reporting a usage error the
+/// parser could not finish.
+fn wants_json(argv: &[OsString]) -> bool {
+    argv.iter()
+        .skip(1)
+        .take_while(|a| *a != "--")
+        .any(|a| a == "--json")
+}
+
+fn run(cli: Cli) -> output::Outcome {
     let json = cli.json;
     match cli.command {
         Cmd::Lock(args) => lock::run(json, args),
