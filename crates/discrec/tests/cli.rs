@@ -311,12 +311,15 @@ fn permission_denied_exits_77_not_busy() {
     let _s = serial();
     let lo = LoopDev::new(false);
     let exe = discrec_for_others();
-    let out = Command::new(exe)
-        .args(["lock", lo.dev(), "--name", "Nobody", "--", "true"])
+    let mut cmd = Command::new(exe);
+    cmd.args(["lock", lo.dev(), "--name", "Nobody", "--", "true"])
         .env("DISCRECORDER_RUNTIME_DIR", init())
         .uid(65534)
         .gid(65534)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = spawn_fresh_copy(&mut cmd)
+        .and_then(|c| c.wait_with_output())
         .expect("run discrec as nobody");
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(77), "{err}");
