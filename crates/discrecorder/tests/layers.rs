@@ -43,9 +43,7 @@ fn modules(src: &Path) -> BTreeMap<String, String> {
 
 /// The text without line comments and without a trailing `#[cfg(test)] mod tests { ... }`.
 fn strip(text: &str) -> String {
-    let cut = text
-        .find("#[cfg(test)]\nmod tests")
-        .unwrap_or(text.len());
+    let cut = text.find("#[cfg(test)]\nmod tests").unwrap_or(text.len());
     text[..cut]
         .lines()
         .map(|l| match l.find("//") {
@@ -230,7 +228,11 @@ fn mmc_modules_import_one_way() {
 #[test]
 fn the_cycle_finder_finds_a_planted_cycle_and_reads_grouped_and_root_imports() {
     let dir = tempfile_dir();
-    std::fs::write(dir.join("lib.rs"), "pub use c::Thing;\nmod a; mod b; mod c;\n").expect("w");
+    std::fs::write(
+        dir.join("lib.rs"),
+        "pub use c::Thing;\nmod a; mod b; mod c;\n",
+    )
+    .expect("w");
     std::fs::write(dir.join("a.rs"), "use crate::{b, x::Y};\n").expect("w");
     std::fs::write(dir.join("b.rs"), "fn f() -> crate::Thing { todo!() }\n").expect("w");
     std::fs::write(
@@ -243,7 +245,11 @@ fn the_cycle_finder_finds_a_planted_cycle_and_reads_grouped_and_root_imports() {
         find_cycle(&g).map(|c| c.join(" -> ")),
         Some("a -> b -> c -> a".to_owned())
     );
-    std::fs::write(dir.join("c.rs"), "#[cfg(test)]\nmod tests { use crate::a; }\n").expect("w");
+    std::fs::write(
+        dir.join("c.rs"),
+        "#[cfg(test)]\nmod tests { use crate::a; }\n",
+    )
+    .expect("w");
     assert_eq!(find_cycle(&graph(&dir)), None);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -92,6 +92,22 @@ fn runnable_by_others(src: &Path, name: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
+/// Spawns `cmd`, whose program is a copy made by [`runnable_by_others`], retrying while the
+/// kernel says "text file busy": a child that another thread forked while the copy was being
+/// written holds its write descriptor until that child execs.
+pub fn spawn_fresh_copy(cmd: &mut Command) -> std::io::Result<Child> {
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The executable probes run: a copy of this test binary that other users can run.
 fn probe_exe() -> &'static Path {
     static EXE: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
@@ -138,7 +154,7 @@ pub fn probe_with(mode: &str, args: &[&str], adjust: impl FnOnce(&mut Command)) 
     .stdout(Stdio::piped())
     .stderr(Stdio::inherit());
     adjust(&mut cmd);
-    let mut child = cmd.spawn().expect("spawn probe");
+    let mut child = spawn_fresh_copy(&mut cmd).expect("spawn probe");
     let stdin = child.stdin.take();
     let stdout = BufReader::new(child.stdout.take().expect("probe stdout"));
     Probe {
