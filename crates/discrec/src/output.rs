@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use discrecorder::{Error, HResult};
 use serde::Serialize;
 
-/// The exit statuses of SPEC section 7 (sysexits.h names in comments).
+/// The exit statuses scripts branch on (sysexits.h names in comments).
 pub mod status {
     /// Busy, or the wait timed out; `lock -E N` changes it.
     pub const CONFLICT: u8 = 1;
@@ -89,7 +89,7 @@ fn is_permission(err: &Error) -> bool {
     matches!(err.raw_os_error(), Some(EPERM | EACCES))
 }
 
-/// The exit status for a library error (SPEC section 7).
+/// The exit status for a library error (the table in `discrec --help`).
 pub fn exit_status(err: &Error, conflict: u8) -> u8 {
     const EIO: i32 = 5;
     const ENOSPC: i32 = 28;

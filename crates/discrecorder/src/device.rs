@@ -195,6 +195,10 @@ impl Device {
 
     /// Checks the device is still the one resolved: gone gives `ERROR_DEV_NOT_EXIST`, a node
     /// that now names another device gives `ERROR_INVALID_HANDLE`.
+    ///
+    /// # Errors
+    /// - `HRESULT_FROM_WIN32(ERROR_DEV_NOT_EXIST)`: gone (or a detached loop device).
+    /// - `HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE)`: the node now names another device.
     pub fn check_present(&self) -> Result<()> {
         let st = stat(&self.path, &self.spec)?;
         let same = match self.kind {

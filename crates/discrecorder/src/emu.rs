@@ -1,9 +1,14 @@
 //! Emulated recorders: `emu:NAME`, a device any process of the machine can find by name.
 //!
 //! Owns the backing file of each emulated device in the runtime directory
-//! (`discrecorder.emu.NAME`, mode 0666). Its claims are kernel locks on that file, so the
-//! cross-process semantics (exclusive, named, released by the kernel when a holder dies) are the
-//! same as on a block device, without hardware or root.
+//! (`discrecorder.emu.NAME`, mode 0666): creating it (only [`create`] does; resolving a name
+//! never creates a device, so a misspelt name is an error, not a second device), removing it,
+//! and reading and writing the emulated drive's state in it under a POSIX lock (`fcntl(2)`
+//! `F_SETLKW`). Its claims are kernel locks on that file, so the cross-process semantics
+//! (exclusive, named, released by the kernel when a holder dies) are the same as on a block
+//! device, without hardware or root. What the drive answers is `discrecorder_mmc::emulator`'s;
+//! this module only stores its state. It must not import the device, owner or transport layers
+//! above it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -21,6 +26,9 @@ pub const PREFIX: &str = "emu:";
 pub const MAX_NAME_LEN: usize = 32;
 
 /// Checks an emulated device name: 1..=32 bytes of `A-Z a-z 0-9 _ -`.
+///
+/// # Errors
+/// - `E_INVALIDARG`: the name is empty, too long or has another byte.
 pub fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= MAX_NAME_LEN
@@ -123,6 +131,11 @@ pub fn create(name: &str) -> Result<bool> {
 }
 
 /// Removes `emu:NAME`: recorders on it then get `ERROR_DEV_NOT_EXIST`.
+///
+/// # Errors
+/// - `E_INVALIDARG`: the name is not valid.
+/// - `HRESULT_FROM_WIN32(ERROR_DEV_NOT_EXIST)`: there is no such emulated recorder.
+/// - `E_ACCESSDENIED`: its file may not be removed by this user.
 pub fn remove(name: &str) -> Result<()> {
     check_name(name)?;
     let path = backing_path(name);
@@ -159,6 +172,10 @@ pub fn list() -> Vec<String> {
 
 /// Reads and changes the state of `emu:NAME`'s drive (tray, medium, faults) as a host-side
 /// operator would: no lock is needed, as on a real drive a person can press the eject button.
+///
+/// # Errors
+/// - `E_INVALIDARG`, `HRESULT_FROM_WIN32(ERROR_DEV_NOT_EXIST)`: as [`remove`].
+/// - `E_FAIL`: the state file is corrupt; others from reading or writing it.
 pub fn update<T>(name: &str, f: impl FnOnce(&mut DriveState) -> T) -> Result<T> {
     let path = existing(name)?;
     with_state(&path, &format!("{PREFIX}{name}"), f)

@@ -1,6 +1,7 @@
 //! Errors as IMAPI2 HRESULTs with context.
 //!
-//! Owns the HRESULT table of SPEC section 4 and the [`Error`] value every fallible call of the
+//! Owns the table of IMAPI2 HRESULTs the library returns (values from `imapi2error.h` and
+//! `winerror.h`), the mapping of MMC sense conditions to them, and the [`Error`] value every fallible call of the
 //! library returns. It never prints: the CLI decides how an error is shown.
 
 use std::fmt;
@@ -12,7 +13,7 @@ use discrecorder_mmc::ParseError;
 /// An IMAPI2 / COM result code, with its exact 32-bit value.
 ///
 /// Each variant's value is the one Windows returns; the reference page's `6` and `55` are the
-/// Win32 codes, not HRESULTs, and are corrected here (SPEC section 4).
+/// Win32 codes, not HRESULTs, and are corrected here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum HResult {
@@ -297,8 +298,9 @@ impl Error {
         self.source.as_ref().and_then(io::Error::raw_os_error)
     }
 
-    /// Maps a system error met while doing `what` on `device` to the HRESULT SPEC section 4
-    /// gives it.
+    /// Maps a system error met while doing `what` on `device` to its HRESULT
+    /// (ENOMEM: `E_OUTOFMEMORY`; EACCES, EPERM, EBUSY: `E_ACCESSDENIED`; ENOENT, ENXIO, ENODEV:
+    /// `ERROR_DEV_NOT_EXIST`; EBADF: `ERROR_INVALID_HANDLE`; ETIMEDOUT: command timeout).
     pub(crate) fn from_io(err: io::Error, device: &str, what: &str) -> Error {
         let hresult = match err.raw_os_error() {
             Some(libc_errno::ENOMEM) => HResult::EOutOfMemory,

@@ -10,7 +10,7 @@
 //!
 //! What it must not do: copy parser logic. Where a property needs the rule itself (the
 //! client-name alphabet, the HRESULT table, the kernel's octal escapes, the emulated drive's
-//! documented answers) it is written here from the specification (SPEC sections 2 and 4, the
+//! documented answers) it is written here from the contract (the Windows driver's caller-name rule, IMAPI2's HRESULT table, the
 //! man pages, the emulator's module doc), never from the parser's code. Its functions only read
 //! and compute: no I/O.
 
@@ -39,17 +39,18 @@ use crate::sys::{mountinfo, proc_locks};
 
 // ---- independent statements of the rules ----
 
-/// SPEC section 2: the bytes a client name may hold (`0-9 A-Z a-z`, space and `.` `,` `:` `;`
+/// The Windows driver's rule for `IOCTL_CDROM_EXCLUSIVE_ACCESS` caller names: the bytes a client name may hold (`0-9 A-Z a-z`, space and `.` `,` `:` `;`
 /// `_` `-`), spelled out rather than derived from `client_name::is_client_name_byte`.
-const SPEC_CLIENT_NAME_ALPHABET: &[u8] =
+const CLIENT_NAME_ALPHABET: &[u8] =
     b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz .,:;_-";
 
 /// `emu::check_name`'s documented rule: 1 to 32 of `A-Z a-z 0-9 _ -`.
 const EMU_NAME_ALPHABET: &[u8] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
 
-/// SPEC section 4: the table's values and the "other IMAPI2 codes worth reusing" it lists.
-const SPEC_HRESULTS: [u32; 17] = [
+/// IMAPI2's HRESULTs of exclusive access (imapi2error.h, winerror.h) and the other IMAPI2
+/// recorder codes the library reuses.
+const KNOWN_HRESULTS: [u32; 17] = [
     0x0000_0000, // S_OK
     0x8000_4005, // E_FAIL
     0x8007_0005, // E_ACCESSDENIED
@@ -70,9 +71,9 @@ const SPEC_HRESULTS: [u32; 17] = [
 ];
 
 /// `E_IMAPI_RECORDER_MEDIA_WRITE_PROTECTED` (imapi2error.h): the library maps sense DATA
-/// PROTECT / ASC 0x27 to it, and `HResult` has it, but SPEC section 4 does not list it yet.
+/// PROTECT / ASC 0x27 to it, and `HResult` has it, but the exclusive-access table above does not list it.
 /// Allowed here by name so that the gap stays visible.
-const IMAPI2_NOT_IN_SPEC: [u32; 1] = [0xC0AA_0209];
+const IMAPI2_OUTSIDE_TABLE: [u32; 1] = [0xC0AA_0209];
 
 /// A C0 control, DEL or a C1 control: what can drive a terminal (ESC 0x1B, CSI U+009B, ...).
 fn is_terminal_control(c: char) -> bool {
@@ -121,17 +122,17 @@ fn is_hex(s: &str) -> bool {
 
 // ---- validators ----
 
-/// `ClientName::check` and `ClientName::new` accept exactly the names SPEC section 2 allows,
+/// `ClientName::check` and `ClientName::new` accept exactly the names the caller-name rule allows,
 /// reject the rest with `E_INVALIDARG` and a terminal-safe message, and an accepted name is
 /// kept byte for byte and is printable as is.
 pub fn client_name(data: &[u8]) {
-    let spec_ok = (1..=63).contains(&data.len())
-        && data.iter().all(|b| SPEC_CLIENT_NAME_ALPHABET.contains(b));
+    let spec_ok =
+        (1..=63).contains(&data.len()) && data.iter().all(|b| CLIENT_NAME_ALPHABET.contains(b));
     let checked = ClientName::check(data);
     assert_eq!(
         checked.is_ok(),
         spec_ok,
-        "ClientName::check and SPEC section 2 disagree on {data:?}"
+        "ClientName::check and the caller-name rule disagree on {data:?}"
     );
     if let Err(e) = &checked {
         assert_eq!(e.hresult(), HResult::EInvalidArg);
@@ -208,8 +209,8 @@ pub fn sanitize(data: &[u8]) {
 
 /// Sense data: what `SenseData::parse` accepts is what the header bytes say, re-encodes to
 /// bytes that parse to the same value, and maps, for every command, to no HRESULT or to the
-/// one its condition calls for, which is in SPEC section 4 (or is
-/// `E_IMAPI_RECORDER_MEDIA_WRITE_PROTECTED`, which the SPEC does not list yet).
+/// one its condition calls for, which is in the HRESULT table (or is
+/// `E_IMAPI_RECORDER_MEDIA_WRITE_PROTECTED`, which that table does not list).
 pub fn sense(data: &[u8]) {
     let Ok(s) = SenseData::parse(data) else {
         return;
@@ -257,7 +258,7 @@ pub fn sense(data: &[u8]) {
         .expect("parsed sense data encodes in its own format");
     assert_eq!(SenseData::parse(&bytes), Ok(s.clone()));
 
-    // The HRESULTs, against SPEC section 4 and the conditions the recorder acts on.
+    // The HRESULTs, against the HRESULT table and the conditions the recorder acts on.
     let (key, asc, ascq) = (s.key.code(), s.asc, s.ascq);
     let any_command = match (key, asc, ascq) {
         (0x2, 0x3A, _) => Some(0xC0AA_0202),
@@ -286,8 +287,8 @@ pub fn sense(data: &[u8]) {
         assert_eq!(got, want, "{what}: sense {key:X}/{asc:02X}/{ascq:02X}");
         if let Some(h) = got {
             assert!(
-                SPEC_HRESULTS.contains(&h) || IMAPI2_NOT_IN_SPEC.contains(&h),
-                "{what}: {h:#010X} is not in SPEC section 4"
+                KNOWN_HRESULTS.contains(&h) || IMAPI2_OUTSIDE_TABLE.contains(&h),
+                "{what}: {h:#010X} is not in the HRESULT table"
             );
             assert!(HResult::from_code(h).is_some(), "{h:#010X} has no HResult");
         }
@@ -668,7 +669,7 @@ pub fn proc_locks_line(data: &[u8]) {
 // ---- owner records ----
 
 /// A decoded owner record is small, UTF-8 and starts with the magic line; its fields are
-/// valid (client name per SPEC, PID > 0, printable program of at most 64 bytes shown as is);
+/// valid (a valid client name, PID > 0, printable program of at most 64 bytes shown as is);
 /// it re-encodes to text that decodes to the same value; and the record's length does not
 /// depend on the hold mode (`PublishedRecord::rewrite` relies on a same-length write).
 pub fn owner_record(data: &[u8]) {
@@ -990,7 +991,7 @@ mod tests {
 
     #[test]
     fn independent_alphabet_is_the_spec_one() {
-        assert_eq!(SPEC_CLIENT_NAME_ALPHABET.len(), 10 + 26 + 26 + 7);
+        assert_eq!(CLIENT_NAME_ALPHABET.len(), 10 + 26 + 26 + 7);
         assert_eq!(EMU_NAME_ALPHABET.len(), 26 + 26 + 10 + 2);
     }
 

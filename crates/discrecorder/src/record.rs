@@ -1,7 +1,8 @@
 //! Owner records: how a holder's client name reaches every process on the machine.
 //!
 //! Owns the record's text format, publishing it and finding the one that counts. The design
-//! (SPEC section 3, R1-R6):
+//! (requirements R1-R6: visible to every user, never stale, atomic, not spoofable, safe in
+//! shared directories, usable without root):
 //!
 //! - **Where.** One small file per holding process in the runtime directory (`/dev/shm` unless
 //!   `DISCRECORDER_RUNTIME_DIR` says otherwise), named `discrecorder.owner.KEY.PID`, where KEY is

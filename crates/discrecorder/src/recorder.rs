@@ -164,7 +164,10 @@ impl Recorder {
     /// Acquires exclusive access, or nests one more level if this recorder already holds it.
     ///
     /// - Count > 0: the count grows by one; the published name stays the first one.
-    /// - Count 0: every claim is taken (see [`crate::claim`]), waiting as `opts.wait` says.
+    /// - Count 0: every claim is taken, waiting as `opts.wait` says: this process's table, the
+    ///   owner record, `flock(LOCK_EX)` on the node, an `O_EXCL` read-write open of a block
+    ///   device and a whole-file POSIX write lock on it (the last two left to a child program
+    ///   with [`crate::ClaimScope::Handoff`]).
     ///
     /// # Errors
     /// - `E_INVALIDARG`: the client name is not valid (nothing changes).

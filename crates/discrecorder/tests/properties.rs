@@ -21,7 +21,7 @@ use discrecorder::testing::{parse_emu_state, parse_mountinfo_line, parse_proc_lo
 use discrecorder::{ClientName, HoldMode};
 use proptest::prelude::*;
 
-/// SPEC section 2's alphabet, as a regex class.
+/// The caller-name alphabet (the Windows driver's rule), as a regex class.
 const NAME_CLASS: &str = "[0-9A-Za-z .,:;_-]";
 
 fn valid_client_name() -> impl Strategy<Value = String> {
