@@ -534,10 +534,10 @@ fn every_error_is_prefixed_discrec() {
 
 #[test]
 fn emu_subcommands_accept_the_emu_prefix_that_emu_list_prints() {
-    let dev = unique_emu("cli-prefix-emu");
+    let dev = unique_emu_name("cli-prefix-emu");
     let (code, out, err) = discrec(&["emu", "create", &dev]);
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with(&format!("{dev} (")), "{out}");
+    assert_eq!(out.trim_end(), format!("{dev} created"));
     let (_, list, _) = discrec(&["emu", "list"]);
     let listed = list
         .lines()

@@ -422,3 +422,25 @@ fn threads_concurrent_disable_mcn_never_leaks_a_lock_level() {
         assert_eq!(open(&dev).owner().expect("owner"), None, "round {round}");
     }
 }
+
+/// Issue 11 A3 / issue 10: resolving `emu:NAME` creates nothing. Before, any use of a misspelt
+/// name made a new device, so two jobs spelling it differently had no mutual exclusion.
+#[test]
+fn an_unknown_emu_name_is_err_dev_not_exist_and_creates_nothing() {
+    let dev = unique_emu_name("typo");
+    let err = Recorder::open(&dev).expect_err("an unknown emulated recorder");
+    assert_eq!(err.hresult(), HResult::DevNotExist);
+    assert!(err.context().contains("emu create"), "{}", err.context());
+    for args in [
+        &["owner", dev.as_str()][..],
+        &["info", &dev],
+        &["eject", &dev],
+        &["lock", &dev, "--name", "X", "--", "true"],
+    ] {
+        let (code, _, err) = discrec(args);
+        assert_eq!(code, 66, "{args:?}: {err}");
+    }
+    assert!(!emu_backing(&dev).exists(), "a use of {dev} created it");
+    let (_, list, _) = discrec(&["emu", "list"]);
+    assert!(!list.lines().any(|l| l == dev), "{list}");
+}

@@ -302,7 +302,7 @@ fn main() {
 
     {
         let name = format!("handoff-{}", std::process::id());
-        let _emu = EmuDevice { name: name.clone() };
+        let _emu = EmuDevice::create(&name);
         let spec = format!("emu:{name}");
         Recorder::open(&spec).expect("create the emulated recorder");
         let node = discrecorder::testing::backing_path(&name);
