@@ -80,6 +80,16 @@ fn is_terminal_control(c: char) -> bool {
     matches!(u32::from(c), 0x00..=0x1F | 0x7F..=0x9F)
 }
 
+/// Invisible characters that change how text is shown (bidi embeddings, overrides and isolates,
+/// zero-width characters, BOM), from Unicode's Cf category: a sample of the set that the
+/// sanitiser must escape, written here from the standard, not from `text.rs`.
+fn is_bidi_or_zero_width(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x200B..=0x200F | 0x202A..=0x202E | 0x2066..=0x2069 | 0xFEFF | 0x061C
+    )
+}
+
 fn has_terminal_control(text: &str) -> bool {
     text.chars().any(is_terminal_control)
 }
@@ -174,19 +184,24 @@ pub fn emu_name(data: &[u8]) {
     }
 }
 
-/// `crate::text::sanitize` leaves no C0/DEL/C1 control character, writes each one it escapes as
-/// `\xNN` of its own value, changes nothing else, and is idempotent (it is applied both when a
-/// record is written and when it is shown).
+/// `crate::text::sanitize` leaves no C0/DEL/C1 control character and no bidi or zero-width
+/// character, writes each control it escapes as `\xNN` of its own value and each other escaped
+/// character as `\u{N}`, changes nothing printable (ASCII and letters), and is idempotent (it is
+/// applied both when a record is written and when it is shown).
 pub fn sanitize(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let out = crate::text::sanitize(&text);
     assert!(!has_terminal_control(&out), "{out:?}");
+    assert!(!out.chars().any(is_bidi_or_zero_width), "{out:?}");
     assert_eq!(
         crate::text::sanitize(&out),
         out,
         "sanitize is not idempotent"
     );
-    if !has_terminal_control(&text) {
+    if text
+        .chars()
+        .all(|c| c.is_alphanumeric() || c.is_ascii_graphic() || c == ' ')
+    {
         assert_eq!(out, text);
     }
     let mut rest = out.as_str();
@@ -196,6 +211,12 @@ pub fn sanitize(data: &[u8]) {
             rest = rest
                 .strip_prefix(escape.as_str())
                 .unwrap_or_else(|| panic!("{c:?} not escaped as {escape} in {out:?}"));
+        } else if let Some(after) = rest.strip_prefix(format!("\\u{{{:x}}}", u32::from(c)).as_str())
+        {
+            // An escaped format character; a bidi or zero-width one must be escaped.
+            rest = after;
+        } else if is_bidi_or_zero_width(c) {
+            panic!("{c:?} not escaped in {out:?}");
         } else {
             rest = rest
                 .strip_prefix(c)

@@ -112,7 +112,9 @@ impl OwnerRecord {
                 "client" => client = Some(ClientName::new(v).ok()?),
                 "pid" => pid = Some(v.parse::<i32>().ok().filter(|p| *p > 0)?),
                 "program" => {
-                    if v.len() > 64 || v.chars().any(char::is_control) {
+                    // Stored sanitised by its writer: anything the sanitiser would change (a
+                    // control or an invisible format character) is a forgery.
+                    if v.len() > 64 || crate::text::sanitize(v) != v {
                         return None;
                     }
                     program = Some(v.to_owned());

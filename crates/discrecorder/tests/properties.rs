@@ -278,10 +278,11 @@ fn hold_mode() -> impl Strategy<Value = HoldMode> {
     prop::sample::select(vec![HoldMode::Exclusive, HoldMode::Weak, HoldMode::Handoff])
 }
 
-/// A program name a record may carry: printable (no control character), at most 64 bytes.
+/// A program name a record may carry: sanitised as its writer stores it (no control or
+/// invisible format character), at most 64 bytes.
 fn program() -> impl Strategy<Value = String> {
     hostile_text(40).prop_map(|text| {
-        let mut program: String = text.chars().filter(|c| !c.is_control()).collect();
+        let mut program: String = discrecorder::sanitize(&text);
         while program.len() > 64 {
             program.pop();
         }
