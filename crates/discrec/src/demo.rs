@@ -1,13 +1,41 @@
 //! `discrec demo`: the README's main job. The whole exclusive-access lifecycle on an emulated
 //! recorder, with real processes: nesting, a second client refused with the owner's name, the
 //! holder killed with SIGKILL, and the device re-acquired at once.
+//!
+//! It owns what it creates: its own `emu:demo-PID` device and the holder's process group, and
+//! undoes both however it ends (success, an error, a closed stdout, SIGINT, SIGTERM, SIGHUP).
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitCode, Stdio};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use discrecorder::{emu, Error, HResult, Recorder};
+use rustix::process::{kill_process, kill_process_group, Pid, Signal};
 use serde::Serialize;
+
+use crate::output::{self, outln, Failure, Outcome};
+
+/// Show the whole exclusive-access lifecycle on an emulated recorder, with real processes.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  discrec demo
+  discrec demo --json | jq '.steps[] | select(.ok | not)'
+  discrec emu create bay1 && discrec demo --device emu:bay1")]
+pub struct Args {
+    /// The emulated recorder to use (default: a fresh emu:demo-PID, removed afterwards).
+    #[arg(long)]
+    device: Option<String>,
+}
+
+/// What `demo --json` prints.
+#[derive(Serialize)]
+struct DemoOutput<'a> {
+    device: &'a str,
+    ok: bool,
+    steps: &'a [Step],
+}
 
 #[derive(Serialize)]
 struct Step {
@@ -23,14 +51,14 @@ struct Report {
 }
 
 impl Report {
-    fn step(&mut self, what: &str, ok: bool, detail: impl Into<String>) {
+    fn step(&mut self, what: &str, ok: bool, detail: impl Into<String>) -> Result<(), Failure> {
         let detail = detail.into();
         let n = self.steps.len() as u32 + 1;
         if !self.json {
             let mark = if ok { "ok " } else { "BAD" };
-            println!("[{mark}] {n}. {what}");
+            outln!("[{mark}] {n}. {what}")?;
             for line in detail.lines() {
-                println!("         {line}");
+                outln!("         {line}")?;
             }
         }
         self.steps.push(Step {
@@ -39,7 +67,84 @@ impl Report {
             ok,
             detail,
         });
+        Ok(())
     }
+}
+
+/// What the demo has created and must undo if it ends early.
+struct Leftovers {
+    /// Its own emulated device (not one given with --device).
+    device: Option<String>,
+    /// The holder's process group (`discrec lock` and its command).
+    holder: Option<Pid>,
+    /// A `discrec` the demo runs and waits for (`owner`, a refused `lock`).
+    helper: Option<Pid>,
+}
+
+impl Leftovers {
+    /// Ends the holder's process group and the helper, and once they are dead (they could
+    /// otherwise still open the device) removes the demo's own device.
+    fn clean_up(&mut self) {
+        let group = self.holder.take();
+        let helper = self.helper.take();
+        if let Some(group) = group {
+            let _ = kill_process_group(group, Signal::KILL);
+        }
+        if let Some(pid) = helper {
+            let _ = kill_process(pid, Signal::KILL);
+        }
+        for pid in group.into_iter().chain(helper) {
+            wait_until_dead(pid);
+        }
+        if let Some(name) = self.device.take() {
+            let _ = emu::remove(&name);
+        }
+    }
+}
+
+/// Waits (up to a second) until `pid`, just sent SIGKILL, is a zombie or gone. Its parent may
+/// be another thread of ours, so this reads `/proc` instead of reaping it.
+fn wait_until_dead(pid: Pid) {
+    let stat = format!("/proc/{}/stat", pid.as_raw_nonzero());
+    for _ in 0..1000 {
+        let dead = std::fs::read_to_string(&stat).map_or(true, |s| {
+            s.rsplit_once(") ")
+                .is_none_or(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X'))
+        });
+        if dead {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// Shared with the signal thread, which cleans up while holding it and then dies of the signal,
+/// so the main thread can never create something after the cleanup.
+static LEFTOVERS: Mutex<Leftovers> = Mutex::new(Leftovers {
+    device: None,
+    holder: None,
+    helper: None,
+});
+
+fn leftovers() -> std::sync::MutexGuard<'static, Leftovers> {
+    LEFTOVERS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// On SIGINT, SIGTERM or SIGHUP: clean up, then die of the signal as if it had not been caught.
+fn clean_up_on_signals() -> Result<signal_hook::iterator::backend::Handle, Error> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+        .map_err(|e| fail(&format!("cannot handle signals: {e}")))?;
+    let handle = signals.handle();
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            let mut held = leftovers();
+            held.clean_up();
+            let _ = signal_hook::low_level::emulate_default_handler(sig);
+            std::process::exit(128 + sig);
+        }
+    });
+    Ok(handle)
 }
 
 fn fail(what: &str) -> Error {
@@ -52,10 +157,19 @@ fn self_exe() -> Result<std::path::PathBuf, Error> {
 
 /// Runs `discrec ARGS` as another process and returns (exit success, stdout, stderr).
 fn discrec(args: &[&str]) -> Result<(bool, String, String), Error> {
-    let out = Command::new(self_exe()?)
+    let exe = self_exe()?;
+    let mut held = leftovers();
+    let child = Command::new(exe)
         .args(args)
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| fail(&format!("cannot run discrec {args:?}: {e}")))?;
+    held.helper = Pid::from_raw(child.id() as i32);
+    drop(held);
+    let out = child.wait_with_output();
+    leftovers().helper = None;
+    let out = out.map_err(|e| fail(&format!("cannot run discrec {args:?}: {e}")))?;
     Ok((
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).trim_end().to_owned(),
@@ -63,37 +177,53 @@ fn discrec(args: &[&str]) -> Result<(bool, String, String), Error> {
     ))
 }
 
-pub fn run(json: bool, device: Option<&str>) -> Result<ExitCode, Error> {
-    let pid = std::process::id();
-    let owned_name = format!("demo-{pid}");
-    let spec = device.map_or_else(|| format!("emu:{owned_name}"), str::to_owned);
+pub fn run(json: bool, args: Args) -> Outcome {
+    let owned = args
+        .device
+        .is_none()
+        .then(|| format!("demo-{}", std::process::id()));
+    let spec = match (&args.device, &owned) {
+        (Some(d), _) => d.clone(),
+        (None, Some(name)) => format!("emu:{name}"),
+        (None, None) => unreachable!("owned is Some when no device is given"),
+    };
+    let signals = clean_up_on_signals()?;
+    if let Some(name) = &owned {
+        let mut held = leftovers();
+        emu::create(name)?;
+        held.device = Some(name.clone());
+    }
     let mut r = Report {
         json,
         steps: Vec::new(),
     };
-    if !json {
-        println!("discrecorder demo on {spec} (an emulated recorder: no drive, no root needed)\n");
-    }
-    let result = lifecycle(&mut r, &spec);
-    if device.is_none() {
-        let _ = emu::remove(&owned_name);
-    }
+    let result = (|| {
+        if !json {
+            outln!(
+                "discrecorder demo on {spec} (an emulated recorder: no drive, no root needed)\n"
+            )?;
+        }
+        lifecycle(&mut r, &spec)
+    })();
+    leftovers().clean_up();
+    signals.close();
     result?;
     let all_ok = r.steps.iter().all(|s| s.ok);
     if json {
-        println!(
-            "{}",
-            serde_json::json!({ "device": spec, "ok": all_ok, "steps": r.steps })
-        );
+        output::print_json(&DemoOutput {
+            device: &spec,
+            ok: all_ok,
+            steps: &r.steps,
+        })?;
     } else {
-        println!(
+        outln!(
             "\n{}",
             if all_ok {
                 "Every step behaved as IMAPI2's IDiscRecorder2 specifies."
             } else {
                 "Some steps did not behave as specified (marked BAD)."
             }
-        );
+        )?;
     }
     Ok(if all_ok {
         ExitCode::SUCCESS
@@ -102,7 +232,7 @@ pub fn run(json: bool, device: Option<&str>) -> Result<ExitCode, Error> {
     })
 }
 
-fn lifecycle(r: &mut Report, spec: &str) -> Result<(), Error> {
+fn lifecycle(r: &mut Report, spec: &str) -> Result<(), Failure> {
     let me = "Demo Burner";
     let rec = Recorder::open(spec)?;
 
@@ -114,14 +244,14 @@ fn lifecycle(r: &mut Report, spec: &str) -> Result<(), Error> {
         &format!("acquire three times as \"{me}\""),
         rec.lock_count() == 3,
         format!("lock count {}", rec.lock_count()),
-    );
+    )?;
     rec.release_exclusive_access()?;
     rec.release_exclusive_access()?;
     r.step(
         "release twice: still held",
         rec.lock_count() == 1,
         format!("lock count {}", rec.lock_count()),
-    );
+    )?;
 
     // 3: another process sees the owner.
     let (ok, seen, err) = discrec(&["owner", spec])?;
@@ -133,7 +263,7 @@ fn lifecycle(r: &mut Report, spec: &str) -> Result<(), Error> {
         } else {
             err
         },
-    );
+    )?;
 
     // 4: another process is refused, with the owner's name.
     let (ok, _, err) = discrec(&["lock", spec, "--name", "Intruder", "--", "true"])?;
@@ -141,7 +271,7 @@ fn lifecycle(r: &mut Report, spec: &str) -> Result<(), Error> {
         "another process tries `discrec lock --name Intruder`: refused",
         !ok && err.contains("E_ACCESSDENIED (0x80070005)") && err.contains(me),
         err,
-    );
+    )?;
 
     // 5: release to zero.
     rec.release_exclusive_access()?;
@@ -150,11 +280,11 @@ fn lifecycle(r: &mut Report, spec: &str) -> Result<(), Error> {
         "release once more: lock count 0, device free",
         ok && seen.is_empty() && rec.lock_count() == 0,
         if ok {
-            format!("owner: \"{seen}\" (empty: nobody)")
+            format!("owner: \"{seen}\" (free)")
         } else {
             err
         },
-    );
+    )?;
     let again = rec.release_exclusive_access();
     r.step(
         "release at count 0 fails with E_FAIL and changes nothing",
@@ -163,11 +293,13 @@ fn lifecycle(r: &mut Report, spec: &str) -> Result<(), Error> {
             Err(e) => e.to_string(),
             Ok(n) => format!("unexpectedly succeeded, count {n}"),
         },
-    );
+    )?;
 
     // 6: a holder process.
     let holder_name = "Holder Process";
-    let mut holder = Command::new(self_exe()?)
+    let exe = self_exe()?;
+    let mut held = leftovers();
+    let mut holder = Command::new(exe)
         .args([
             "lock",
             spec,
@@ -184,6 +316,8 @@ fn lifecycle(r: &mut Report, spec: &str) -> Result<(), Error> {
         .spawn()
         .map_err(|e| fail(&format!("cannot start the holder: {e}")))?;
     let holder_pid = holder.id();
+    held.holder = Pid::from_raw(holder_pid as i32);
+    drop(held);
     let mut line = String::new();
     if let Some(out) = holder.stdout.take() {
         let _ = BufReader::new(out).read_line(&mut line);
@@ -201,7 +335,7 @@ fn lifecycle(r: &mut Report, spec: &str) -> Result<(), Error> {
             Some(o) => format!("owner seen from here: {}", o.describe()),
             None => "no owner seen".to_owned(),
         },
-    );
+    )?;
 
     // 7-8: SIGKILL, then immediate re-acquire.
     let killed_at = Instant::now();
@@ -210,8 +344,8 @@ fn lifecycle(r: &mut Report, spec: &str) -> Result<(), Error> {
     let result = rec.acquire_exclusive_access(false, me);
     let elapsed = killed_at.elapsed();
     // The holder's command was not given the claim and keeps running; end it now.
-    if let Some(pgid) = rustix::process::Pid::from_raw(holder_pid as i32) {
-        let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::TERM);
+    if let Some(group) = leftovers().holder.take() {
+        let _ = kill_process_group(group, Signal::TERM);
     }
     r.step(
         &format!("SIGKILL to {holder_pid}, then acquire again at once, with no cleanup step"),
@@ -223,11 +357,9 @@ fn lifecycle(r: &mut Report, spec: &str) -> Result<(), Error> {
             ),
             Err(e) => e.to_string(),
         },
-    );
+    )?;
     if result.is_ok() {
         rec.release_exclusive_access()?;
     }
     Ok(())
 }
-
-use std::os::unix::process::CommandExt;

@@ -4,9 +4,13 @@
 //!
 //! Reached through two hidden subcommands, `discrec man DIR` and `discrec completions SHELL`,
 //! which [`parse`] adds to the parser; `packaging/dist.sh` calls them to fill `target/dist/` for
-//! the Debian package. What the clap definition cannot say (exit statuses, environment, files)
-//! is kept here, in [`EXIT_STATUS`], [`ENVIRONMENT`] and [`FILES`].
+//! the Debian package. The pages' sections come from the clap definition: about, options and
+//! subcommands as clap_mangen renders them, and the after-help text's blocks (`Examples:`,
+//! `Exit status:`, ...) as sections of their own; a subcommand without an exit-status block of
+//! its own gets the root's table. What the clap definition does not say (environment, files, the
+//! overview in `discrec(1)`) is kept here, in [`OVERVIEW`], [`ENVIRONMENT`] and [`FILES`].
 
+use std::ffi::OsString;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,32 +19,6 @@ use clap::{value_parser, Arg, Command, Parser};
 use clap_complete::Shell;
 use clap_mangen::Man;
 use roff::{bold, italic, roman, Inline, Roff};
-
-/// The exit statuses of `discrec` (SPEC section 7), as (status, meaning).
-pub const EXIT_STATUS: &[(&str, &str)] = &[
-    (
-        "0",
-        "Success. For lock: COMMAND's own exit status otherwise.",
-    ),
-    (
-        "1",
-        "The device is busy (held by another client, a program or a mount), or the wait timed out.",
-    ),
-    (
-        "64",
-        "Usage error: a bad option, client name or device name.",
-    ),
-    ("66", "No such device, or the device vanished."),
-    ("71", "Any other system error."),
-    (
-        "74",
-        "A device I/O error or a device command that timed out.",
-    ),
-    ("77", "Permission denied."),
-    ("126", "lock: COMMAND could not be run."),
-    ("127", "lock: COMMAND was not found."),
-    ("128+N", "lock: COMMAND died of signal N."),
-];
 
 /// The environment variables `discrec` reads, as (name, meaning).
 pub const ENVIRONMENT: &[(&str, &str)] = &[
@@ -71,7 +49,8 @@ pub const FILES: &[(&str, &str)] = &[
         "/dev/shm/discrecorder.emu.NAME",
         "The emulated recorder emu:NAME (mode 0666, shared by every user of the machine): its \
          locks are the claims and its content is the drive's state (tray, medium, faults). \
-         Created by discrec emu create NAME or on first use, removed by discrec emu remove NAME.",
+         Created only by discrec emu create NAME (a misspelt name is an error, not a new device), \
+         removed by discrec emu remove NAME.",
     ),
     (
         "$DISCRECORDER_RUNTIME_DIR/discrecorder.*",
@@ -106,9 +85,17 @@ const SEE_ALSO: &[&str] = &[
     "growisofs(1)",
 ];
 
-/// Parses the command line of `T` (the `discrec` parser), or runs one of the hidden
-/// distribution subcommands and returns its exit code as `Err`.
-pub fn parse<T: Parser>() -> Result<T, ExitCode> {
+/// What [`try_parse_from`] found on the command line.
+pub enum Parsed<T> {
+    /// The command line of `discrec` itself.
+    Cli(T),
+    /// A hidden distribution subcommand ran and discrec should exit with this status.
+    Done(ExitCode),
+}
+
+/// Parses `argv` as the command line of `T` (the `discrec` parser) with two hidden subcommands
+/// added, `man DIR` and `completions SHELL`, and runs one of those if it was given.
+pub fn try_parse_from<T: Parser>(argv: &[OsString]) -> Result<Parsed<T>, clap::Error> {
     let matches = T::command()
         .subcommand(
             Command::new("man")
@@ -132,7 +119,7 @@ pub fn parse<T: Parser>() -> Result<T, ExitCode> {
                         .value_parser(value_parser!(Shell)),
                 ),
         )
-        .get_matches();
+        .try_get_matches_from(argv)?;
     let done = match matches.subcommand() {
         Some(("man", m)) => m
             .get_one::<PathBuf>("dir")
@@ -143,14 +130,14 @@ pub fn parse<T: Parser>() -> Result<T, ExitCode> {
         _ => None,
     };
     match done {
-        Some(Ok(())) => Err(ExitCode::SUCCESS),
+        Some(Ok(())) => Ok(Parsed::Done(ExitCode::SUCCESS)),
         Some(Err(e)) => {
             eprintln!("discrec: {e}");
-            Err(ExitCode::from(71))
+            Ok(Parsed::Done(ExitCode::from(71)))
         }
-        None => Ok(
-            T::from_arg_matches(&matches).unwrap_or_else(|e| e.format(&mut T::command()).exit())
-        ),
+        None => T::from_arg_matches(&matches)
+            .map(Parsed::Cli)
+            .map_err(|e| e.format(&mut T::command())),
     }
 }
 
@@ -228,47 +215,32 @@ pub fn render_page(root: &Command, cmd: &Command, w: &mut dyn Write) -> io::Resu
     }
 
     let mut roff = Roff::new();
-    let (notes, examples) = split_after_help(cmd);
-    if !notes.is_empty() {
-        roff.control("SH", ["NOTES"]);
-        for line in notes {
-            roff.text([roman(line)]);
-        }
+    let blocks = after_help_blocks(cmd);
+    let exit_status = blocks
+        .iter()
+        .find(|b| b.is("exit status"))
+        .cloned()
+        .or_else(|| {
+            after_help_blocks(root)
+                .into_iter()
+                .find(|b| b.is("exit status"))
+        });
+    for block in blocks
+        .iter()
+        .filter(|b| !b.is("examples") && !b.is("exit status"))
+    {
+        roff.control("SH", [block.section().as_str()]);
+        block.render(&mut roff);
     }
-    roff.control("SH", ["EXIT STATUS"]);
-    for (status, meaning) in EXIT_STATUS {
-        roff.control("TP", []);
-        roff.text([bold(*status)]);
-        roff.text([roman(*meaning)]);
+    if let Some(block) = exit_status {
+        roff.control("SH", ["EXIT STATUS"]);
+        block.render(&mut roff);
     }
     tagged_section(&mut roff, "ENVIRONMENT", ENVIRONMENT);
     tagged_section(&mut roff, "FILES", FILES);
-    if !examples.is_empty() {
+    if let Some(block) = blocks.iter().find(|b| b.is("examples")) {
         roff.control("SH", ["EXAMPLES"]);
-        // Commands without a description share one block; each described one gets its own.
-        let mut open = false;
-        for (command, what) in examples {
-            if open && what.is_some() {
-                roff.control("EE", []).control("RE", []);
-                open = false;
-            }
-            if !open {
-                roff.control("PP", []);
-                if let Some(what) = &what {
-                    roff.text([roman(format!("{}:", capitalise(what)))]);
-                }
-                roff.control("RS", ["4"]).control("EX", []);
-                open = true;
-            }
-            roff.text([roman(command)]);
-            if what.is_some() {
-                roff.control("EE", []).control("RE", []);
-                open = false;
-            }
-        }
-        if open {
-            roff.control("EE", []).control("RE", []);
-        }
+        examples(&mut roff, block);
     }
     roff.control("SH", ["SEE ALSO"]);
     let mut see: Vec<String> = Vec::new();
@@ -356,35 +328,118 @@ fn capitalise(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Splits the after-help text of `cmd` into free text and examples. The examples are the
-/// indented lines after an `Examples:` line, each a command optionally followed, after two or
-/// more spaces, by what it does.
-fn split_after_help(cmd: &Command) -> (Vec<String>, Vec<(String, Option<String>)>) {
+/// One block of a command's after-help text: a `Heading:` line, then either text on the same
+/// line and the lines after it (a paragraph), or indented rows.
+#[derive(Clone, Debug, Default)]
+struct Block {
+    heading: String,
+    text: String,
+    rows: Vec<String>,
+}
+
+impl Block {
+    fn is(&self, heading: &str) -> bool {
+        self.heading.eq_ignore_ascii_case(heading)
+    }
+
+    /// The man page section: the heading in capitals, NOTES for text without one.
+    fn section(&self) -> String {
+        if self.heading.is_empty() {
+            "NOTES".to_owned()
+        } else {
+            self.heading.to_uppercase()
+        }
+    }
+
+    /// The paragraph, then each row as a tagged paragraph (`TAG  text`) or a line of its own.
+    fn render(&self, roff: &mut Roff) {
+        if !self.text.is_empty() {
+            roff.control("PP", []).text([roman(self.text.as_str())]);
+        }
+        for row in &self.rows {
+            match split_columns(row) {
+                (tag, Some(what)) => {
+                    roff.control("TP", []).text([bold(tag)]).text([roman(what)]);
+                }
+                (line, None) => {
+                    roff.control("PP", []).text([roman(line)]);
+                }
+            }
+        }
+    }
+}
+
+/// `discrec demo     what it does` -> (`discrec demo`, Some(`what it does`)): two or more
+/// spaces separate the columns.
+fn split_columns(row: &str) -> (&str, Option<&str>) {
+    match row.split_once("  ") {
+        Some((first, rest)) => (first.trim_end(), Some(rest.trim())),
+        None => (row, None),
+    }
+}
+
+/// The blocks of the after-help text of `cmd`, separated by blank lines.
+fn after_help_blocks(cmd: &Command) -> Vec<Block> {
     let text = cmd
         .get_after_long_help()
         .or_else(|| cmd.get_after_help())
         .map(|s| s.to_string())
         .unwrap_or_default();
-    let mut notes = Vec::new();
-    let mut examples = Vec::new();
-    let mut in_examples = false;
-    for line in text.lines() {
-        let trimmed = line.trim();
-        if trimmed.eq_ignore_ascii_case("examples:") {
-            in_examples = true;
-        } else if in_examples && line.starts_with(char::is_whitespace) && !trimmed.is_empty() {
-            match trimmed.split_once("  ") {
-                Some((command, what)) => {
-                    examples.push((command.trim_end().to_owned(), Some(what.trim().to_owned())))
-                }
-                None => examples.push((trimmed.to_owned(), None)),
+    let mut blocks = Vec::new();
+    for chunk in text.split("\n\n") {
+        let mut lines = chunk.lines().filter(|l| !l.trim().is_empty());
+        let Some(first) = lines.next() else { continue };
+        let mut block = Block::default();
+        match first.split_once(':') {
+            Some((heading, rest))
+                if !first.starts_with(char::is_whitespace)
+                    && !heading.is_empty()
+                    && heading.chars().all(|c| c.is_alphabetic() || c == ' ') =>
+            {
+                block.heading = heading.to_owned();
+                block.text = rest.trim().to_owned();
             }
-        } else if !trimmed.is_empty() {
-            in_examples = false;
-            notes.push(trimmed.to_owned());
+            _ => block.text = first.trim().to_owned(),
+        }
+        for line in lines {
+            if line.starts_with(char::is_whitespace) && block.text.is_empty() {
+                block.rows.push(line.trim().to_owned());
+            } else {
+                block.text = format!("{} {}", block.text, line.trim()).trim().to_owned();
+            }
+        }
+        blocks.push(block);
+    }
+    blocks
+}
+
+/// EXAMPLES: commands in an example block (no filling, so they copy and paste as they are);
+/// a command with a description gets a block of its own, led by the description.
+fn examples(roff: &mut Roff, block: &Block) {
+    let mut open = false;
+    for row in &block.rows {
+        let (command, what) = split_columns(row);
+        if open && what.is_some() {
+            roff.control("EE", []).control("RE", []);
+            open = false;
+        }
+        if !open {
+            roff.control("PP", []);
+            if let Some(what) = what {
+                roff.text([roman(format!("{}:", capitalise(what)))]);
+            }
+            roff.control("RS", ["4"]).control("EX", []);
+            open = true;
+        }
+        roff.text([roman(command)]);
+        if what.is_some() {
+            roff.control("EE", []).control("RE", []);
+            open = false;
         }
     }
-    (notes, examples)
+    if open {
+        roff.control("EE", []).control("RE", []);
+    }
 }
 
 #[cfg(test)]
@@ -426,6 +481,20 @@ mod tests {
                 root.contains(&format!(".SH \"{section}\""))
                     || root.contains(&format!(".SH {section}")),
                 "{section} missing"
+            );
+        }
+        // The exit statuses come from the clap definition's after-help: the root's table on
+        // every page without a block of its own.
+        assert!(root.contains("\\fB64\\fR") && root.contains("\\fB128+N\\fR"));
+        for page in &pages {
+            let text = std::fs::read_to_string(page).expect("read");
+            assert!(
+                text.contains(".SH \"EXIT STATUS\""),
+                "{page:?}: no EXIT STATUS"
+            );
+            assert!(
+                !text.contains("Examples:") && !text.contains("Exit status:"),
+                "{page:?}: an after-help block not made a section"
             );
         }
         assert!(root.contains("DISCRECORDER_RUNTIME_DIR") && root.contains("NO_COLOR"));

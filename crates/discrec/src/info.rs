@@ -1,23 +1,40 @@
-//! `discrec list`, `info`, `eject`, `close-tray` and `emu set`: the IDiscRecorder2 surface on the
-//! command line. Human output is aligned columns; JSON is one object per command, documented in
-//! the README.
+//! `discrec info`: everything about one recorder (the IDiscRecorder2 surface). It owns the
+//! names of profiles, features and mode pages as printed (shared with `list`); it must not
+//! change anything on the device.
 
 use std::process::ExitCode;
 
 use discrecorder::mmc::configuration::{FeatureCode, Profile, RequestType};
-use discrecorder::mmc::emulator::{DriveState, Fault};
-use discrecorder::{emu, master, Error, HResult, Owner, Recorder};
+use discrecorder::{Error, HResult, Owner, Recorder};
 use serde::Serialize;
+
+use crate::output::{self, outln, Failure, Outcome};
+
+/// Show everything about one recorder: identity, profiles, features, mode pages, tray,
+/// medium, mounts and owner.
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  discrec info /dev/sr0
+  discrec info emu:bay1 --json
+  discrec info wwid:naa.5000c500a1b2c3d4
+
+Partial failures (a command the drive did not answer) are printed on stderr (listed under
+\"errors\" with --json) after everything that could be read; the exit status is then the
+first failure's (66 the device vanished, 74 it did not answer or answered garbage).")]
+pub struct Args {
+    /// The device: /dev/srN, emu:NAME, or a recorder id from `discrec list`.
+    device: String,
+}
 
 /// A profile or feature: its number and name.
 #[derive(Serialize)]
-struct Named {
+pub struct Named {
     code: String,
     name: Option<&'static str>,
     current: bool,
 }
 
-fn profile(p: Profile, current: bool) -> Named {
+pub fn profile(p: Profile, current: bool) -> Named {
     Named {
         code: format!("0x{:04X}", p.0),
         name: p.name(),
@@ -48,142 +65,21 @@ fn mode_page_name(code: u8) -> Option<&'static str> {
     })
 }
 
-fn label(n: &Named) -> String {
+pub fn label(n: &Named) -> String {
     match n.name {
         Some(name) => format!("{} {name}", n.code),
         None => n.code.clone(),
     }
 }
 
-/// One row of `discrec list`.
-#[derive(Serialize)]
-struct ListRow {
-    id: String,
-    device: String,
-    sg: Option<String>,
-    emulated: bool,
-    vendor: Option<String>,
-    product: Option<String>,
-    revision: Option<String>,
-    current_profile: Option<Named>,
-    owner: Option<Owner>,
-    error: Option<String>,
+/// Success, or the status of the first partial failure.
+fn status(failed: Option<u8>) -> ExitCode {
+    failed.map_or(ExitCode::SUCCESS, ExitCode::from)
 }
 
-fn list_row(info: master::RecorderInfo) -> ListRow {
-    let mut row = ListRow {
-        id: info.id,
-        device: info.device,
-        sg: info.sg,
-        emulated: info.emulated,
-        vendor: None,
-        product: None,
-        revision: None,
-        current_profile: None,
-        owner: None,
-        error: None,
-    };
-    let rec = match Recorder::open(&row.device) {
-        Ok(r) => r,
-        Err(e) => {
-            row.error = Some(e.to_string());
-            return row;
-        }
-    };
-    // One hung drive must not stall the whole list for the default timeout per command.
-    rec.set_command_timeout(std::time::Duration::from_secs(2));
-    match rec.identity() {
-        Ok(id) => {
-            row.vendor = Some(id.vendor);
-            row.product = Some(id.product);
-            row.revision = Some(id.revision);
-        }
-        Err(e) => row.error = Some(e.to_string()),
-    }
-    if row.error.is_none() {
-        match rec.configuration(RequestType::Current) {
-            Ok(c) if c.current_profile.0 != 0 => {
-                row.current_profile = Some(profile(c.current_profile, true))
-            }
-            Ok(_) => {}
-            Err(e) => row.error = Some(e.to_string()),
-        }
-    }
-    match rec.owner() {
-        Ok(o) => row.owner = o,
-        Err(e) => {
-            row.error.get_or_insert_with(|| e.to_string());
-        }
-    }
-    row
-}
-
-fn cell(s: &Option<String>) -> &str {
+/// A cell of a table: the value, or `-` when unknown.
+pub fn cell(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("-")
-}
-
-pub fn list(json: bool) -> Result<ExitCode, Error> {
-    let recorders = master::recorders();
-    let drives = recorders.iter().filter(|r| !r.emulated).count();
-    let rows: Vec<ListRow> = recorders.into_iter().map(list_row).collect();
-    if json {
-        println!(
-            "{}",
-            serde_json::json!({ "optical_drives": drives, "recorders": rows })
-        );
-        return Ok(ExitCode::SUCCESS);
-    }
-    if drives == 0 {
-        println!("No optical drive on this machine: showing emulated recorders only.");
-    }
-    if rows.is_empty() {
-        println!("No recorders. Create an emulated one with `discrec emu create NAME`.");
-        return Ok(ExitCode::SUCCESS);
-    }
-    let table: Vec<[String; 7]> = rows
-        .iter()
-        .map(|r| {
-            [
-                r.id.clone(),
-                r.device.clone(),
-                cell(&r.vendor).to_owned(),
-                cell(&r.product).to_owned(),
-                cell(&r.revision).to_owned(),
-                r.current_profile.as_ref().map_or("-".to_owned(), label),
-                match (&r.owner, &r.error) {
-                    (Some(o), _) => o.describe(),
-                    (None, Some(e)) => format!("error: {e}"),
-                    (None, None) => "free".to_owned(),
-                },
-            ]
-        })
-        .collect();
-    let header = [
-        "ID", "DEVICE", "VENDOR", "PRODUCT", "REV", "MEDIUM", "OWNER",
-    ];
-    let mut widths = header.map(str::len);
-    for row in &table {
-        for (w, c) in widths.iter_mut().zip(row.iter()) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let print = |cells: &[&str]| {
-        let mut line = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                line.push_str(c);
-            } else {
-                line.push_str(&format!("{c:<w$}  ", w = widths[i]));
-            }
-        }
-        println!("{}", line.trim_end());
-    };
-    print(&header);
-    for row in &table {
-        let cells: Vec<&str> = row.iter().map(String::as_str).collect();
-        print(&cells);
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Everything `discrec info` reports.
@@ -208,7 +104,10 @@ struct Info {
     errors: Vec<String>,
 }
 
-pub fn info(json: bool, device: &str) -> Result<ExitCode, Error> {
+pub fn run(json: bool, args: Args) -> Outcome {
+    let device = args.device.as_str();
+    // The exit status of the first query that failed: everything else is still reported.
+    let mut failed: Option<u8> = None;
     let rec = Recorder::open(device)?;
     let mut info = Info {
         id: rec.active_recorder_id(),
@@ -217,7 +116,7 @@ pub fn info(json: bool, device: &str) -> Result<ExitCode, Error> {
         volume_path_names: rec
             .volume_path_names()?
             .iter()
-            .map(|p| discrecorder::owner::sanitize(&p.to_string_lossy()))
+            .map(|p| discrecorder::sanitize(&p.to_string_lossy()))
             .collect(),
         legacy_device_number: rec.legacy_device_number(),
         is_mmc: rec.is_mmc(),
@@ -234,7 +133,10 @@ pub fn info(json: bool, device: &str) -> Result<ExitCode, Error> {
         errors: Vec::new(),
     };
     if info.is_mmc {
-        let mut note = |e: Error| info_errors_push(&mut info.errors, e);
+        let mut note = |e: Error| {
+            failed.get_or_insert(output::exit_status(&e, output::status::CONFLICT));
+            info.errors.push(e.to_string());
+        };
         match rec.identity() {
             Ok(id) => {
                 info.vendor = Some(id.vendor);
@@ -284,12 +186,8 @@ pub fn info(json: bool, device: &str) -> Result<ExitCode, Error> {
         });
     }
     if json {
-        println!(
-            "{}",
-            serde_json::to_string(&info)
-                .map_err(|e| Error::new(HResult::EFail, format!("cannot encode JSON: {e}")))?
-        );
-        return Ok(ExitCode::SUCCESS);
+        output::print_json(&info)?;
+        return Ok(status(failed));
     }
     let mut lines: Vec<(&str, String)> = vec![
         ("id", info.id.clone()),
@@ -312,7 +210,7 @@ pub fn info(json: bool, device: &str) -> Result<ExitCode, Error> {
             "owner",
             info.owner
                 .as_ref()
-                .map_or("free".to_owned(), Owner::describe),
+                .map_or(crate::list::FREE.to_owned(), Owner::describe),
         ),
     ];
     if !info.is_mmc {
@@ -334,88 +232,24 @@ pub fn info(json: bool, device: &str) -> Result<ExitCode, Error> {
         ));
     }
     for (k, v) in &lines {
-        println!("{k:<15} {v}");
+        outln!("{k:<15} {v}")?;
     }
-    let section = |title: &str, items: &[Named]| {
+    let section = |title: &str, items: &[Named]| -> Result<(), Failure> {
         if items.is_empty() {
-            return;
+            return Ok(());
         }
-        println!("{title}:");
+        outln!("{title}:")?;
         for n in items {
             let mark = if n.current { "*" } else { " " };
-            println!("  {mark} {}", label(n));
+            outln!("  {mark} {}", label(n))?;
         }
+        Ok(())
     };
-    section("profiles (* current)", &info.profiles);
-    section("features (* current)", &info.features);
-    section("mode pages", &info.mode_pages);
+    section("profiles (* current)", &info.profiles)?;
+    section("features (* current)", &info.features)?;
+    section("mode pages", &info.mode_pages)?;
     for e in &info.errors {
-        println!("error: {e}");
+        output::notice(format_args!("{e}"));
     }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn info_errors_push(errors: &mut Vec<String>, e: Error) {
-    errors.push(e.to_string());
-}
-
-pub fn tray(json: bool, device: &str, name: &str, eject: bool) -> Result<ExitCode, Error> {
-    let rec = Recorder::open(device)?;
-    rec.set_client_name(name)?;
-    if eject {
-        rec.eject_media()?;
-    } else {
-        rec.close_tray()?;
-    }
-    if json {
-        println!(
-            "{}",
-            serde_json::json!({ "device": device, "done": if eject { "eject" } else { "close_tray" } })
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn parse_profile(s: &str) -> Result<u16, Error> {
-    let t = s.trim_start_matches("0x").trim_start_matches("0X");
-    u16::from_str_radix(t, 16).map_err(|_| {
-        Error::new(
-            HResult::EInvalidArg,
-            format!("--medium {s:?}: give a profile number such as 0x0009, or none"),
-        )
-    })
-}
-
-pub fn emu_set(
-    name: &str,
-    medium: Option<&str>,
-    tray: Option<&str>,
-    fault: Option<&str>,
-) -> Result<DriveState, Error> {
-    emu::ensure(name)?;
-    let medium = match medium {
-        None => None,
-        Some("none") => Some(None),
-        Some(p) => Some(Some(parse_profile(p)?)),
-    };
-    emu::update(name, |s| {
-        match medium {
-            Some(Some(p)) => s.insert_medium(p),
-            Some(None) => s.remove_medium(),
-            None => {}
-        }
-        match tray {
-            Some("open") => s.tray_open = true,
-            Some("closed") => s.tray_open = false,
-            _ => {}
-        }
-        match fault {
-            Some("hang") => s.fault = Fault::Hang,
-            Some("vanish") => s.fault = Fault::Vanish,
-            Some("garbage") => s.fault = Fault::Garbage,
-            Some("none") => s.fault = Fault::None,
-            _ => {}
-        }
-        s.clone()
-    })
+    Ok(status(failed))
 }

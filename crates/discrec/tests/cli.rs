@@ -2,6 +2,9 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
@@ -68,8 +71,7 @@ fn refused_lock_prints_one_line_name_code_meaning_context_and_fails() {
     assert!(out.is_empty());
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 1, "{err}");
-    let prefix =
-        "E_ACCESSDENIED (0x80070005): the device is currently being used by another application: ";
+    let prefix = "discrec: E_ACCESSDENIED (0x80070005): the device is currently being used by another application: ";
     assert!(lines[0].starts_with(prefix), "{err}");
     assert!(lines[0].contains("\"The Holder\""), "{err}");
     assert!(lines[0].contains(&format!("pid {}", holder.pid())), "{err}");
@@ -80,15 +82,18 @@ fn refused_lock_prints_one_line_name_code_meaning_context_and_fails() {
 fn invalid_client_name_gives_e_invalidarg() {
     let dev = unique_emu("cli-name");
     let (code, _, err) = discrec(&["lock", &dev, "--name", "bad/name", "--", "true"]);
-    assert_eq!(code, 1);
-    assert!(err.starts_with("E_INVALIDARG (0x80070057): "), "{err}");
+    assert_eq!(code, 64, "an invalid argument is a usage error");
+    assert!(
+        err.starts_with("discrec: E_INVALIDARG (0x80070057): "),
+        "{err}"
+    );
 }
 
 #[test]
 fn json_errors_carry_hresult_name_meaning_and_context() {
     let dev = unique_emu("cli-json-err");
     let (code, _, err) = discrec(&["--json", "lock", &dev, "--name", "", "--", "true"]);
-    assert_eq!(code, 1);
+    assert_eq!(code, 64);
     let v: serde_json::Value = serde_json::from_str(err.trim()).expect("json error");
     assert_eq!(v["error"]["hresult"], "0x80070057");
     assert_eq!(v["error"]["name"], "E_INVALIDARG");
@@ -207,4 +212,540 @@ fn demo_shows_the_whole_lifecycle_and_every_step_passes() {
     let dev = v["device"].as_str().expect("device");
     let (_, list, _) = discrec(&["emu", "list"]);
     assert!(!list.contains(dev), "demo left its device behind");
+}
+
+// ---- Issue 11 E: the command line behaves like the tools it sits beside. ----
+
+/// Runs `discrec ARGS` with `adjust` applied to the command (its stdout, stderr, user).
+fn discrec_with(args: &[&str], adjust: impl FnOnce(&mut Command)) -> std::process::Output {
+    let mut cmd = Command::new(DISCREC);
+    cmd.args(args).env("DISCRECORDER_RUNTIME_DIR", init());
+    adjust(&mut cmd);
+    cmd.output().expect("run discrec")
+}
+
+/// A fresh emulated device, created explicitly as `discrec emu create` does.
+fn created_emu(tag: &str) -> String {
+    let dev = unique_emu(tag);
+    let (code, _, err) = discrec(&["emu", "create", &dev]);
+    assert_eq!(code, 0, "{err}");
+    dev
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn usage_errors_exit_64_and_help_and_version_exit_0() {
+    let dev = created_emu("cli-usage");
+    for args in [
+        &["lock"][..],
+        &["no-such-subcommand"],
+        &["lock", &dev, "--name", "X", "--wait", "soon", "--", "true"],
+        &["lock", &dev, "--name", "X", "--wait", "-1", "--", "true"],
+        &["lock", &dev, "--name", "bad/name", "--", "true"],
+        &["emu", "set", &dev, "--tray", "ajar"],
+    ] {
+        let (code, out, err) = discrec(args);
+        assert_eq!(code, 64, "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}: {out}");
+        assert!(err.starts_with("discrec: "), "{args:?}: {err}");
+    }
+    for args in [
+        &["--help"][..],
+        &["--version"],
+        &["lock", "--help"],
+        &["help"],
+    ] {
+        let (code, out, _) = discrec(args);
+        assert_eq!(code, 0, "{args:?}");
+        assert!(!out.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn usage_errors_under_json_are_one_json_object_on_stderr() {
+    let (code, out, err) = discrec(&["--json", "lock", "emu:x", "--wait", "soon"]);
+    assert_eq!(code, 64, "{err}");
+    assert!(out.is_empty());
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let v: serde_json::Value = serde_json::from_str(err.trim()).expect("json usage error");
+    assert_eq!(v["error"]["name"], "E_INVALIDARG", "{v}");
+    assert_eq!(v["error"]["hresult"], "0x80070057", "{v}");
+    assert!(v["error"]["context"]
+        .as_str()
+        .is_some_and(|c| c.contains("--wait")));
+}
+
+#[test]
+fn no_such_device_exits_66_also_a_vanished_one() {
+    let (code, _, err) = discrec(&["owner", "/dev/discrec-test-no-such-node"]);
+    assert_eq!(code, 66, "{err}");
+    let dev = created_emu("cli-vanish");
+    let (code, _, err) = discrec(&["emu", "set", &dev, "--fault", "vanish"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = discrec(&["eject", &dev]);
+    assert_eq!(code, 66, "{err}");
+    assert!(err.contains("ERROR_DEV_NOT_EXIST"), "{err}");
+}
+
+#[test]
+fn device_io_error_exits_74() {
+    let dev = created_emu("cli-garbage");
+    let (code, _, err) = discrec(&["emu", "set", &dev, "--fault", "garbage"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = discrec(&["eject", &dev]);
+    assert_eq!(code, 74, "{err}");
+    assert!(
+        err.starts_with("discrec: E_IMAPI_RECORDER_INVALID_RESPONSE_FROM_DEVICE"),
+        "{err}"
+    );
+}
+
+#[test]
+fn permission_denied_exits_77_not_busy() {
+    if !require_root("cli-77") {
+        return;
+    }
+    let _s = serial();
+    let lo = LoopDev::new(false);
+    let exe = discrec_for_others();
+    let mut cmd = Command::new(exe);
+    cmd.args(["lock", lo.dev(), "--name", "Nobody", "--", "true"])
+        .env("DISCRECORDER_RUNTIME_DIR", init())
+        .uid(65534)
+        .gid(65534)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let out = spawn_fresh_copy(&mut cmd)
+        .and_then(|c| c.wait_with_output())
+        .expect("run discrec as nobody");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(77), "{err}");
+    assert!(err.starts_with("discrec: E_ACCESSDENIED"), "{err}");
+}
+
+#[test]
+fn conflict_exit_code_changes_the_busy_status_only() {
+    let dev = created_emu("cli-E");
+    let mut holder = probe("hold", &[&dev, "Holder"]);
+    assert_eq!(holder.line(), "held");
+    let (code, _, err) = discrec(&["lock", &dev, "-N", "Late", "-E", "9", "--", "true"]);
+    assert_eq!(code, 9, "{err}");
+    let (code, _, err) = discrec(&[
+        "lock",
+        &dev,
+        "--name",
+        "Late",
+        "--conflict-exit-code",
+        "10",
+        "--wait",
+        "0.05",
+        "--",
+        "true",
+    ]);
+    assert_eq!(code, 10, "a wait that timed out is a conflict too: {err}");
+    holder.finish();
+    let (code, _, err) = discrec(&[
+        "lock", &dev, "-N", "Free", "-E", "9", "--", "sh", "-c", "exit 3",
+    ]);
+    assert_eq!(code, 3, "COMMAND's own status is untouched: {err}");
+}
+
+#[test]
+fn wait_accepts_fractions_zero_and_inf() {
+    let dev = created_emu("cli-wait-forms");
+    let mut holder = probe("hold", &[&dev, "Holder"]);
+    assert_eq!(holder.line(), "held");
+    let started = std::time::Instant::now();
+    let (code, _, err) = discrec(&["lock", &dev, "-N", "W", "-w", "0.3", "--", "true"]);
+    let took = started.elapsed();
+    assert_eq!(code, 1, "{err}");
+    assert!(took >= Duration::from_millis(250), "gave up after {took:?}");
+    let (code, _, err) = discrec(&["lock", &dev, "-N", "W", "-w", "0", "--", "true"]);
+    assert_eq!(code, 1, "{err}");
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        holder.finish();
+    });
+    let (code, out, err) = discrec(&[
+        "lock", &dev, "-N", "W", "--wait", "inf", "--", "echo", "got",
+    ]);
+    assert_eq!((code, out.as_str()), (0, "got\n"), "{err}");
+    releaser.join().expect("join");
+}
+
+#[test]
+fn nonblock_fails_at_once_and_n_no_longer_means_name() {
+    let dev = created_emu("cli-nonblock");
+    let mut holder = probe("hold", &[&dev, "Holder"]);
+    assert_eq!(holder.line(), "held");
+    let (code, _, err) = discrec(&["lock", &dev, "-n", "-N", "Quick", "--", "true"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("E_ACCESSDENIED"), "{err}");
+    let (code, _, err) = discrec(&["lock", &dev, "--nonblock", "--name", "Quick", "--", "true"]);
+    assert_eq!(code, 1, "{err}");
+    holder.finish();
+    let (code, _, err) = discrec(&["lock", &dev, "-n", "Quick", "--", "true"]);
+    assert_eq!(code, 64, "-n takes no value: {err}");
+}
+
+#[test]
+fn c_runs_a_shell_command() {
+    let dev = created_emu("cli-c");
+    let (code, out, err) = discrec(&[
+        "lock",
+        &dev,
+        "-N",
+        "Shell",
+        "-c",
+        &format!("{DISCREC} owner {dev}; exit 5"),
+    ]);
+    assert_eq!(code, 5, "{err}");
+    assert_eq!(out, "Shell\n");
+    let (code, _, err) = discrec(&["lock", &dev, "-N", "Both", "-c", "true", "--", "true"]);
+    assert_eq!(code, 64, "-c and COMMAND together: {err}");
+}
+
+#[test]
+fn missing_double_dash_before_command_is_a_usage_error_that_says_so() {
+    let dev = created_emu("cli-dashdash");
+    let (code, out, err) = discrec(&["lock", &dev, "-N", "X", "echo", "hi"]);
+    assert_eq!(code, 64, "{err}");
+    assert!(out.is_empty(), "COMMAND must not run: {out}");
+    assert!(err.starts_with("discrec: "), "{err}");
+    assert!(err.contains("`--`"), "{err}");
+    let (code, _, err) = discrec(&["lock", &dev, "-N", "X", "ls", "-l"]);
+    assert_eq!(code, 64, "{err}");
+    assert!(err.contains("`--`"), "{err}");
+    let (code, _, err) = discrec(&["lock", &dev, "-N", "X"]);
+    assert_eq!(code, 64, "{err}");
+    assert!(err.contains("COMMAND"), "{err}");
+}
+
+#[test]
+fn quiet_silences_the_refusal_and_verbose_reports_on_stderr() {
+    let dev = created_emu("cli-quiet");
+    let mut holder = probe("hold", &[&dev, "Holder"]);
+    assert_eq!(holder.line(), "held");
+    let (code, out, err) = discrec(&["lock", &dev, "-q", "-N", "Q", "--", "true"]);
+    assert_eq!((code, out.as_str(), err.as_str()), (1, "", ""));
+    holder.finish();
+    let (code, out, err) = discrec(&["lock", &dev, "--verbose", "-N", "V", "--", "true"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.starts_with("discrec: ") && err.contains("acquired") && err.contains("\"V\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn list_banner_and_info_errors_go_to_stderr_data_to_stdout() {
+    let dev = created_emu("cli-streams");
+    let (code, out, err) = discrec(&["list"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("No optical drive"), "{out}");
+    assert!(
+        out.starts_with("ID "),
+        "the header is the first line of data: {out}"
+    );
+    if !out.contains("/dev/sr") {
+        assert!(err.starts_with("discrec: No optical drive"), "{err}");
+    }
+    let (code, _, err) = discrec(&["emu", "set", &dev, "--fault", "garbage"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, out, err) = discrec(&["info", &dev]);
+    assert!(!out.contains("error"), "{out}");
+    assert!(
+        err.lines().count() >= 1 && err.lines().all(|l| l.starts_with("discrec: ")),
+        "{err}"
+    );
+}
+
+#[test]
+fn list_noheadings_and_output_columns() {
+    let dev = created_emu("cli-columns");
+    let (code, out, err) = discrec(&["list", "-n", "-o", "id,owner"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.starts_with("ID"), "{out}");
+    let row = out.lines().find(|l| l.starts_with(&dev)).expect("listed");
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells, [dev.as_str(), "free"], "{row}");
+    let (code, out, err) = discrec(&["list", "--output", "DEVICE,VENDOR"]);
+    assert_eq!(code, 0, "{err}");
+    let header: Vec<&str> = out
+        .lines()
+        .next()
+        .expect("header")
+        .split_whitespace()
+        .collect();
+    assert_eq!(header, ["DEVICE", "VENDOR"]);
+    let (code, _, err) = discrec(&["list", "-o", "id,colour"]);
+    assert_eq!(code, 64, "{err}");
+}
+
+#[test]
+fn owner_silent_exits_1_when_free_and_prints_nothing() {
+    let dev = created_emu("cli-silent");
+    let (code, out, err) = discrec(&["owner", "-s", &dev]);
+    assert_eq!((code, out.as_str(), err.as_str()), (1, "", ""));
+    let mut holder = probe("hold", &[&dev, "Holder"]);
+    assert_eq!(holder.line(), "held");
+    let (code, out, err) = discrec(&["owner", "--silent", &dev]);
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "", ""));
+    holder.finish();
+}
+
+#[test]
+fn one_word_for_nobody_across_commands() {
+    let dev = created_emu("cli-free");
+    let (_, out, _) = discrec(&["list", "-n", "-o", "id,owner"]);
+    let row = out.lines().find(|l| l.starts_with(&dev)).expect("listed");
+    assert!(row.ends_with(" free"), "{row}");
+    let (_, out, _) = discrec(&["info", &dev]);
+    assert!(out.lines().any(|l| l == "owner           free"), "{out}");
+    let (_, out, _) = discrec(&["demo", "--device", &created_emu("cli-free-demo")]);
+    assert!(!out.contains("nobody"), "{out}");
+    assert!(out.contains("(free)"), "{out}");
+}
+
+#[test]
+fn every_error_is_prefixed_discrec() {
+    let dev = created_emu("cli-prefix");
+    let (code, _, err) = discrec(&["emu", "set", &dev, "--fault", "vanish"]);
+    assert_eq!(code, 0, "{err}");
+    for args in [
+        &["owner", "/dev/discrec-test-no-such-node"][..],
+        &["info", &dev],
+        &["eject", &dev],
+        &["lock", &dev, "--name", "X", "--", "true"],
+        &["emu", "remove", "never-created-here"],
+    ] {
+        let (code, _, err) = discrec(args);
+        assert_ne!(code, 0, "{args:?}");
+        assert!(
+            !err.is_empty() && err.lines().all(|l| l.starts_with("discrec: ")),
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn emu_subcommands_accept_the_emu_prefix_that_emu_list_prints() {
+    let dev = unique_emu_name("cli-prefix-emu");
+    let (code, out, err) = discrec(&["emu", "create", &dev]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim_end(), format!("{dev} created"));
+    let (_, list, _) = discrec(&["emu", "list"]);
+    let listed = list
+        .lines()
+        .find(|l| *l == dev)
+        .expect("emu list prints emu:NAME");
+    let (code, _, err) = discrec(&["emu", "set", listed, "--tray", "open"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = discrec(&["emu", "remove", listed]);
+    assert_eq!(code, 0, "{err}");
+    let (_, list, _) = discrec(&["emu", "list"]);
+    assert!(!list.lines().any(|l| l == dev), "{list}");
+}
+
+#[test]
+fn help_of_every_subcommand_has_examples() {
+    for args in [
+        &["lock"][..],
+        &["owner"],
+        &["list"],
+        &["info"],
+        &["eject"],
+        &["close-tray"],
+        &["demo"],
+        &["emu"],
+        &["emu", "create"],
+        &["emu", "remove"],
+        &["emu", "list"],
+        &["emu", "set"],
+    ] {
+        let mut a = args.to_vec();
+        a.push("--help");
+        let (code, out, _) = discrec(&a);
+        assert_eq!(code, 0, "{args:?}");
+        assert!(out.contains("Examples:\n  discrec "), "{args:?}:\n{out}");
+    }
+    let (_, out, _) = discrec(&["--help"]);
+    for status in ["64", "66", "71", "74", "77"] {
+        assert!(
+            out.contains(status),
+            "exit status {status} missing from --help:\n{out}"
+        );
+    }
+}
+
+/// The write end of a pipe whose read end is already closed: writing to it gives EPIPE.
+fn broken_pipe() -> std::io::PipeWriter {
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    writer
+}
+
+/// `stderr` without `list`'s notice that there is no optical drive.
+fn without_banner(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|l| !l.starts_with("discrec: No optical drive"))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+#[test]
+fn broken_pipe_exits_141_quietly() {
+    let dev = created_emu("cli-epipe");
+    for args in [
+        &["owner", &dev][..],
+        &["list"],
+        &["emu", "list"],
+        &["info", &dev],
+    ] {
+        let out = discrec_with(args, |c| {
+            c.stdout(broken_pipe());
+        });
+        let err = without_banner(&text(&out.stderr));
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn full_disk_exits_74_with_one_error_line_and_no_panic() {
+    let dev = created_emu("cli-enospc");
+    for args in [&["list"][..], &["owner", "--json", &dev], &["info", &dev]] {
+        let out = discrec_with(args, |c| {
+            c.stdout(std::fs::File::create("/dev/full").expect("/dev/full"));
+        });
+        let err = without_banner(&text(&out.stderr));
+        assert_eq!(out.status.code(), Some(74), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(
+            err.starts_with("discrec: ") && err.contains("ENOSPC"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn notices_into_a_broken_stderr_pipe_do_not_stop_the_job() {
+    let dev = created_emu("cli-stderr-epipe");
+    let out = discrec_with(
+        &[
+            "--json", "lock", &dev, "--name", "Deaf", "--", "echo", "ran",
+        ],
+        |c| {
+            c.stderr(broken_pipe());
+        },
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "ran\n");
+}
+
+/// Processes (other than this one) whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me && process_alive(pid))
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains(needle))
+        })
+        .collect()
+}
+
+/// After a demo run as PID `pid`: its emulated device is gone and none of its processes live on.
+fn assert_demo_cleaned_up(pid: u32) {
+    let dev = format!("emu:demo-{pid}");
+    let (_, list, _) = discrec(&["emu", "list"]);
+    assert!(!list.lines().any(|l| l == dev), "{dev} left behind: {list}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let left = processes_mentioning(&dev);
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "processes of the demo left running: {left:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn demo_into_a_closed_pipe_exits_141_and_cleans_up() {
+    let mut demo = Command::new(DISCREC)
+        .arg("demo")
+        .env("DISCRECORDER_RUNTIME_DIR", init())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn demo");
+    let mut first = String::new();
+    let mut stdout = BufReader::new(demo.stdout.take().expect("stdout"));
+    stdout.read_line(&mut first).expect("read");
+    drop(stdout);
+    let out = demo.wait_with_output().expect("wait");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_demo_cleaned_up(demo_pid(&first));
+}
+
+/// The demo's PID, from its first line (`discrecorder demo on emu:demo-PID …`).
+fn demo_pid(first_line: &str) -> u32 {
+    first_line
+        .split("emu:demo-")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no demo device in {first_line:?}"))
+}
+
+/// Sends `signal` to a running demo once it has printed the line starting with `after`; the
+/// demo must die of that signal, leaving no device and no process behind.
+fn demo_interrupted(signal: rustix::process::Signal, after: &str) {
+    let mut demo = Command::new(DISCREC)
+        .arg("demo")
+        .env("DISCRECORDER_RUNTIME_DIR", init())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn demo");
+    let mut stdout = BufReader::new(demo.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("read");
+    let pid = demo_pid(&first);
+    loop {
+        let mut line = String::new();
+        let n = stdout.read_line(&mut line).expect("read");
+        assert!(n > 0, "the demo ended before {after:?}");
+        if line.starts_with(after) {
+            break;
+        }
+    }
+    let p = rustix::process::Pid::from_raw(pid as i32).expect("pid");
+    rustix::process::kill_process(p, signal).expect("signal the demo");
+    let status = demo.wait().expect("wait");
+    assert_eq!(status.signal(), Some(signal.as_raw()), "{status:?}");
+    assert_demo_cleaned_up(pid);
+}
+
+#[test]
+fn demo_killed_with_sigterm_removes_its_device() {
+    demo_interrupted(rustix::process::Signal::TERM, "[ok ] 1.");
+}
+
+#[test]
+fn demo_interrupted_with_sigint_while_its_holder_runs_leaves_no_process() {
+    demo_interrupted(rustix::process::Signal::INT, "[ok ] 6.");
 }

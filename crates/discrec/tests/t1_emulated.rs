@@ -218,10 +218,7 @@ fn wait_is_woken_by_the_kernel_when_the_holder_releases() {
     let start = Instant::now();
     let got = waiter.acquire_with(
         "Patient",
-        AcquireOptions {
-            wait: Wait::Timeout(Duration::from_secs(20)),
-            ..AcquireOptions::default()
-        },
+        AcquireOptions::new().wait(Wait::Timeout(Duration::from_secs(20))),
     );
     let waited = start.elapsed();
     assert!(got.is_ok(), "{got:?}");
@@ -245,10 +242,7 @@ fn wait_gives_up_at_the_deadline_with_access_denied() {
     let err = open(&dev)
         .acquire_with(
             "Patient",
-            AcquireOptions {
-                wait: Wait::Timeout(Duration::from_millis(300)),
-                ..AcquireOptions::default()
-            },
+            AcquireOptions::new().wait(Wait::Timeout(Duration::from_millis(300))),
         )
         .expect_err("held throughout");
     assert!(start.elapsed() >= Duration::from_millis(300));
@@ -264,16 +258,16 @@ fn guard_releases_once_when_dropped() {
     rec.acquire_exclusive_access(false, "Outer")
         .expect("acquire");
     {
-        let g = rec.lock(false, "Inner").expect("guard");
+        let g = rec.lock("Inner").expect("guard");
         assert_eq!(g.acquired().lock_count, 2);
     }
     assert_eq!(rec.lock_count(), 1);
     {
-        let _g = rec.lock(false, "Inner").expect("guard");
+        let _g = rec.lock("Inner").expect("guard");
     }
     rec.release_exclusive_access().expect("release");
     assert_eq!(open(&dev).owner().expect("owner"), None);
-    let g = rec.lock(false, "Solo").expect("guard");
+    let g = rec.lock("Solo").expect("guard");
     assert_eq!(g.release().expect("release"), 0);
     assert_eq!(rec.lock_count(), 0);
 }
@@ -294,4 +288,159 @@ fn dropping_a_recorder_releases_whatever_its_count() {
 fn load_sixty_four_processes_on_four_devices_are_all_served_one_holder_each() {
     let devices: Vec<String> = (0..4).map(|_| unique_emu("load")).collect();
     load_run(&devices, 64, load_secs(5.0));
+}
+
+/// Issue 10, bug 1: a thread waiting in `acquire_with` must not hold the recorder's state lock,
+/// so other threads' queries answer at once. Before the fix `lock_count()` blocked until the
+/// wait ended (here: never, until the holder lets go).
+#[test]
+fn threads_a_waiting_acquire_does_not_block_queries_of_the_same_recorder() {
+    let dev = unique_emu("wait-queries");
+    let holder = open(&dev);
+    holder
+        .acquire_exclusive_access(false, "Holder")
+        .expect("holder");
+    let rec = std::sync::Arc::new(open(&dev));
+    let waiting = {
+        let rec = rec.clone();
+        std::thread::spawn(move || {
+            rec.acquire_with("Waiter", AcquireOptions::new().wait(Wait::Forever))
+                .map(|a| a.lock_count)
+                .map_err(|e| e.hresult())
+        })
+    };
+    // Let the waiter get into its wait.
+    std::thread::sleep(Duration::from_millis(200));
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let rec = rec.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(("lock_count", format!("{}", rec.lock_count())));
+            let owner = rec.owner().map(|o| o.map(|o| o.name));
+            let _ = tx.send(("owner", format!("{owner:?}")));
+            let released = rec.release_exclusive_access().map_err(|e| e.hresult());
+            let _ = tx.send(("release", format!("{released:?}")));
+        });
+    }
+    // lock_count is a mutex read: 100 ms is ample. owner() reads /proc/locks and the mount
+    // table, so it gets more room on a loaded machine; before the fix neither came back at all.
+    let got = rx.recv_timeout(Duration::from_millis(100));
+    assert_eq!(
+        got.as_ref().map(|(w, v)| (*w, v.as_str())),
+        Ok(("lock_count", "0")),
+        "lock_count() blocked behind a waiting acquire"
+    );
+    let got = rx.recv_timeout(Duration::from_secs(2));
+    assert_eq!(
+        got.as_ref().map(|(w, v)| (*w, v.as_str())),
+        Ok(("owner", "Ok(Some(\"Holder\"))")),
+        "owner() blocked behind a waiting acquire"
+    );
+    let got = rx.recv_timeout(Duration::from_secs(2));
+    assert_eq!(
+        got.as_ref().map(|(w, v)| (*w, v.as_str())),
+        Ok(("release", "Err(EFail)")),
+        "release at count 0 blocked behind a waiting acquire"
+    );
+    assert!(!waiting.is_finished(), "the waiter stopped waiting early");
+    holder.release_exclusive_access().expect("release holder");
+    assert_eq!(waiting.join().expect("waiter thread"), Ok(1));
+    assert_eq!(
+        rec.owner().expect("owner").map(|o| o.name),
+        Some("Waiter".into())
+    );
+}
+
+/// Issue 10, bug 1 (second half): a second thread's acquire on a recorder whose first thread
+/// is waiting for the device waits its turn and then nests; it never deadlocks and never takes
+/// a second claim.
+#[test]
+fn threads_a_second_acquire_during_a_wait_nests_once_the_first_succeeds() {
+    let dev = unique_emu("wait-nest");
+    let holder = open(&dev);
+    holder
+        .acquire_exclusive_access(false, "Holder")
+        .expect("holder");
+    let rec = std::sync::Arc::new(open(&dev));
+    let spawn = |name: &'static str, wait: Wait| {
+        let rec = rec.clone();
+        std::thread::spawn(move || {
+            rec.acquire_with(name, AcquireOptions::new().wait(wait))
+                .map(|a| a.lock_count)
+                .map_err(|e| e.hresult())
+        })
+    };
+    let first = spawn("First", Wait::Forever);
+    std::thread::sleep(Duration::from_millis(200));
+    // Not waiting: refused at once while the first thread waits.
+    let now = spawn("Impatient", Wait::Immediately);
+    assert_eq!(now.join().expect("thread"), Err(HResult::EAccessDenied));
+    let second = spawn("Second", Wait::Timeout(Duration::from_secs(30)));
+    std::thread::sleep(Duration::from_millis(200));
+    holder.release_exclusive_access().expect("release holder");
+    let mut counts = [
+        first.join().expect("first").expect("first acquires"),
+        second.join().expect("second").expect("second acquires"),
+    ];
+    counts.sort();
+    assert_eq!(counts, [1, 2], "one claim, one nested level");
+    assert_eq!(rec.lock_count(), 2);
+    assert_eq!(rec.exclusive_access_owner().expect("owner"), "First");
+    rec.release_exclusive_access().expect("release");
+    rec.release_exclusive_access().expect("release");
+    assert_eq!(open(&dev).owner().expect("owner"), None);
+}
+
+/// Issue 10, bug 2: `disable_mcn` checked the count under one lock and counted under another,
+/// so two threads could both take a lock level and `enable_mcn` gave back only one: the device
+/// stayed held. N threads disable at once, N enable: the device must be free, every round.
+#[test]
+fn threads_concurrent_disable_mcn_never_leaks_a_lock_level() {
+    const THREADS: usize = 8;
+    let dev = unique_emu("mcn-race");
+    let rec = std::sync::Arc::new(open(&dev));
+    for round in 0..50 {
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(THREADS));
+        let threads: Vec<_> = (0..THREADS)
+            .map(|_| {
+                let (rec, barrier) = (rec.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    rec.disable_mcn().expect("disable_mcn")
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().expect("thread");
+        }
+        assert_eq!(rec.mcn_disabled_count(), THREADS as u32, "round {round}");
+        assert_eq!(rec.lock_count(), 1, "round {round}: one lock level for MCN");
+        for _ in 0..THREADS {
+            rec.enable_mcn().expect("enable_mcn");
+        }
+        assert_eq!(rec.lock_count(), 0, "round {round}: a lock level leaked");
+        assert_eq!(open(&dev).owner().expect("owner"), None, "round {round}");
+    }
+}
+
+/// Issue 11 A3 / issue 10: resolving `emu:NAME` creates nothing. Before, any use of a misspelt
+/// name made a new device, so two jobs spelling it differently had no mutual exclusion.
+#[test]
+fn an_unknown_emu_name_is_err_dev_not_exist_and_creates_nothing() {
+    let dev = unique_emu_name("typo");
+    let err = Recorder::open(&dev).expect_err("an unknown emulated recorder");
+    assert_eq!(err.hresult(), HResult::DevNotExist);
+    assert!(err.context().contains("emu create"), "{}", err.context());
+    for args in [
+        &["owner", dev.as_str()][..],
+        &["info", &dev],
+        &["eject", &dev],
+        &["lock", &dev, "--name", "X", "--", "true"],
+    ] {
+        let (code, _, err) = discrec(args);
+        assert_eq!(code, 66, "{args:?}: {err}");
+    }
+    assert!(!emu_backing(&dev).exists(), "a use of {dev} created it");
+    let (_, list, _) = discrec(&["emu", "list"]);
+    assert!(!list.lines().any(|l| l == dev), "{list}");
 }

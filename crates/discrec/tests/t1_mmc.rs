@@ -195,7 +195,7 @@ fn second_clients_eject_is_refused_with_recorder_locked_while_identity_still_wor
     let (code, _, stderr) = discrec(&["eject", &dev]);
     assert_eq!(code, 1);
     assert!(
-        stderr.starts_with("E_IMAPI_RECORDER_LOCKED (0xC0AA0210): "),
+        stderr.starts_with("discrec: E_IMAPI_RECORDER_LOCKED (0xC0AA0210): "),
         "{stderr}"
     );
     holder.finish();
@@ -228,7 +228,10 @@ fn list_without_optical_drives_shows_emulated_recorders_and_says_so() {
         .flatten()
         .any(|e| e.file_name().to_string_lossy().starts_with("sr"));
     if !drives {
-        assert!(out.starts_with("No optical drive on this machine"), "{out}");
+        assert!(
+            err.starts_with("discrec: No optical drive on this machine"),
+            "{err}"
+        );
     }
     let row = out.lines().find(|l| l.contains(&dev)).expect("listed");
     assert!(

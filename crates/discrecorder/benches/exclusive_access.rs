@@ -294,9 +294,9 @@ fn main() {
     {
         let name = format!("bench-{}", std::process::id());
         let spec = format!("emu:{name}");
-        let _emu = EmuDevice { name: name.clone() };
+        let _emu = EmuDevice::create(&name);
         Recorder::open(&spec).expect("create the emulated recorder");
-        let node = discrecorder::emu::backing_path(&name);
+        let node = discrecorder::testing::backing_path(&name);
         bench_device(&mut c, "excl_emu", &spec, &node, false);
     }
 

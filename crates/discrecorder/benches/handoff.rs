@@ -76,10 +76,7 @@ fn open_node(node: &str) -> std::os::fd::OwnedFd {
 /// `take` line start over; `lib-hold`: acquire, say `held`, sleep until killed; `floor-cycle` and
 /// `floor-hold`: the same with a bare blocking `flock` on the node.
 fn holder(role: &str, device: &str) {
-    let wait_forever = AcquireOptions {
-        wait: Wait::Forever,
-        ..AcquireOptions::default()
-    };
+    let wait_forever = AcquireOptions::new().wait(Wait::Forever);
     match role {
         "lib-cycle" | "lib-hold" => {
             let rec = Recorder::open(device).expect("holder opens the recorder");
@@ -199,10 +196,7 @@ fn row(spec: &str, node: &str, library: bool, sigkill: bool, rounds: usize) -> V
     let rec = Recorder::open(spec).expect("waiter opens the recorder");
     let floor_fd = open_node(node);
     let device = if library { spec } else { node };
-    let wait_forever = AcquireOptions {
-        wait: Wait::Forever,
-        ..AcquireOptions::default()
-    };
+    let wait_forever = AcquireOptions::new().wait(Wait::Forever);
     let mut cycling = (!sigkill).then(|| Holder::spawn(role, device));
     let mut out = Vec::with_capacity(rounds);
     for _ in 0..rounds {
@@ -308,10 +302,10 @@ fn main() {
 
     {
         let name = format!("handoff-{}", std::process::id());
-        let _emu = EmuDevice { name: name.clone() };
+        let _emu = EmuDevice::create(&name);
         let spec = format!("emu:{name}");
         Recorder::open(&spec).expect("create the emulated recorder");
-        let node = discrecorder::emu::backing_path(&name);
+        let node = discrecorder::testing::backing_path(&name);
         // The floor on an emulated device is a flock on its backing file, as the library's.
         let node = node.to_str().expect("utf-8 path").to_owned();
         bench_device(&spec, &node, "emulated recorder", rounds);

@@ -2,19 +2,21 @@
 //!
 //! Run: cargo run -p discrecorder --example lock -- /dev/sr0   (default: emu:bay1, no drive needed)
 
-use discrecorder::{AcquireOptions, Recorder, Wait};
+use discrecorder::{emu, AcquireOptions, Recorder, Wait};
 use std::time::Duration;
 
 fn main() -> Result<(), discrecorder::Error> {
-    let device = std::env::args().nth(1).unwrap_or_else(|| "emu:bay1".into());
-    let rec = Recorder::open(&device)?; // "/dev/sr0", "emu:bay1", ...
+    let device = match std::env::args().nth(1) {
+        Some(device) => device, // "/dev/sr0", "emu:bay1", a recorder id from `discrec list`
+        None => {
+            emu::create("bay1")?; // an emulated recorder every process can open (no drive, no root)
+            "emu:bay1".to_owned()
+        }
+    };
+    let rec = Recorder::open(&device)?;
     let access = rec.lock_with(
         "Disc Robot",
-        AcquireOptions {
-            force: false,
-            wait: Wait::Timeout(Duration::from_secs(30)), // woken by the kernel when the holder goes
-            handoff: false,
-        },
+        AcquireOptions::new().wait(Wait::Timeout(Duration::from_secs(30))), // woken by the kernel
     )?;
     println!("{}", rec.exclusive_access_owner()?); // "Disc Robot", as every process sees it
     drop(access); // released; a crash or SIGKILL would release it too

@@ -20,8 +20,7 @@
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rustix::fs::{FlockOperation, Mode, OFlags};
 use serde::Serialize;
@@ -31,10 +30,12 @@ use crate::device::Device;
 use crate::error::{errno_text, libc_errno, Error, HResult, Result};
 use crate::owner::{self, Owner};
 use crate::record::{self, HoldMode, OwnerRecord, PublishedRecord};
+use crate::registry::{self, Reservation};
 use crate::sys::{self, proc_locks::LockKind, proc_locks::LockTable, ChangeWaiter};
 
 /// Something the caller should know about an acquire that nevertheless succeeded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Warning {
     /// `force` could not unmount this volume: access was gained anyway, but without the
@@ -62,7 +63,7 @@ impl std::fmt::Display for Warning {
             } => write!(
                 f,
                 "{} stayed mounted ({reason}): access gained without the kernel's exclusive claim",
-                owner::sanitize(&mount_point.to_string_lossy())
+                crate::text::sanitize(&mount_point.to_string_lossy())
             ),
             Warning::OwnerNotPublished { reason } => {
                 write!(f, "client name not published to other processes: {reason}")
@@ -73,6 +74,7 @@ impl std::fmt::Display for Warning {
 
 /// How long to wait for a device that is busy.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Wait {
     /// Fail at once with `E_ACCESSDENIED`.
     #[default]
@@ -84,20 +86,104 @@ pub enum Wait {
     Forever,
 }
 
-/// The options of an acquire.
+impl Wait {
+    /// When to give up: `None` for not waiting at all, `Some(None)` for never.
+    pub(crate) fn deadline(self) -> Option<Option<Instant>> {
+        match self {
+            Wait::Immediately => None,
+            Wait::Timeout(d) => Some(Instant::now().checked_add(d)),
+            Wait::Forever => Some(None),
+        }
+    }
+}
+
+/// What an acquire does about file systems of the device that are mounted (IMAPI2's `force`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mounted {
+    /// Refuse with `E_ACCESSDENIED`, naming the mount points; nothing is unmounted.
+    #[default]
+    Refuse,
+    /// Unmount them; gain access even where that fails ("whether the file system volume can or
+    /// cannot be dismounted"), reporting each volume that stayed as a [`Warning`].
+    Unmount,
+}
+
+/// Which claims the acquirer keeps for itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ClaimScope {
+    /// Every claim: the kernel's `O_EXCL`, the `flock` and the POSIX lock.
+    #[default]
+    Full,
+    /// Hand-off: publish the client name and keep our clients and udev off the device (the
+    /// `flock`), but leave the kernel's `O_EXCL` claim and the POSIX lock free for a child
+    /// program (a burner that opens the drive exclusively itself) to take.
+    Handoff,
+}
+
+/// The options of an acquire. Build with [`AcquireOptions::new`] (or `default()`) and the
+/// setters; fields may be added in later versions.
+///
+/// ```
+/// use discrecorder::{AcquireOptions, Mounted, Wait};
+/// use std::time::Duration;
+/// let opts = AcquireOptions::new()
+///     .mounted(Mounted::Unmount)
+///     .wait(Wait::Timeout(Duration::from_secs(30)));
+/// assert_eq!(opts.wait, Wait::Timeout(Duration::from_secs(30)));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AcquireOptions {
-    /// Unmount file systems of the device; gain access even where that fails (SPEC 2.4).
-    pub force: bool,
+    /// Mounted file systems: refuse (default) or unmount (IMAPI2's `force`).
+    pub mounted: Mounted,
     /// Whether and how long to wait for a busy device.
     pub wait: Wait,
-    /// Hand-off: publish the client name and keep our clients and udev off the device, but leave
-    /// the kernel's `O_EXCL` claim and the POSIX lock free for a child program to take.
-    pub handoff: bool,
+    /// Which claims to keep: all of them (default) or hand them off to a child program.
+    pub scope: ClaimScope,
+}
+
+impl AcquireOptions {
+    /// The defaults: refuse mounted volumes, do not wait, keep every claim.
+    pub fn new() -> AcquireOptions {
+        AcquireOptions::default()
+    }
+
+    /// Sets what to do about mounted file systems.
+    #[must_use]
+    pub fn mounted(mut self, mounted: Mounted) -> AcquireOptions {
+        self.mounted = mounted;
+        self
+    }
+
+    /// Sets whether and how long to wait for a busy device.
+    #[must_use]
+    pub fn wait(mut self, wait: Wait) -> AcquireOptions {
+        self.wait = wait;
+        self
+    }
+
+    /// Sets which claims the acquirer keeps.
+    #[must_use]
+    pub fn scope(mut self, scope: ClaimScope) -> AcquireOptions {
+        self.scope = scope;
+        self
+    }
+
+    /// IMAPI2's `force` flag as options: `true` is [`Mounted::Unmount`].
+    pub fn from_imapi_force(force: bool) -> AcquireOptions {
+        AcquireOptions::new().mounted(if force {
+            Mounted::Unmount
+        } else {
+            Mounted::Refuse
+        })
+    }
 }
 
 /// What a successful acquire did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Acquired {
     /// The recorder's lock count after this call.
     pub lock_count: u32,
@@ -107,83 +193,6 @@ pub struct Acquired {
     pub unmounted: Vec<PathBuf>,
     /// What the caller should know.
     pub warnings: Vec<Warning>,
-}
-
-struct LocalHolder {
-    key: String,
-    client: ClientName,
-    since_unix_ms: u64,
-    mode: HoldMode,
-    /// The descriptor commands go through while held, shared so that other recorders of this
-    /// process never open and close the node (which would drop our POSIX lock on it).
-    io_fd: Option<Arc<OwnedFd>>,
-}
-
-/// Devices this process holds (or is acquiring), by record key.
-static LOCAL: Mutex<Vec<LocalHolder>> = Mutex::new(Vec::new());
-
-fn local() -> std::sync::MutexGuard<'static, Vec<LocalHolder>> {
-    // A panic elsewhere while the table was locked leaves it consistent (every change is one
-    // push or one remove), so a poisoned lock is still usable.
-    LOCAL.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// The owner of `key` if a recorder of this process holds it.
-pub(crate) fn local_owner(key: &str) -> Option<Owner> {
-    let table = local();
-    let h = table.iter().find(|h| h.key == key)?;
-    Some(Owner::client(OwnerRecord {
-        client: h.client.clone(),
-        pid: rustix::process::getpid().as_raw_nonzero().get(),
-        program: own_program(),
-        since_unix_ms: h.since_unix_ms,
-        mode: h.mode,
-    }))
-}
-
-/// The descriptor a recorder of this process holds `key` with, for commands.
-pub(crate) fn local_io_fd(key: &str) -> Option<Arc<OwnedFd>> {
-    local()
-        .iter()
-        .find(|h| h.key == key)
-        .and_then(|h| h.io_fd.clone())
-}
-
-/// A row in [`LOCAL`], removed when dropped.
-struct Reservation {
-    key: String,
-}
-
-impl Reservation {
-    fn take(key: &str, client: &ClientName, since_unix_ms: u64, mode: HoldMode) -> Option<Self> {
-        let mut table = local();
-        if table.iter().any(|h| h.key == key) {
-            return None;
-        }
-        table.push(LocalHolder {
-            key: key.to_owned(),
-            client: client.clone(),
-            since_unix_ms,
-            mode,
-            io_fd: None,
-        });
-        Some(Reservation {
-            key: key.to_owned(),
-        })
-    }
-
-    fn set_held(&self, mode: HoldMode, io_fd: Arc<OwnedFd>) {
-        if let Some(h) = local().iter_mut().find(|h| h.key == self.key) {
-            h.mode = mode;
-            h.io_fd = Some(io_fd);
-        }
-    }
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        local().retain(|h| h.key != self.key);
-    }
 }
 
 /// The claims of one holder. The recorder unlocks its owner record only after this is dropped,
@@ -202,6 +211,7 @@ impl Claim {
     }
 
     /// The descriptor holding the kernel's exclusive claim, if any.
+    #[cfg(feature = "testing")]
     pub(crate) fn exclusive_fd(&self) -> Option<&Arc<OwnedFd>> {
         self.excl_fd.as_ref()
     }
@@ -225,9 +235,7 @@ impl Claim {
 impl Drop for Claim {
     fn drop(&mut self) {
         // Forget the shared descriptor first, so the fields below really close the device.
-        if let Some(h) = local().iter_mut().find(|h| h.key == self.reservation.key) {
-            h.io_fd = None;
-        }
+        self.reservation.forget_io_fd();
         // The kernel claim first, then the flock, unlocked before its descriptor closes: the
         // close is what wakes waiters (inotify), and the kernel reports a close before it drops
         // the file's locks, so a waiter woken by it must find the flock already gone.
@@ -242,32 +250,6 @@ impl std::fmt::Debug for Claim {
             .field("mode", &self.mode)
             .field("exclusive", &self.excl_fd.is_some())
             .finish()
-    }
-}
-
-pub(crate) fn now_unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// This process's program name, read once.
-fn own_program() -> String {
-    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    NAME.get_or_init(|| {
-        let pid = rustix::process::getpid().as_raw_nonzero().get();
-        sys::program_name(pid)
-            .map(|p| owner::sanitize(&p))
-            .unwrap_or_else(|| "unknown".to_owned())
-    })
-    .clone()
-}
-
-fn deadline_of(wait: Wait) -> Option<Option<Instant>> {
-    match wait {
-        Wait::Immediately => None,
-        Wait::Timeout(d) => Some(Instant::now().checked_add(d)),
-        Wait::Forever => Some(None),
     }
 }
 
@@ -308,7 +290,7 @@ fn acquire_inner(
     waiter: &mut Option<ChangeWaiter>,
 ) -> Result<(Claim, Acquired)> {
     device.check_not_detached()?;
-    let deadline = deadline_of(opts.wait);
+    let deadline = opts.wait.deadline();
     // Sleeps until the node or the mount table changes, the fallback tick or `cap`. `None` when
     // the deadline has passed, else whether a kernel event (not a timeout) ended the sleep. Only
     // called when waiting is allowed.
@@ -347,8 +329,9 @@ fn acquire_inner(
             format!("{} (gave up waiting)", err.context()),
         ))
     };
-    let since = now_unix_ms();
-    let first_mode = if opts.handoff {
+    let since = sys::now_unix_ms();
+    let handoff = opts.scope == ClaimScope::Handoff;
+    let first_mode = if handoff {
         HoldMode::Handoff
     } else {
         HoldMode::Exclusive
@@ -357,7 +340,7 @@ fn acquire_inner(
         match Reservation::take(device.key(), client, since, first_mode) {
             Some(r) => break r,
             None => {
-                let err = match local_owner(device.key()) {
+                let err = match owner::local(device.key()) {
                     Some(o) => owner::denied(device, &o),
                     None => continue,
                 };
@@ -369,8 +352,8 @@ fn acquire_inner(
     let mut warnings = Vec::new();
     let rec = OwnerRecord {
         client: client.clone(),
-        pid: rustix::process::getpid().as_raw_nonzero().get(),
-        program: own_program(),
+        pid: registry::own_pid(),
+        program: registry::own_program(),
         since_unix_ms: since,
         mode: first_mode,
     };
@@ -419,7 +402,7 @@ fn acquire_inner(
             }
         }
     };
-    let (excl_fd, mode) = if opts.handoff {
+    let (excl_fd, mode) = if handoff {
         // Closing our exclusive descriptor also drops our POSIX lock: both are the child's now.
         drop(excl_fd);
         (None, HoldMode::Handoff)
@@ -480,7 +463,7 @@ fn attempt(
                 unlock();
                 return Err(Attempt::Busy(busy_without_mount(device)));
             }
-            if !opts.force {
+            if opts.mounted == Mounted::Refuse {
                 unlock();
                 let o = Owner::mount(points);
                 return Err(Attempt::Busy(Error::new(
@@ -596,7 +579,7 @@ fn take_flock(device: &Device, lock_fd: &OwnedFd) -> std::result::Result<(), Att
         // The table of this process says no recorder of ours holds the device, so ours is a
         // released one that outlives its close() while another process (lsof, a /proc/PID/fd
         // scan) still holds a reference to the open file.
-        let me = rustix::process::getpid().as_raw_nonzero().get();
+        let me = registry::own_pid();
         let locks = LockTable::read().unwrap_or_default();
         let foreign_exclusive = locks
             .on(device.node())
@@ -724,7 +707,7 @@ fn sys_group_name(gid: u32) -> String {
                 let mut f = l.split(':');
                 let name = f.next()?;
                 let _pw = f.next()?;
-                (f.next()?.parse::<u32>().ok()? == gid).then(|| owner::sanitize(name))
+                (f.next()?.parse::<u32>().ok()? == gid).then(|| crate::text::sanitize(name))
             })
         })
         .unwrap_or_else(|| gid.to_string())

@@ -1,7 +1,7 @@
 //! The friendly name a recorder publishes while it holds exclusive access.
 //!
-//! Owns the validation rules of SPEC section 2 (the Windows driver's rules for the caller name of
-//! `IOCTL_CDROM_EXCLUSIVE_ACCESS`). Pure: no I/O.
+//! Owns the validation rules: the Windows driver's rules for the caller name of
+//! `IOCTL_CDROM_EXCLUSIVE_ACCESS` (1 to 63 bytes of `0-9 A-Z a-z`, space and `.,:;_-`). Pure: no I/O.
 
 use std::fmt;
 
@@ -24,12 +24,18 @@ pub const fn is_client_name_byte(b: u8) -> bool {
 
 impl ClientName {
     /// Validates `name`; on failure the error is `E_INVALIDARG` and says which byte and where.
+    ///
+    /// # Errors
+    /// - `E_INVALIDARG`: empty, over 63 bytes, or a byte outside the alphabet.
     pub fn new(name: &str) -> Result<ClientName> {
         Self::check(name.as_bytes())?;
         Ok(ClientName(name.to_owned()))
     }
 
     /// Validates raw bytes without allocating (the hot path of a nested acquire).
+    ///
+    /// # Errors
+    /// - `E_INVALIDARG`: as [`ClientName::new`].
     pub fn check(bytes: &[u8]) -> Result<()> {
         if bytes.is_empty() {
             return Err(Error::new(

@@ -15,6 +15,7 @@ use crate::sys::{self, FileId};
 
 /// What kind of device a recorder is on.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DeviceKind {
     /// A kernel block device (`/dev/srN`, `/dev/loopN`, a disk).
     Block {
@@ -46,10 +47,17 @@ pub struct Device {
 
 impl Device {
     /// Resolves a device string: a block device path (symlinks such as `/dev/cdrom` are
-    /// followed) or `emu:NAME` (created on first use).
+    /// followed) or `emu:NAME` of an existing emulated recorder. It creates nothing.
+    ///
+    /// # Errors
+    /// - `HRESULT_FROM_WIN32(ERROR_DEV_NOT_EXIST)`: no such node, or no such emulated recorder
+    ///   (create one with [`crate::emu::create`]).
+    /// - `E_INVALIDARG`: the path is not a block device, or the emulated name is not valid.
+    /// - `E_ACCESSDENIED`: the node cannot be examined, or an emulated recorder's file was
+    ///   replaced by something other than a regular file.
     pub fn resolve(spec: &str) -> Result<Device> {
         if let Some(name) = spec.strip_prefix(emu::PREFIX) {
-            let path = emu::ensure(name)?;
+            let path = emu::existing(name)?;
             let st = stat(&path, spec)?;
             return Ok(Device {
                 spec: spec.to_owned(),
@@ -187,6 +195,10 @@ impl Device {
 
     /// Checks the device is still the one resolved: gone gives `ERROR_DEV_NOT_EXIST`, a node
     /// that now names another device gives `ERROR_INVALID_HANDLE`.
+    ///
+    /// # Errors
+    /// - `HRESULT_FROM_WIN32(ERROR_DEV_NOT_EXIST)`: gone (or a detached loop device).
+    /// - `HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE)`: the node now names another device.
     pub fn check_present(&self) -> Result<()> {
         let st = stat(&self.path, &self.spec)?;
         let same = match self.kind {

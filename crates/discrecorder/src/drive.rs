@@ -1,27 +1,20 @@
-//! The rest of `IDiscRecorder2`: identity, profiles, features, mode pages, tray and media
-//! change notification, over MMC commands.
+//! What an MMC drive says about itself, and the commands that move its tray: the MMC half of
+//! `IDiscRecorder2`, below the public recorder API.
 //!
-//! Owns running one MMC command through a [`Transport`] and turning its status and sense into
-//! the library's errors (sense mapped to the IMAPI2 codes, raw key/ASC/ASCQ kept), and the
-//! recorder methods built on that. Byte layouts are `discrecorder_mmc`'s; claims are
-//! [`crate::claim`]'s.
-//!
-//! State-changing operations (eject, close tray, disabling media change notification) take
-//! exclusive access for themselves when the recorder does not hold it, under the recorder's
-//! operation client name, and fail with `E_IMAPI_RECORDER_LOCKED` when another client holds the
-//! device. Identity queries work whoever holds it.
-//!
-//! Media change notification on Linux: the kernel stops polling an sr drive for media events
-//! while a descriptor holds it open exclusively for writing (`DISK_EVENT_FLAG_BLOCK_ON_EXCL_WRITE`,
-//! which the sr driver sets), and resumes when that descriptor is closed, including when its
-//! process dies. [`Recorder::disable_mcn`] therefore holds exclusive access (one level of the
-//! lock count) while the notification is disabled; the kernel restores it if the process dies.
+//! Owns the command sequences and their interpretation: INQUIRY and VPD page 0x80 (SPC-4 6.4
+//! "INQUIRY", 7.8.15 "Unit Serial Number VPD page"), GET CONFIGURATION with its profile list and
+//! Removable Medium feature (MMC-6 6.6, 5.3.1, 5.3.4), MODE SENSE(10) with page code 0x3F
+//! (SPC-4 6.14), TEST UNIT READY (SPC-4 6.47), PREVENT ALLOW MEDIUM REMOVAL (MMC-6 6.21) and
+//! START STOP UNIT (MMC-6 6.38). A [`Drive`] is a short-lived view: a device, the descriptor to
+//! send through, and a timeout. It takes no claim and keeps no count: [`crate::recorder`] decides
+//! when a command may run and under whose exclusive access; running one command is
+//! [`crate::scsi`]'s.
 
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use discrecorder_mmc::codes::sense_key;
 use discrecorder_mmc::configuration::{
     get_configuration, Configuration, FeatureCode, Profile, ProfileDescriptor, RequestType,
 };
@@ -30,22 +23,16 @@ use discrecorder_mmc::mode::{mode_sense10_all_pages, ModeParameters};
 use discrecorder_mmc::sense::SenseData;
 use discrecorder_mmc::unit::{prevent_allow_medium_removal, start_stop_unit, test_unit_ready};
 use discrecorder_mmc::unit::{MediumRemoval, StartStop};
-use discrecorder_mmc::{Command, DataDirection};
-use rustix::fs::{Mode, OFlags};
+use discrecorder_mmc::Command;
 use serde::Serialize;
 
-use crate::claim::{self, Claim};
-use crate::device::{Device, DeviceKind};
-use crate::error::{Error, HResult, Result, Sense};
-use crate::owner;
-use crate::recorder::Recorder;
-use crate::transport::{Data, EmuTransport, SgTransport, Transport};
-
-/// How long one SCSI command may take unless [`Recorder::set_command_timeout`] says otherwise.
-pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+use crate::device::Device;
+use crate::error::{Error, HResult, Result};
+use crate::scsi::{self, parse_error, Access};
 
 /// What INQUIRY says of a drive.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Identity {
     /// Vendor identification (`VendorId`).
     pub vendor: String,
@@ -59,183 +46,73 @@ pub struct Identity {
     pub removable: bool,
 }
 
-/// Which bytes a command needs the transport for: reading only, or changing the drive.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Access {
-    Read,
-    Change,
-}
-
-fn transport_for(
-    device: &Device,
+/// One device, the descriptor its commands go through (`None`: the scsi layer finds one) and
+/// how long each command may take.
+pub(crate) struct Drive<'a> {
+    device: &'a Device,
     fd: Option<Arc<OwnedFd>>,
-    access: Access,
-) -> Result<Box<dyn Transport>> {
-    match device.kind() {
-        DeviceKind::Emulated { .. } => Ok(Box::new(EmuTransport::new(
-            device.path().to_path_buf(),
-            device.spec(),
-        ))),
-        DeviceKind::Block { .. } => {
-            let fd = match fd.or_else(|| claim::local_io_fd(device.key())) {
-                Some(fd) => fd,
-                None => {
-                    // Nobody in this process holds the device, so opening and closing a
-                    // descriptor here cannot drop a POSIX lock of ours.
-                    let base = OFlags::NONBLOCK | OFlags::CLOEXEC;
-                    let first = if access == Access::Change {
-                        OFlags::RDWR
-                    } else {
-                        OFlags::RDONLY
-                    };
-                    Arc::new(
-                        rustix::fs::open(device.path(), base | first, Mode::empty())
-                            .map_err(|e| Error::from_io(e.into(), device.spec(), "cannot open"))?,
-                    )
-                }
-            };
-            Ok(Box::new(SgTransport::new(fd, device.spec())))
-        }
-    }
-}
-
-/// Runs `cmd`; GOOD gives the data, CHECK CONDITION an error from the sense (mapped by `map`).
-fn run<const N: usize>(
-    t: &mut dyn Transport,
-    cmd: &Command<N>,
     timeout: Duration,
-    device: &str,
-    what: &str,
-    map: fn(&SenseData) -> Option<u32>,
-) -> Result<Vec<u8>> {
-    let mut buf = vec![0u8; cmd.allocation_length() as usize];
-    // A unit attention (medium changed, reset) reports an event, not a failure of this
-    // command: like the kernel's own drivers, send the command again, a bounded number of times.
-    let mut attempts = 0;
-    let reply = loop {
-        let data = match cmd.direction {
-            DataDirection::FromDevice { .. } => Data::In(&mut buf),
-            DataDirection::None | DataDirection::ToDevice { .. } => Data::None,
-        };
-        let reply = t.execute(cmd.as_bytes(), data, timeout)?;
-        attempts += 1;
-        let unit_attention = reply.status == 0x02
-            && SenseData::parse(&reply.sense).is_ok_and(|s| s.key.code() == 0x6);
-        if !unit_attention || attempts >= 4 {
-            break reply;
-        }
-    };
-    match reply.status {
-        0x00 => {
-            buf.truncate(reply.transferred.min(buf.len()));
-            Ok(buf)
-        }
-        0x02 => Err(sense_error(&reply.sense, device, what, map)),
-        0x08 => Err(Error::new(
-            HResult::MediaBecomingReady,
-            format!("{device}: {what}: the drive is busy (SCSI status BUSY)"),
-        )),
-        other => Err(Error::new(
-            HResult::InvalidResponseFromDevice,
-            format!("{device}: {what}: unexpected SCSI status 0x{other:02X}"),
-        )),
-    }
 }
 
-fn sense_error(raw: &[u8], device: &str, what: &str, map: fn(&SenseData) -> Option<u32>) -> Error {
-    let Ok(sense) = SenseData::parse(raw) else {
-        return Error::new(
-            HResult::InvalidResponseFromDevice,
+impl<'a> Drive<'a> {
+    pub(crate) fn new(device: &'a Device, fd: Option<Arc<OwnedFd>>, timeout: Duration) -> Self {
+        Drive {
+            device,
+            fd,
+            timeout,
+        }
+    }
+
+    fn spec(&self) -> &str {
+        self.device.spec()
+    }
+
+    /// `E_FAIL` for a device that is not an optical drive.
+    pub(crate) fn not_mmc(device: &Device) -> Error {
+        Error::new(
+            HResult::EFail,
             format!(
-                "{device}: {what} failed and its sense data ({} bytes) could not be read",
-                raw.len()
+                "{} is not an MMC device (not an optical drive): it has no profiles, features or tray to ask about",
+                device.spec()
             ),
-        );
-    };
-    let hresult = map(&sense)
-        .and_then(HResult::from_code)
-        .unwrap_or(HResult::EFail);
-    Error::new(
-        hresult,
-        format!(
-            "{device}: {what} failed: sense key 0x{:X}, ASC 0x{:02X}, ASCQ 0x{:02X} ({:?})",
-            sense.key.code(),
-            sense.asc,
-            sense.ascq,
-            sense.condition()
-        ),
-    )
-    .with_sense(Sense {
-        key: sense.key.code(),
-        asc: sense.asc,
-        ascq: sense.ascq,
-    })
-}
-
-fn parse_error(device: &str, what: &str, e: impl std::fmt::Display) -> Error {
-    Error::new(
-        HResult::InvalidResponseFromDevice,
-        format!("{device}: {what}: {e}"),
-    )
-}
-
-/// After an acquire: does the drive answer at all within the timeout? Any status will do.
-pub(crate) fn probe_answers(device: &Device, claim: &Claim, timeout: Duration) -> Result<()> {
-    let mut t = transport_for(device, Some(claim.io_fd()), Access::Read)?;
-    t.execute(test_unit_ready().as_bytes(), Data::None, timeout)
-        .map(drop)
-}
-
-impl Recorder {
-    /// How long one SCSI command may take before `E_IMAPI_RECORDER_COMMAND_TIMEOUT`.
-    pub fn set_command_timeout(&self, timeout: Duration) {
-        self.state().timeout = timeout;
+        )
     }
 
-    /// The client name that operations taking the lock for themselves publish
-    /// (default `discrecorder`).
-    pub fn set_client_name(&self, name: &str) -> Result<()> {
-        self.state().ops_client = crate::ClientName::new(name)?;
-        Ok(())
+    fn require_mmc(&self) -> Result<()> {
+        if self.device.is_mmc() {
+            Ok(())
+        } else {
+            Err(Self::not_mmc(self.device))
+        }
     }
 
-    /// Whether the device speaks MMC: an sr drive (SCSI type 5) or an emulated recorder.
-    pub fn is_mmc(&self) -> bool {
-        self.device().is_mmc()
+    /// Runs `cmd` with `access`; `map` turns sense data into an HRESULT.
+    fn run<const N: usize>(
+        &self,
+        access: Access,
+        cmd: &Command<N>,
+        what: &str,
+        map: fn(&SenseData) -> Option<HResult>,
+    ) -> Result<Vec<u8>> {
+        let mut t = scsi::transport_for(self.device, self.fd.clone(), access)?;
+        scsi::run(t.as_mut(), cmd, self.timeout, self.spec(), what, map)
     }
 
     fn query<const N: usize>(
         &self,
         cmd: &Command<N>,
         what: &str,
-        map: fn(&SenseData) -> Option<u32>,
+        map: fn(&SenseData) -> Option<HResult>,
     ) -> Result<Vec<u8>> {
-        let (fd, timeout) = {
-            let state = self.state();
-            (state.claim.as_ref().map(Claim::io_fd), state.timeout)
-        };
-        let mut t = transport_for(self.device(), fd, Access::Read)?;
-        run(t.as_mut(), cmd, timeout, self.device().spec(), what, map)
-    }
-
-    fn not_mmc(&self) -> Error {
-        Error::new(
-            HResult::EFail,
-            format!(
-                "{} is not an MMC device (not an optical drive): it has no profiles, features or tray to ask about",
-                self.device().spec()
-            ),
-        )
+        self.run(Access::Read, cmd, what, map)
     }
 
     /// INQUIRY: vendor, product, revision.
-    pub fn identity(&self) -> Result<Identity> {
-        if !self.is_mmc() {
-            return Err(self.not_mmc());
-        }
-        let data = self.query(&inquiry(96), "INQUIRY", SenseData::imapi_hresult)?;
-        let inq = StandardInquiry::parse(&data)
-            .map_err(|e| parse_error(self.device().spec(), "INQUIRY", e))?;
+    pub(crate) fn identity(&self) -> Result<Identity> {
+        self.require_mmc()?;
+        let data = self.query(&inquiry(96), "INQUIRY", HResult::for_sense)?;
+        let inq =
+            StandardInquiry::parse(&data).map_err(|e| parse_error(self.spec(), "INQUIRY", e))?;
         Ok(Identity {
             vendor: inq.vendor,
             product: inq.product,
@@ -245,300 +122,137 @@ impl Recorder {
         })
     }
 
-    /// `VendorId`.
-    pub fn vendor_id(&self) -> Result<String> {
-        Ok(self.identity()?.vendor)
-    }
-
-    /// `ProductId`.
-    pub fn product_id(&self) -> Result<String> {
-        Ok(self.identity()?.product)
-    }
-
-    /// `ProductRevision`.
-    pub fn product_revision(&self) -> Result<String> {
-        Ok(self.identity()?.revision)
-    }
-
-    /// The unit serial number (VPD page 0x80), where the drive has one.
-    pub fn serial_number(&self) -> Result<Option<String>> {
+    /// The unit serial number (VPD page 0x80), `None` where the drive has none.
+    pub(crate) fn serial_number(&self) -> Result<Option<String>> {
         match self.query(
             &inquiry_vpd(0x80, 255),
             "INQUIRY VPD 0x80",
-            SenseData::imapi_hresult,
+            HResult::for_sense,
         ) {
             Ok(data) => Ok(Some(
                 UnitSerialNumber::parse(&data)
-                    .map_err(|e| parse_error(self.device().spec(), "VPD 0x80", e))?
+                    .map_err(|e| parse_error(self.spec(), "VPD 0x80", e))?
                     .serial,
             )),
-            Err(e) if e.sense().is_some_and(|s| s.key == 5) => Ok(None),
+            Err(e)
+                if e.sense()
+                    .is_some_and(|s| s.key == sense_key::ILLEGAL_REQUEST) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(e),
         }
     }
 
     /// GET CONFIGURATION with `request_type`, from feature 0.
-    pub fn configuration(&self, request_type: RequestType) -> Result<Configuration> {
-        if !self.is_mmc() {
-            return Err(self.not_mmc());
-        }
+    pub(crate) fn configuration(&self, request_type: RequestType) -> Result<Configuration> {
+        self.require_mmc()?;
         let data = self.query(
             &get_configuration(request_type, FeatureCode(0), 65530),
             "GET CONFIGURATION",
-            SenseData::imapi_hresult_for_get_configuration,
+            HResult::for_get_configuration_sense,
         )?;
-        Configuration::parse(&data)
-            .map_err(|e| parse_error(self.device().spec(), "GET CONFIGURATION", e))
+        Configuration::parse(&data).map_err(|e| parse_error(self.spec(), "GET CONFIGURATION", e))
     }
 
-    fn profile_list(&self) -> Result<Vec<ProfileDescriptor>> {
+    /// The Profile List feature's descriptors (empty if the drive reports none).
+    pub(crate) fn profile_list(&self) -> Result<Vec<ProfileDescriptor>> {
         let config = self.configuration(RequestType::All)?;
         match config.profiles() {
-            Some(list) => list.map_err(|e| parse_error(self.device().spec(), "Profile List", e)),
+            Some(list) => list.map_err(|e| parse_error(self.spec(), "Profile List", e)),
             None => Ok(Vec::new()),
         }
     }
 
-    /// `SupportedProfiles`: every profile the drive supports.
-    pub fn supported_profiles(&self) -> Result<Vec<Profile>> {
+    /// Profiles, all of them or only the current ones.
+    pub(crate) fn profiles(&self, current_only: bool) -> Result<Vec<Profile>> {
         Ok(self
             .profile_list()?
             .into_iter()
+            .filter(|p| p.current || !current_only)
             .map(|p| p.profile)
             .collect())
     }
 
-    /// `CurrentProfiles`: the profiles current for the loaded medium (empty without one).
-    pub fn current_profiles(&self) -> Result<Vec<Profile>> {
+    /// Feature codes, all of them or only the current ones.
+    pub(crate) fn feature_pages(&self, current_only: bool) -> Result<Vec<FeatureCode>> {
+        let request = if current_only {
+            RequestType::Current
+        } else {
+            RequestType::All
+        };
         Ok(self
-            .profile_list()?
-            .into_iter()
-            .filter(|p| p.current)
-            .map(|p| p.profile)
-            .collect())
-    }
-
-    /// `SupportedFeaturePages`: every feature the drive reports.
-    pub fn supported_feature_pages(&self) -> Result<Vec<FeatureCode>> {
-        Ok(self
-            .configuration(RequestType::All)?
+            .configuration(request)?
             .features
             .iter()
+            .filter(|f| f.current || !current_only)
             .map(|f| f.code)
             .collect())
     }
 
-    /// `CurrentFeaturePages`: the features current now.
-    pub fn current_feature_pages(&self) -> Result<Vec<FeatureCode>> {
-        Ok(self
-            .configuration(RequestType::Current)?
-            .features
-            .iter()
-            .filter(|f| f.current)
-            .map(|f| f.code)
-            .collect())
-    }
-
-    /// `SupportedModePages`: MODE SENSE(10) with page 0x3F.
-    pub fn supported_mode_pages(&self) -> Result<Vec<u8>> {
-        if !self.is_mmc() {
-            return Err(self.not_mmc());
-        }
+    /// MODE SENSE(10) with page 0x3F: the page codes the drive has.
+    pub(crate) fn mode_pages(&self) -> Result<Vec<u8>> {
+        self.require_mmc()?;
         let data = self.query(
             &mode_sense10_all_pages(65530),
             "MODE SENSE(10)",
-            SenseData::imapi_hresult_for_mode_sense,
+            HResult::for_mode_sense_sense,
         )?;
         Ok(ModeParameters::parse(&data)
-            .map_err(|e| parse_error(self.device().spec(), "MODE SENSE(10)", e))?
+            .map_err(|e| parse_error(self.spec(), "MODE SENSE(10)", e))?
             .page_codes())
     }
 
-    /// `DeviceCanLoadMedia`: from the Removable Medium feature.
-    pub fn device_can_load_media(&self) -> Result<bool> {
+    /// From the Removable Medium feature: whether the drive can load media itself.
+    pub(crate) fn can_load_media(&self) -> Result<bool> {
         let config = self.configuration(RequestType::All)?;
         match config.removable_medium() {
             Some(rm) => Ok(rm
-                .map_err(|e| parse_error(self.device().spec(), "Removable Medium feature", e))?
+                .map_err(|e| parse_error(self.spec(), "Removable Medium feature", e))?
                 .can_load_media()),
             None => Ok(false),
         }
     }
 
-    /// `VolumeName`: the kernel's device node (`/dev/srN`) or `emu:NAME`.
-    pub fn volume_name(&self) -> String {
-        match self.device().kind() {
-            DeviceKind::Emulated { .. } => self.device().spec().to_owned(),
-            DeviceKind::Block { .. } => self.device().path().display().to_string(),
-        }
+    /// TEST UNIT READY.
+    pub(crate) fn check_medium(&self) -> Result<()> {
+        self.require_mmc()?;
+        self.query(&test_unit_ready(), "TEST UNIT READY", HResult::for_sense)
+            .map(drop)
     }
 
-    /// `VolumePathNames`: where file systems of the device are mounted.
-    pub fn volume_path_names(&self) -> Result<Vec<PathBuf>> {
-        if self.device().is_block() {
-            owner::mounts_of(self.device())
-        } else {
-            Ok(Vec::new())
-        }
-    }
-
-    /// `LegacyDeviceNumber`: N of `/dev/srN` (the minor number for other block devices).
-    pub fn legacy_device_number(&self) -> Option<u32> {
-        match self.device().kind() {
-            DeviceKind::Block { minor, .. } => {
-                let name = self.device().path().file_name()?.to_str()?.to_owned();
-                name.strip_prefix("sr")
-                    .and_then(|n| n.parse().ok())
-                    .or(Some(*minor))
-            }
-            DeviceKind::Emulated { .. } => None,
-        }
-    }
-
-    /// `ActiveRecorderId`: the stable id of this recorder (see [`crate::master`]).
-    pub fn active_recorder_id(&self) -> String {
-        crate::master::recorder_id(self.device())
-    }
-
-    /// TEST UNIT READY: `Ok` with a medium ready, else `E_IMAPI_RECORDER_MEDIA_NO_MEDIA`,
-    /// `..._BECOMING_READY` and so on.
-    pub fn check_medium(&self) -> Result<()> {
-        if !self.is_mmc() {
-            return Err(self.not_mmc());
-        }
-        self.query(
-            &test_unit_ready(),
-            "TEST UNIT READY",
-            SenseData::imapi_hresult,
+    /// Unlocks the tray, then opens it.
+    pub(crate) fn eject(&self) -> Result<()> {
+        self.require_mmc()?;
+        let mut t = scsi::transport_for(self.device, self.fd.clone(), Access::Change)?;
+        scsi::run(
+            t.as_mut(),
+            &prevent_allow_medium_removal(MediumRemoval::Allow),
+            self.timeout,
+            self.spec(),
+            "PREVENT ALLOW MEDIUM REMOVAL",
+            HResult::for_sense,
+        )?;
+        scsi::run(
+            t.as_mut(),
+            &start_stop_unit(StartStop::Eject, false),
+            self.timeout,
+            self.spec(),
+            "START STOP UNIT (eject)",
+            HResult::for_sense,
         )
         .map(drop)
     }
 
-    /// Takes one level of exclusive access under the operation client name. A device held by
-    /// someone else gives `E_IMAPI_RECORDER_LOCKED` naming them; the owner is looked up only
-    /// when the acquire was refused, not before every operation.
-    fn acquire_for(&self, what: &str) -> Result<()> {
-        let name = self.state().ops_client.clone();
-        match self.acquire_exclusive_access(false, name.as_str()) {
-            Ok(_) => Ok(()),
-            Err(e) if e.hresult() == HResult::EAccessDenied && self.lock_count() == 0 => {
-                match owner::find(self.device())? {
-                    Some(o) => Err(locked(self.device(), what, &o)),
-                    None => Err(e),
-                }
-            }
-            Err(e) => Err(e),
-        }
+    /// Closes the tray, loading the medium.
+    pub(crate) fn close_tray(&self) -> Result<()> {
+        self.require_mmc()?;
+        self.run(
+            Access::Change,
+            &start_stop_unit(StartStop::Load, false),
+            "START STOP UNIT (load)",
+            HResult::for_sense,
+        )
+        .map(drop)
     }
-
-    /// Runs `f` while holding exclusive access: this recorder's own, else one taken for the
-    /// operation. Another holder gives `E_IMAPI_RECORDER_LOCKED`.
-    fn with_exclusive<T>(
-        &self,
-        what: &str,
-        f: impl FnOnce(&mut dyn Transport, Duration) -> Result<T>,
-    ) -> Result<T> {
-        if !self.is_mmc() {
-            return Err(self.not_mmc());
-        }
-        let held = self.lock_count() > 0;
-        if !held {
-            self.acquire_for(what)?;
-        }
-        let result = (|| {
-            let (fd, timeout) = {
-                let state = self.state();
-                (state.claim.as_ref().map(Claim::io_fd), state.timeout)
-            };
-            let mut t = transport_for(self.device(), fd, Access::Change)?;
-            f(t.as_mut(), timeout)
-        })();
-        if !held {
-            let _ = self.release_exclusive_access();
-        }
-        result
-    }
-
-    /// `EjectMedia`: unlocks the tray and opens it.
-    pub fn eject_media(&self) -> Result<()> {
-        let spec = self.device().spec().to_owned();
-        self.with_exclusive("eject", |t, timeout| {
-            run(
-                t,
-                &prevent_allow_medium_removal(MediumRemoval::Allow),
-                timeout,
-                &spec,
-                "PREVENT ALLOW MEDIUM REMOVAL",
-                SenseData::imapi_hresult,
-            )?;
-            run(
-                t,
-                &start_stop_unit(StartStop::Eject, false),
-                timeout,
-                &spec,
-                "START STOP UNIT (eject)",
-                SenseData::imapi_hresult,
-            )
-            .map(drop)
-        })
-    }
-
-    /// `CloseTray`: loads the medium.
-    pub fn close_tray(&self) -> Result<()> {
-        let spec = self.device().spec().to_owned();
-        self.with_exclusive("close the tray of", |t, timeout| {
-            run(
-                t,
-                &start_stop_unit(StartStop::Load, false),
-                timeout,
-                &spec,
-                "START STOP UNIT (load)",
-                SenseData::imapi_hresult,
-            )
-            .map(drop)
-        })
-    }
-
-    /// `DisableMcn`: stops media change notification, counted. Holds exclusive access while
-    /// disabled (see the module documentation for why that is how Linux does it).
-    pub fn disable_mcn(&self) -> Result<u32> {
-        if self.state().mcn_disabled == 0 {
-            self.acquire_for("disable media change notification of")?;
-        }
-        let mut state = self.state();
-        state.mcn_disabled += 1;
-        Ok(state.mcn_disabled)
-    }
-
-    /// `EnableMcn`: undoes one `disable_mcn`; at zero the kernel polls for media again.
-    pub fn enable_mcn(&self) -> Result<u32> {
-        let left = {
-            let mut state = self.state();
-            if state.mcn_disabled == 0 {
-                return Ok(0);
-            }
-            state.mcn_disabled -= 1;
-            state.mcn_disabled
-        };
-        if left == 0 {
-            self.release_exclusive_access()?;
-        }
-        Ok(left)
-    }
-
-    /// The media change notification disable count.
-    pub fn mcn_disabled_count(&self) -> u32 {
-        self.state().mcn_disabled
-    }
-}
-
-fn locked(device: &Device, what: &str, owner: &crate::Owner) -> Error {
-    Error::new(
-        HResult::RecorderLocked,
-        format!(
-            "cannot {what} {}: it is held by {}",
-            device.spec(),
-            owner.describe()
-        ),
-    )
 }

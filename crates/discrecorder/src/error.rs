@@ -1,15 +1,19 @@
 //! Errors as IMAPI2 HRESULTs with context.
 //!
-//! Owns the HRESULT table of SPEC section 4 and the [`Error`] value every fallible call of the
+//! Owns the table of IMAPI2 HRESULTs the library returns (values from `imapi2error.h` and
+//! `winerror.h`), the mapping of MMC sense conditions to them, and the [`Error`] value every fallible call of the
 //! library returns. It never prints: the CLI decides how an error is shown.
 
 use std::fmt;
 use std::io;
 
+use discrecorder_mmc::sense::{SenseCondition, SenseData};
+use discrecorder_mmc::ParseError;
+
 /// An IMAPI2 / COM result code, with its exact 32-bit value.
 ///
 /// Each variant's value is the one Windows returns; the reference page's `6` and `55` are the
-/// Win32 codes, not HRESULTs, and are corrected here (SPEC section 4).
+/// Win32 codes, not HRESULTs, and are corrected here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum HResult {
@@ -154,6 +158,60 @@ impl HResult {
     }
 }
 
+/// What a device's answer that cannot be decoded means: always
+/// `E_IMAPI_RECORDER_INVALID_RESPONSE_FROM_DEVICE`, whatever the field.
+impl From<&ParseError> for HResult {
+    fn from(_: &ParseError) -> HResult {
+        HResult::InvalidResponseFromDevice
+    }
+}
+
+impl HResult {
+    /// The HRESULT a sense condition means whatever command failed, or `None` when its meaning
+    /// depends on the command (see [`HResult::for_get_configuration_sense`] and
+    /// [`HResult::for_mode_sense_sense`]) or IMAPI2 has no specific code for it.
+    pub(crate) fn for_condition(condition: SenseCondition) -> Option<HResult> {
+        match condition {
+            SenseCondition::NoMedium => Some(HResult::MediaNoMedia),
+            SenseCondition::BecomingReady => Some(HResult::MediaBecomingReady),
+            SenseCondition::WriteProtected => Some(HResult::MediaWriteProtected),
+            SenseCondition::InvalidCommandOperationCode
+            | SenseCondition::InvalidFieldInCdb
+            | SenseCondition::MediumMayHaveChanged
+            | SenseCondition::PowerOnOrReset
+            | SenseCondition::Other => None,
+        }
+    }
+
+    /// The HRESULT `sense` means whatever command failed, or `None` (see
+    /// [`HResult::for_condition`]).
+    pub(crate) fn for_sense(sense: &SenseData) -> Option<HResult> {
+        HResult::for_condition(sense.condition())
+    }
+
+    /// The HRESULT when `sense` answers GET CONFIGURATION: an invalid operation code means the
+    /// drive predates MMC-3 (`E_IMAPI_RECORDER_GET_CONFIGURATION_NOT_SUPPORTED`); otherwise as
+    /// [`HResult::for_sense`].
+    pub(crate) fn for_get_configuration_sense(sense: &SenseData) -> Option<HResult> {
+        match sense.condition() {
+            SenseCondition::InvalidCommandOperationCode => {
+                Some(HResult::GetConfigurationNotSupported)
+            }
+            other => HResult::for_condition(other),
+        }
+    }
+
+    /// The HRESULT when `sense` answers MODE SENSE for one page: an invalid field in the CDB
+    /// (the page code) means `E_IMAPI_RECORDER_NO_SUCH_MODE_PAGE`; otherwise as
+    /// [`HResult::for_sense`].
+    pub(crate) fn for_mode_sense_sense(sense: &SenseData) -> Option<HResult> {
+        match sense.condition() {
+            SenseCondition::InvalidFieldInCdb => Some(HResult::NoSuchModePage),
+            other => HResult::for_condition(other),
+        }
+    }
+}
+
 impl fmt::Display for HResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} (0x{:08X})", self.name(), self.code())
@@ -240,8 +298,9 @@ impl Error {
         self.source.as_ref().and_then(io::Error::raw_os_error)
     }
 
-    /// Maps a system error met while doing `what` on `device` to the HRESULT SPEC section 4
-    /// gives it.
+    /// Maps a system error met while doing `what` on `device` to its HRESULT
+    /// (ENOMEM: `E_OUTOFMEMORY`; EACCES, EPERM, EBUSY: `E_ACCESSDENIED`; ENOENT, ENXIO, ENODEV:
+    /// `ERROR_DEV_NOT_EXIST`; EBADF: `ERROR_INVALID_HANDLE`; ETIMEDOUT: command timeout).
     pub(crate) fn from_io(err: io::Error, device: &str, what: &str) -> Error {
         let hresult = match err.raw_os_error() {
             Some(libc_errno::ENOMEM) => HResult::EOutOfMemory,
@@ -344,6 +403,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use discrecorder_mmc::sense::SenseKey;
 
     #[test]
     fn hresult_values_match_spec_table_exactly() {
@@ -366,6 +426,98 @@ mod tests {
             assert_eq!(h.code(), code, "{name}");
             assert_eq!(HResult::from_code(code), Some(h));
         }
+    }
+
+    /// The IMAPI2 codes device answers map to, by the names and values of `imapi2error.h`.
+    #[test]
+    fn device_answer_codes_match_imapi2error_h() {
+        for (value, expected) in [
+            (0xC0AA_0202, "E_IMAPI_RECORDER_MEDIA_NO_MEDIA"),
+            (0xC0AA_0205, "E_IMAPI_RECORDER_MEDIA_BECOMING_READY"),
+            (0xC0AA_0209, "E_IMAPI_RECORDER_MEDIA_WRITE_PROTECTED"),
+            (0xC0AA_0201, "E_IMAPI_RECORDER_NO_SUCH_MODE_PAGE"),
+            (0xC0AA_020A, "E_IMAPI_RECORDER_NO_SUCH_FEATURE"),
+            (
+                0xC0AA_020C,
+                "E_IMAPI_RECORDER_GET_CONFIGURATION_NOT_SUPPORTED",
+            ),
+            (0xC0AA_02FF, "E_IMAPI_RECORDER_INVALID_RESPONSE_FROM_DEVICE"),
+        ] {
+            let h = HResult::from_code(value).unwrap_or_else(|| panic!("{expected} missing"));
+            assert_eq!(h.name(), expected);
+        }
+    }
+
+    #[test]
+    fn every_parse_error_maps_to_invalid_response_from_device() {
+        let truncated = ParseError::Truncated {
+            field: "x",
+            offset: 0,
+            needed: 1,
+            got: 0,
+        };
+        let inconsistent = ParseError::Inconsistent {
+            field: "x",
+            offset: 0,
+            value: 0,
+            problem: "p",
+        };
+        assert_eq!(HResult::from(&truncated).code(), 0xC0AA_02FF);
+        assert_eq!(HResult::from(&inconsistent).code(), 0xC0AA_02FF);
+    }
+
+    /// Fixed-format NOT READY / MEDIUM NOT PRESENT - TRAY CLOSED, as drives send it.
+    const NO_MEDIUM_FIXED: [u8; 18] = [
+        0x70, 0, 0x02, 0, 0, 0, 0, 0x0A, 0, 0, 0, 0, 0x3A, 0x01, 0, 0, 0, 0,
+    ];
+
+    #[test]
+    fn fixed_no_medium_sense_maps_to_no_media() {
+        let s = SenseData::parse(&NO_MEDIUM_FIXED).expect("valid sense");
+        assert_eq!(HResult::for_sense(&s).map(HResult::code), Some(0xC0AA_0202));
+    }
+
+    #[test]
+    fn sense_without_a_specific_condition_maps_to_nothing() {
+        let s = SenseData::new(SenseKey::MediumError, 0x11, 0x05);
+        assert_eq!(s.condition(), SenseCondition::Other);
+        assert_eq!(HResult::for_sense(&s), None);
+    }
+
+    #[test]
+    fn sense_hresult_mapping() {
+        let s = |k, a, q| SenseData::new(k, a, q);
+        let code = |h: Option<HResult>| h.map(HResult::code);
+        assert_eq!(
+            code(HResult::for_sense(&s(SenseKey::NotReady, 0x04, 0x01))),
+            Some(0xC0AA_0205)
+        );
+        assert_eq!(
+            code(HResult::for_sense(&s(SenseKey::DataProtect, 0x27, 0))),
+            Some(0xC0AA_0209)
+        );
+        let bad_opcode = s(SenseKey::IllegalRequest, 0x20, 0);
+        assert_eq!(HResult::for_sense(&bad_opcode), None);
+        assert_eq!(
+            code(HResult::for_get_configuration_sense(&bad_opcode)),
+            Some(0xC0AA_020C)
+        );
+        assert_eq!(HResult::for_mode_sense_sense(&bad_opcode), None);
+        let bad_field = s(SenseKey::IllegalRequest, 0x24, 0);
+        assert_eq!(
+            code(HResult::for_mode_sense_sense(&bad_field)),
+            Some(0xC0AA_0201)
+        );
+        assert_eq!(HResult::for_get_configuration_sense(&bad_field), None);
+        let no_medium = s(SenseKey::NotReady, 0x3A, 0);
+        assert_eq!(
+            code(HResult::for_get_configuration_sense(&no_medium)),
+            Some(0xC0AA_0202)
+        );
+        assert_eq!(
+            code(HResult::for_mode_sense_sense(&no_medium)),
+            Some(0xC0AA_0202)
+        );
     }
 
     #[test]

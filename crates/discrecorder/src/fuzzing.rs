@@ -10,16 +10,17 @@
 //!
 //! What it must not do: copy parser logic. Where a property needs the rule itself (the
 //! client-name alphabet, the HRESULT table, the kernel's octal escapes, the emulated drive's
-//! documented answers) it is written here from the specification (SPEC sections 2 and 4, the
+//! documented answers) it is written here from the contract (the Windows driver's caller-name rule, IMAPI2's HRESULT table, the
 //! man pages, the emulator's module doc), never from the parser's code. Its functions only read
 //! and compute: no I/O.
 
 use discrecorder_mmc::cdb::Cdb;
+use discrecorder_mmc::codes::status::{CHECK_CONDITION, GOOD};
 use discrecorder_mmc::configuration::{
     encode_configuration, get_configuration as get_configuration_cdb, Configuration, FeatureCode,
     FeatureHeader, LoadingMechanism, Profile, ProfileDescriptor, RemovableMedium, RequestType,
 };
-use discrecorder_mmc::emulator::{DriveState, Fault, Outcome, Reply, CHECK_CONDITION, GOOD};
+use discrecorder_mmc::emulator::{DriveState, Fault, Outcome, Reply};
 use discrecorder_mmc::event::{
     class_mask, get_event_status_notification, Event, EventStatus, MEDIA_CLASS,
 };
@@ -33,23 +34,23 @@ use discrecorder_mmc::unit::test_unit_ready;
 
 use crate::client_name::ClientName;
 use crate::error::HResult;
-use crate::owner;
 use crate::record::{HoldMode, OwnerRecord};
 use crate::sys::{mountinfo, proc_locks};
 
 // ---- independent statements of the rules ----
 
-/// SPEC section 2: the bytes a client name may hold (`0-9 A-Z a-z`, space and `.` `,` `:` `;`
+/// The Windows driver's rule for `IOCTL_CDROM_EXCLUSIVE_ACCESS` caller names: the bytes a client name may hold (`0-9 A-Z a-z`, space and `.` `,` `:` `;`
 /// `_` `-`), spelled out rather than derived from `client_name::is_client_name_byte`.
-const SPEC_CLIENT_NAME_ALPHABET: &[u8] =
+const CLIENT_NAME_ALPHABET: &[u8] =
     b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz .,:;_-";
 
 /// `emu::check_name`'s documented rule: 1 to 32 of `A-Z a-z 0-9 _ -`.
 const EMU_NAME_ALPHABET: &[u8] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
 
-/// SPEC section 4: the table's values and the "other IMAPI2 codes worth reusing" it lists.
-const SPEC_HRESULTS: [u32; 17] = [
+/// IMAPI2's HRESULTs of exclusive access (imapi2error.h, winerror.h) and the other IMAPI2
+/// recorder codes the library reuses.
+const KNOWN_HRESULTS: [u32; 17] = [
     0x0000_0000, // S_OK
     0x8000_4005, // E_FAIL
     0x8007_0005, // E_ACCESSDENIED
@@ -70,13 +71,23 @@ const SPEC_HRESULTS: [u32; 17] = [
 ];
 
 /// `E_IMAPI_RECORDER_MEDIA_WRITE_PROTECTED` (imapi2error.h): the library maps sense DATA
-/// PROTECT / ASC 0x27 to it, and `HResult` has it, but SPEC section 4 does not list it yet.
+/// PROTECT / ASC 0x27 to it, and `HResult` has it, but the exclusive-access table above does not list it.
 /// Allowed here by name so that the gap stays visible.
-const IMAPI2_NOT_IN_SPEC: [u32; 1] = [0xC0AA_0209];
+const IMAPI2_OUTSIDE_TABLE: [u32; 1] = [0xC0AA_0209];
 
 /// A C0 control, DEL or a C1 control: what can drive a terminal (ESC 0x1B, CSI U+009B, ...).
 fn is_terminal_control(c: char) -> bool {
     matches!(u32::from(c), 0x00..=0x1F | 0x7F..=0x9F)
+}
+
+/// Invisible characters that change how text is shown (bidi embeddings, overrides and isolates,
+/// zero-width characters, BOM), from Unicode's Cf category: a sample of the set that the
+/// sanitiser must escape, written here from the standard, not from `text.rs`.
+fn is_bidi_or_zero_width(c: char) -> bool {
+    matches!(
+        u32::from(c),
+        0x200B..=0x200F | 0x202A..=0x202E | 0x2066..=0x2069 | 0xFEFF | 0x061C
+    )
 }
 
 fn has_terminal_control(text: &str) -> bool {
@@ -121,17 +132,17 @@ fn is_hex(s: &str) -> bool {
 
 // ---- validators ----
 
-/// `ClientName::check` and `ClientName::new` accept exactly the names SPEC section 2 allows,
+/// `ClientName::check` and `ClientName::new` accept exactly the names the caller-name rule allows,
 /// reject the rest with `E_INVALIDARG` and a terminal-safe message, and an accepted name is
 /// kept byte for byte and is printable as is.
 pub fn client_name(data: &[u8]) {
-    let spec_ok = (1..=63).contains(&data.len())
-        && data.iter().all(|b| SPEC_CLIENT_NAME_ALPHABET.contains(b));
+    let spec_ok =
+        (1..=63).contains(&data.len()) && data.iter().all(|b| CLIENT_NAME_ALPHABET.contains(b));
     let checked = ClientName::check(data);
     assert_eq!(
         checked.is_ok(),
         spec_ok,
-        "ClientName::check and SPEC section 2 disagree on {data:?}"
+        "ClientName::check and the caller-name rule disagree on {data:?}"
     );
     if let Err(e) = &checked {
         assert_eq!(e.hresult(), HResult::EInvalidArg);
@@ -147,7 +158,7 @@ pub fn client_name(data: &[u8]) {
             assert_eq!(name.as_str(), text);
             assert_eq!(name.to_string(), text);
             // Safe on a terminal and in a file name without any escaping.
-            assert_eq!(owner::sanitize(text), text);
+            assert_eq!(crate::text::sanitize(text), text);
             assert!(!text.contains('/'));
         }
         Err(e) => {
@@ -173,15 +184,24 @@ pub fn emu_name(data: &[u8]) {
     }
 }
 
-/// `owner::sanitize` leaves no C0/DEL/C1 control character, writes each one it escapes as
-/// `\xNN` of its own value, changes nothing else, and is idempotent (it is applied both when a
-/// record is written and when it is shown).
+/// `crate::text::sanitize` leaves no C0/DEL/C1 control character and no bidi or zero-width
+/// character, writes each control it escapes as `\xNN` of its own value and each other escaped
+/// character as `\u{N}`, changes nothing printable (ASCII and letters), and is idempotent (it is
+/// applied both when a record is written and when it is shown).
 pub fn sanitize(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let out = owner::sanitize(&text);
+    let out = crate::text::sanitize(&text);
     assert!(!has_terminal_control(&out), "{out:?}");
-    assert_eq!(owner::sanitize(&out), out, "sanitize is not idempotent");
-    if !has_terminal_control(&text) {
+    assert!(!out.chars().any(is_bidi_or_zero_width), "{out:?}");
+    assert_eq!(
+        crate::text::sanitize(&out),
+        out,
+        "sanitize is not idempotent"
+    );
+    if text
+        .chars()
+        .all(|c| c.is_alphanumeric() || c.is_ascii_graphic() || c == ' ')
+    {
         assert_eq!(out, text);
     }
     let mut rest = out.as_str();
@@ -191,6 +211,12 @@ pub fn sanitize(data: &[u8]) {
             rest = rest
                 .strip_prefix(escape.as_str())
                 .unwrap_or_else(|| panic!("{c:?} not escaped as {escape} in {out:?}"));
+        } else if let Some(after) = rest.strip_prefix(format!("\\u{{{:x}}}", u32::from(c)).as_str())
+        {
+            // An escaped format character; a bidi or zero-width one must be escaped.
+            rest = after;
+        } else if is_bidi_or_zero_width(c) {
+            panic!("{c:?} not escaped in {out:?}");
         } else {
             rest = rest
                 .strip_prefix(c)
@@ -204,8 +230,8 @@ pub fn sanitize(data: &[u8]) {
 
 /// Sense data: what `SenseData::parse` accepts is what the header bytes say, re-encodes to
 /// bytes that parse to the same value, and maps, for every command, to no HRESULT or to the
-/// one its condition calls for, which is in SPEC section 4 (or is
-/// `E_IMAPI_RECORDER_MEDIA_WRITE_PROTECTED`, which the SPEC does not list yet).
+/// one its condition calls for, which is in the HRESULT table (or is
+/// `E_IMAPI_RECORDER_MEDIA_WRITE_PROTECTED`, which that table does not list).
 pub fn sense(data: &[u8]) {
     let Ok(s) = SenseData::parse(data) else {
         return;
@@ -253,7 +279,7 @@ pub fn sense(data: &[u8]) {
         .expect("parsed sense data encodes in its own format");
     assert_eq!(SenseData::parse(&bytes), Ok(s.clone()));
 
-    // The HRESULTs, against SPEC section 4 and the conditions the recorder acts on.
+    // The HRESULTs, against the HRESULT table and the conditions the recorder acts on.
     let (key, asc, ascq) = (s.key.code(), s.asc, s.ascq);
     let any_command = match (key, asc, ascq) {
         (0x2, 0x3A, _) => Some(0xC0AA_0202),
@@ -270,19 +296,20 @@ pub fn sense(data: &[u8]) {
         _ => any_command,
     };
     for (what, got, want) in [
-        ("any command", s.imapi_hresult(), any_command),
+        ("any command", HResult::for_sense(&s), any_command),
         (
             "GET CONFIGURATION",
-            s.imapi_hresult_for_get_configuration(),
+            HResult::for_get_configuration_sense(&s),
             get_configuration,
         ),
-        ("MODE SENSE", s.imapi_hresult_for_mode_sense(), mode_sense),
+        ("MODE SENSE", HResult::for_mode_sense_sense(&s), mode_sense),
     ] {
+        let got = got.map(HResult::code);
         assert_eq!(got, want, "{what}: sense {key:X}/{asc:02X}/{ascq:02X}");
         if let Some(h) = got {
             assert!(
-                SPEC_HRESULTS.contains(&h) || IMAPI2_NOT_IN_SPEC.contains(&h),
-                "{what}: {h:#010X} is not in SPEC section 4"
+                KNOWN_HRESULTS.contains(&h) || IMAPI2_OUTSIDE_TABLE.contains(&h),
+                "{what}: {h:#010X} is not in the HRESULT table"
             );
             assert!(HResult::from_code(h).is_some(), "{h:#010X} has no HResult");
         }
@@ -663,7 +690,7 @@ pub fn proc_locks_line(data: &[u8]) {
 // ---- owner records ----
 
 /// A decoded owner record is small, UTF-8 and starts with the magic line; its fields are
-/// valid (client name per SPEC, PID > 0, printable program of at most 64 bytes shown as is);
+/// valid (a valid client name, PID > 0, printable program of at most 64 bytes shown as is);
 /// it re-encodes to text that decodes to the same value; and the record's length does not
 /// depend on the hold mode (`PublishedRecord::rewrite` relies on a same-length write).
 pub fn owner_record(data: &[u8]) {
@@ -677,7 +704,7 @@ pub fn owner_record(data: &[u8]) {
     assert!(r.pid > 0);
     assert!(r.program.len() <= 64);
     assert!(!has_terminal_control(&r.program), "{:?}", r.program);
-    assert_eq!(owner::sanitize(&r.program), r.program);
+    assert_eq!(crate::text::sanitize(&r.program), r.program);
     let encoded = r.encode();
     assert!(encoded.len() <= 1024);
     assert_eq!(OwnerRecord::decode(encoded.as_bytes()), Some(r.clone()));
@@ -941,7 +968,7 @@ fn check_any_command(drive: &mut DriveState, cdb: &[u8]) {
 /// Persists `state` as the library does and reads it back.
 fn assert_persists(state: &DriveState) {
     let json = serde_json::to_vec_pretty(state).expect("a drive state serialises");
-    let again = crate::transport::parse_emu_state(&json, "emu:fuzz").expect("and parses back");
+    let again = crate::emu::parse_state(&json, "emu:fuzz").expect("and parses back");
     assert_eq!(&again, state);
 }
 
@@ -955,7 +982,7 @@ pub fn emu_state(data: &[u8]) {
         Some(i) => (&data[..i], &data[i + 1..]),
         None => (data, &data[data.len()..]),
     };
-    let Ok(state) = crate::transport::parse_emu_state(text, "emu:fuzz") else {
+    let Ok(state) = crate::emu::parse_state(text, "emu:fuzz") else {
         return;
     };
     if text.iter().all(u8::is_ascii_whitespace) {
@@ -985,7 +1012,7 @@ mod tests {
 
     #[test]
     fn independent_alphabet_is_the_spec_one() {
-        assert_eq!(SPEC_CLIENT_NAME_ALPHABET.len(), 10 + 26 + 26 + 7);
+        assert_eq!(CLIENT_NAME_ALPHABET.len(), 10 + 26 + 26 + 7);
         assert_eq!(EMU_NAME_ALPHABET.len(), 26 + 26 + 10 + 2);
     }
 

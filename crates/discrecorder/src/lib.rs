@@ -5,20 +5,40 @@
 //! `ReleaseExclusiveAccess` and `ExclusiveAccessOwner`.
 //!
 //! - [`Recorder`]: one client's handle on one device, with a lock count.
-//! - [`ExclusiveAccess`]: an RAII guard over the counted API.
+//! - [`ExclusiveAccess`] / [`OwnedExclusiveAccess`]: RAII guards over the counted API, borrowing
+//!   the recorder or owning it (to move a job's exclusive access into a thread).
 //! - [`Owner`]: who holds a device (one of our clients, a foreign program, a mount).
 //! - [`Error`] / [`HResult`]: every failure as its exact HRESULT with context.
 //!
 //! Every claim is held by the kernel (an `O_EXCL` open, `flock`, a POSIX lock, on the device
-//! node), so a holder that crashes or is killed frees the device at once. How the client name is
-//! published to other processes, and why it cannot be stale or forged, is described in
-//! [`record`].
+//! node), so a holder that crashes or is killed frees the device at once. The client name is
+//! published to other processes as an owner record in the runtime directory (`/dev/shm` or
+//! `$DISCRECORDER_RUNTIME_DIR`) that counts only while `/proc/locks` shows its writer holding
+//! the device's lock, so it can be neither stale nor forged by a process that does not hold the
+//! device.
+//!
+//! Module map (each imports only modules below it):
+//!
+//! ```text
+//! recorder   the public Recorder: counts, guards, drive operations under exclusive access
+//!   |-> claim     kernel claims taken and dropped as one unit; AcquireOptions, Wait
+//!   |     |-> owner      who holds a device: Owner, discovery order
+//!   |     |     |-> registry   this process's table of held devices and its own identity
+//!   |     |     |-> device     resolving a device string, presence checks
+//!   |     |     |     |-> emu        emulated recorders: creation, state file
+//!   |     |     |-> record     owner records: publish, lock, look up
+//!   |-> drive     MMC queries and tray commands over one device
+//!   |     |-> scsi       one command: transport choice, unit attention, sense -> HRESULT
+//!   |           |-> transport  moving bytes: SG_IO or the emulated drive
+//!   |-> master    enumeration and stable recorder ids
+//! leaves: error (HRESULTs), client_name, text (sanitize), sys (Linux platform layer)
+//! ```
 //!
 //! ```no_run
 //! use discrecorder::Recorder;
 //!
 //! let rec = Recorder::open("/dev/sr0")?;
-//! let access = rec.lock(false, "Disc Robot")?;
+//! let access = rec.lock("Disc Robot")?;
 //! // ... burn ...
 //! drop(access); // released
 //! # Ok::<(), discrecorder::Error>(())
@@ -26,23 +46,28 @@
 
 #![deny(unsafe_code)]
 
-pub mod claim;
-pub mod client_name;
-pub mod device;
-pub mod drive;
+mod claim;
+mod client_name;
+mod device;
+mod drive;
 pub mod emu;
-pub mod error;
-/// Property checks shared by the fuzz targets and the test suite; not a stable API.
+mod error;
+/// Property checks shared by the fuzz targets and the test suite (feature `testing`); not a
+/// stable API.
+#[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod master;
-pub mod owner;
-pub mod record;
-pub mod recorder;
+mod owner;
+mod record;
+mod recorder;
+mod registry;
+mod scsi;
 mod sys;
-pub mod transport;
+mod text;
+mod transport;
 
-pub use claim::{AcquireOptions, Acquired, Wait, Warning};
+pub use claim::{AcquireOptions, Acquired, ClaimScope, Mounted, Wait, Warning};
 pub use client_name::ClientName;
 pub use device::{Device, DeviceKind};
 pub use discrecorder_mmc as mmc;
@@ -51,12 +76,29 @@ pub use error::{Error, HResult, Result, Sense};
 pub use master::RecorderInfo;
 pub use owner::{Owner, OwnerKind};
 pub use record::HoldMode;
-pub use recorder::{ExclusiveAccess, Recorder};
+pub use recorder::{AccessGuard, ExclusiveAccess, OwnedExclusiveAccess, Recorder};
+pub use text::sanitize;
 
-/// Parsers exposed for fuzzing and property tests; not a stable API.
+/// Internals exposed to the fuzz targets, property tests and benches (feature `testing`); not a
+/// stable API.
+#[cfg(feature = "testing")]
 #[doc(hidden)]
-pub mod parsers {
+pub mod testing {
+    pub use crate::record::OwnerRecord;
+    use std::path::PathBuf;
+
+    /// The backing file of `emu:NAME`.
+    pub fn backing_path(name: &str) -> PathBuf {
+        crate::emu::backing_path(name)
+    }
+
+    /// Parses an emulated drive's state file (see `emu::parse_state`).
+    pub fn parse_emu_state(
+        text: &[u8],
+        device: &str,
+    ) -> crate::Result<crate::mmc::emulator::DriveState> {
+        crate::emu::parse_state(text, device)
+    }
     pub use crate::sys::mountinfo::parse_line as parse_mountinfo_line;
     pub use crate::sys::proc_locks::parse_line as parse_proc_locks_line;
-    pub use crate::transport::parse_emu_state;
 }

@@ -163,13 +163,16 @@ pub fn recorders() -> Vec<RecorderInfo> {
 }
 
 /// The device of the recorder with unique id `id`.
+///
+/// # Errors
+/// - `HRESULT_FROM_WIN32(ERROR_DEV_NOT_EXIST)`: no recorder on this machine has that id.
 pub fn find(id: &str) -> Result<RecorderInfo> {
     recorders().into_iter().find(|r| r.id == id).ok_or_else(|| {
         Error::new(
             HResult::DevNotExist,
             format!(
                 "no recorder with id {:?} on this machine",
-                crate::owner::sanitize(id)
+                crate::text::sanitize(id)
             ),
         )
     })

@@ -9,15 +9,17 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::claim;
 use crate::device::Device;
 use crate::error::{Error, HResult, Result};
 use crate::record::{self, HoldMode};
+use crate::registry;
 use crate::sys::{self, mountinfo, proc_locks::LockKind, proc_locks::LockTable};
+use crate::text::sanitize;
 
 /// What kind of owner holds the device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum OwnerKind {
     /// A discrecorder recorder, in this or another process.
     Client,
@@ -29,6 +31,7 @@ pub enum OwnerKind {
 
 /// Who holds a device, with everything known about them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Owner {
     /// The kind of owner.
     pub kind: OwnerKind,
@@ -125,33 +128,14 @@ impl Owner {
     }
 }
 
-/// Escapes every control character (C0, DEL, C1) as `\xNN` / `\u{NN}` so that names chosen by
-/// other users cannot drive the terminal that prints them.
-///
-/// Idempotent: text without control characters comes back unchanged, backslashes included. A
-/// name is often sanitized twice (a writer stores its sanitized program name in its owner
-/// record, every reader sanitizes what it reads), and escaping the backslash of an escape again
-/// would show `\x1b` as `\\x1b`. The price is that a literal `\x1b` in a name looks like an
-/// escaped ESC; the output is for display, never parsed back.
-pub fn sanitize(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            if (c as u32) < 0x100 {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            } else {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32));
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
+/// The owner of `key` if a recorder of this process holds it.
+pub(crate) fn local(key: &str) -> Option<Owner> {
+    registry::local_record(key).map(Owner::client)
 }
 
 /// Finds who holds `device` now, or `None` when it is free of every claim we can see.
 pub fn find(device: &Device) -> Result<Option<Owner>> {
-    if let Some(owner) = claim::local_owner(device.key()) {
+    if let Some(owner) = local(device.key()) {
         return Ok(Some(owner));
     }
     let locks = LockTable::read()
@@ -184,7 +168,7 @@ pub(crate) fn find_in_locks(device: &Device, locks: &LockTable) -> Option<Owner>
     // Locks in our own PID that this process's table does not account for are released ones
     // still alive for a moment: a forked child (another thread's spawn) or a /proc/PID/fd reader
     // briefly holds a reference to the open file. They are nobody's.
-    let me = rustix::process::getpid().as_raw_nonzero().get();
+    let me = registry::own_pid();
     let node = device.node();
     let flock_holder = locks
         .on(node)
@@ -217,36 +201,4 @@ pub(crate) fn denied(device: &Device, owner: &Owner) -> Error {
         HResult::EAccessDenied,
         format!("{} is held by {}", device.spec(), owner.describe()),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sanitize_escapes_terminal_control_bytes() {
-        assert_eq!(sanitize("x\u{1b}[2Jy"), "x\\x1b[2Jy");
-        assert_eq!(sanitize("bell\u{7}"), "bell\\x07");
-        assert_eq!(sanitize("c1\u{9b}31m"), "c1\\x9b31m");
-        assert_eq!(sanitize("plain name"), "plain name");
-    }
-
-    /// Fuzzing finding (fuzz/regressions/sanitize, fuzz/regressions/owner_record): backslashes
-    /// were doubled, so sanitizing twice (writer, then reader of an owner record) showed a
-    /// program name `a\b` as `a\\\\b` and an escaped ESC as `\\x1b`.
-    #[test]
-    fn sanitize_is_idempotent_and_keeps_backslashes() {
-        for raw in [
-            "x\u{1b}[2Jy",
-            "back\\slash",
-            "\\x1b",
-            "c1\u{9b}",
-            "\u{7f}\n",
-        ] {
-            let once = sanitize(raw);
-            assert_eq!(sanitize(&once), once, "{raw:?}");
-        }
-        assert_eq!(sanitize("a\\b"), "a\\b");
-        assert_eq!(sanitize(&sanitize("x\u{1b}")), "x\\x1b");
-    }
 }

@@ -1,7 +1,8 @@
 //! Owner records: how a holder's client name reaches every process on the machine.
 //!
 //! Owns the record's text format, publishing it and finding the one that counts. The design
-//! (SPEC section 3, R1-R6):
+//! (requirements R1-R6: visible to every user, never stale, atomic, not spoofable, safe in
+//! shared directories, usable without root):
 //!
 //! - **Where.** One small file per holding process in the runtime directory (`/dev/shm` unless
 //!   `DISCRECORDER_RUNTIME_DIR` says otherwise), named `discrecorder.owner.KEY.PID`, where KEY is
@@ -43,6 +44,7 @@ const ALTERNATIVES: u32 = 7;
 /// How a holder holds the device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum HoldMode {
     /// Every claim held: `O_EXCL` (block devices), `flock`, POSIX lock.
     Exclusive,
@@ -110,7 +112,9 @@ impl OwnerRecord {
                 "client" => client = Some(ClientName::new(v).ok()?),
                 "pid" => pid = Some(v.parse::<i32>().ok().filter(|p| *p > 0)?),
                 "program" => {
-                    if v.len() > 64 || v.chars().any(char::is_control) {
+                    // Stored sanitised by its writer: anything the sanitiser would change (a
+                    // control or an invisible format character) is a forgery.
+                    if v.len() > 64 || crate::text::sanitize(v) != v {
                         return None;
                     }
                     program = Some(v.to_owned());
@@ -157,6 +161,7 @@ pub struct PublishedRecord {
 
 impl PublishedRecord {
     /// Where the record is.
+    #[cfg(any(test, feature = "testing"))]
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -352,7 +357,8 @@ pub fn lookup(dir: &Path, key: &str, pid: i32, locks: &LockTable) -> Option<Owne
             Mode::empty(),
         ) {
             Ok(fd) => fd,
-            Err(rustix::io::Errno::NOENT) => return None,
+            // A missing name proves nothing: a squatter may have deleted its file under a name
+            // the writer skipped, so look at every candidate.
             Err(_) => continue,
         };
         let Ok(st) = rustix::fs::fstat(&fd) else {
@@ -418,5 +424,33 @@ mod tests {
         for end in 0..text.len() {
             let _ = OwnerRecord::decode(&text.as_bytes()[..end]);
         }
+    }
+
+    /// Issue 11 A5: a squatter takes the plain record name, the writer publishes under `.1`,
+    /// then the squatter deletes its file. The lookup must still find the writer's record: it
+    /// used to stop at the first missing candidate name.
+    #[test]
+    fn lookup_looks_at_every_candidate_name_after_a_missing_one() {
+        let dir = std::env::temp_dir().join(format!("discrecorder-a5-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).expect("mkdir");
+        let me = rustix::process::getpid().as_raw_nonzero().get();
+        let key = "emu-a5";
+        let squat = dir.join(file_name(key, me, 0));
+        // A file with a second link is not a leftover of ours: the writer skips the name, as it
+        // skips another user's file.
+        std::fs::write(dir.join("other"), "squatted").expect("squat");
+        std::fs::hard_link(dir.join("other"), &squat).expect("link");
+        let rec = OwnerRecord {
+            pid: me,
+            ..sample()
+        };
+        let published = publish(&dir, key, &rec).expect("publish");
+        assert_eq!(published.path(), dir.join(file_name(key, me, 1)));
+        std::fs::remove_file(&squat).expect("unsquat");
+        let locks = LockTable::read().expect("/proc/locks");
+        assert_eq!(lookup(&dir, key, me, &locks), Some(rec));
+        drop(published);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

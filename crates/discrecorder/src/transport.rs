@@ -6,14 +6,14 @@
 
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use discrecorder_mmc::emulator::{DriveState, Outcome};
-use rustix::fs::{FlockOperation, Mode, OFlags};
+use discrecorder_mmc::emulator::Outcome;
 
+use crate::emu;
 use crate::error::{errno_text, libc_errno, Error, HResult, Result};
-pub use crate::sys::sg::Data;
+pub(crate) use crate::sys::sg::Data;
 
 /// What the device answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,10 +110,6 @@ impl Transport for SgTransport {
     }
 }
 
-/// Serialises state changes of emulated drives among the threads of this process (POSIX locks,
-/// which serialise processes, do not exclude threads of one process).
-static EMU_STATE: Mutex<()> = Mutex::new(());
-
 /// The emulated MMC drive of `emu:NAME`: its state lives in the backing file (JSON), so every
 /// process sees the same tray, medium and events; commands run here, in the caller's process.
 #[derive(Debug)]
@@ -132,75 +128,13 @@ impl EmuTransport {
     }
 }
 
-/// Parses the text of an emulated drive's state file: blank text is a new drive (its serial
-/// number follows `device`'s name, so two emulated drives differ), anything else must be the
-/// JSON this library writes, else `E_FAIL`.
-///
-/// The file is writable by every local user, so these bytes are untrusted; the emulator answers
-/// any state it accepts without panicking (`DriveState::execute`). Public only for the fuzz
-/// targets and property tests (through `discrecorder::parsers`); not a stable API.
-#[doc(hidden)]
-pub fn parse_emu_state(text: &[u8], device: &str) -> Result<DriveState> {
-    if text.iter().all(u8::is_ascii_whitespace) {
-        let mut fresh = DriveState::new_recorder();
-        let name = device.strip_prefix(crate::emu::PREFIX).unwrap_or(device);
-        fresh.serial = format!("EMU-{name}").chars().take(32).collect();
-        return Ok(fresh);
-    }
-    serde_json::from_slice(text).map_err(|e| {
-        Error::new(
-            HResult::EFail,
-            format!("{device}: the emulated drive's state is corrupt ({e})"),
-        )
-    })
-}
-
-/// Reads, changes and writes an emulated drive's state under a POSIX write lock on its file.
-pub(crate) fn with_emu_state<T>(
-    path: &std::path::Path,
-    device: &str,
-    f: impl FnOnce(&mut DriveState) -> T,
-) -> Result<T> {
-    let _threads = EMU_STATE.lock().unwrap_or_else(|p| p.into_inner());
-    let fd = rustix::fs::open(
-        path,
-        OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| {
-        if e == rustix::io::Errno::NOENT {
-            Error::new(HResult::DevNotExist, format!("{device} no longer exists"))
-        } else {
-            Error::from_io(e.into(), device, "cannot open the emulated drive")
-        }
-    })?;
-    // Closing `fd` at the end drops this lock; this process holds no other POSIX lock on it.
-    rustix::fs::fcntl_lock(&fd, FlockOperation::LockExclusive)
-        .map_err(|e| Error::from_io(e.into(), device, "cannot lock the emulated drive"))?;
-    let mut file = std::fs::File::from(fd);
-    let mut text = Vec::new();
-    std::io::Read::read_to_end(&mut file, &mut text)
-        .map_err(|e| Error::from_io(e, device, "cannot read the emulated drive"))?;
-    let mut state = parse_emu_state(&text, device)?;
-    let before = state.clone();
-    let out = f(&mut state);
-    if state != before || text.is_empty() {
-        let json = serde_json::to_vec_pretty(&state)
-            .map_err(|e| Error::new(HResult::EFail, format!("{device}: {e}")))?;
-        rustix::fs::ftruncate(&file, 0)
-            .and_then(|()| rustix::io::pwrite(&file, &json, 0).map(|_written: usize| ()))
-            .map_err(|e| Error::from_io(e.into(), device, "cannot write the emulated drive"))?;
-    }
-    Ok(out)
-}
-
 impl Transport for EmuTransport {
     fn execute(&mut self, cdb: &[u8], data: Data<'_>, timeout: Duration) -> Result<Reply> {
         let data_out: &[u8] = match &data {
             Data::Out(buf) => buf,
             _ => &[],
         };
-        let outcome = with_emu_state(&self.path, &self.device, |s| s.execute(cdb, data_out))?;
+        let outcome = emu::with_state(&self.path, &self.device, |s| s.execute(cdb, data_out))?;
         match outcome {
             Outcome::Hang => {
                 // A command that never completes: the host gives up after its timeout.

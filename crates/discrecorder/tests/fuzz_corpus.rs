@@ -27,7 +27,7 @@ use discrecorder::mmc::sense::{request_sense, SenseData, SenseFormat, SenseKey};
 use discrecorder::mmc::unit::{
     prevent_allow_medium_removal, start_stop_unit, test_unit_ready, MediumRemoval, StartStop,
 };
-use discrecorder::record::OwnerRecord;
+use discrecorder::testing::OwnerRecord;
 use discrecorder::{ClientName, HoldMode};
 
 type Check = fn(&[u8]);

@@ -16,12 +16,12 @@ use discrecorder::mmc::sense::request_sense;
 use discrecorder::mmc::unit::{
     prevent_allow_medium_removal, start_stop_unit, test_unit_ready, MediumRemoval, StartStop,
 };
-use discrecorder::parsers::{parse_emu_state, parse_mountinfo_line, parse_proc_locks_line};
-use discrecorder::record::OwnerRecord;
+use discrecorder::testing::OwnerRecord;
+use discrecorder::testing::{parse_emu_state, parse_mountinfo_line, parse_proc_locks_line};
 use discrecorder::{ClientName, HoldMode};
 use proptest::prelude::*;
 
-/// SPEC section 2's alphabet, as a regex class.
+/// The caller-name alphabet (the Windows driver's rule), as a regex class.
 const NAME_CLASS: &str = "[0-9A-Za-z .,:;_-]";
 
 fn valid_client_name() -> impl Strategy<Value = String> {
@@ -278,10 +278,11 @@ fn hold_mode() -> impl Strategy<Value = HoldMode> {
     prop::sample::select(vec![HoldMode::Exclusive, HoldMode::Weak, HoldMode::Handoff])
 }
 
-/// A program name a record may carry: printable (no control character), at most 64 bytes.
+/// A program name a record may carry: sanitised as its writer stores it (no control or
+/// invisible format character), at most 64 bytes.
 fn program() -> impl Strategy<Value = String> {
     hostile_text(40).prop_map(|text| {
-        let mut program: String = text.chars().filter(|c| !c.is_control()).collect();
+        let mut program: String = discrecorder::sanitize(&text);
         while program.len() > 64 {
             program.pop();
         }

@@ -53,7 +53,7 @@ fn parsing(c: &mut Criterion) {
     // parse can be optimised away.
     let cases: [Case; 3] = [
         ("sense", "sense_no_medium.bin", |b| {
-            SenseData::parse(b).map_or(0, |s| s.imapi_hresult().unwrap_or(1) as usize)
+            SenseData::parse(b).map_or(0, |s| s.condition() as usize + 1)
         }),
         ("get_configuration", "get_configuration_rt0.bin", |b| {
             Configuration::parse(b).map_or(0, |c| {

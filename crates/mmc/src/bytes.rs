@@ -1,5 +1,9 @@
-//! Bounds-checked big-endian field readers shared by the parsers. Every read
-//! goes through `get`, so no parser can index out of bounds.
+//! Bounds-checked big-endian field readers and length checks shared by the
+//! parsers and encoders (SPC-4 3.5, conventions: multi-byte fields are big-endian).
+//!
+//! Owns the only byte indexing in the crate: every read goes through `get`,
+//! so no parser can index out of bounds. It must not know any command's
+//! layout and imports only the error types.
 
 use crate::ParseError;
 

@@ -1,32 +1,21 @@
-//! Recognising an incoming CDB: operation code plus the fields an emulated
-//! drive needs to answer it. The inverse of the builders in the other
-//! modules. No I/O.
+//! Recognising an incoming CDB: the operation code plus the fields an
+//! emulated drive needs to answer it. The inverse of the builders in the
+//! command modules (SPC-4 4.2 "The command descriptor block", with each
+//! command's layout from SPC-4 6.4, 6.12, 6.29, 6.37, SBC-3 5.25, SPC-3 6.13
+//! and MMC-6 6.6, 6.7).
+//!
+//! Owns [`Cdb`], the dispatcher's view of a command. It is the one module
+//! that imports the command modules (for their field types), so it must not
+//! be imported by them: a command module that needs an operation code takes
+//! it from [`crate::codes::opcode`]. No I/O, and no answering: what the drive
+//! does with a CDB is [`crate::emulator`]'s.
 
 use crate::bytes::{be16, slice, u8_at};
+use crate::codes::opcode;
 use crate::configuration::{FeatureCode, RequestType};
 use crate::mode::PageControl;
 use crate::unit::{MediumRemoval, StartStop};
 use crate::ParseError;
-
-/// Operation codes of the commands this crate builds and recognises.
-pub mod opcode {
-    /// TEST UNIT READY.
-    pub const TEST_UNIT_READY: u8 = 0x00;
-    /// REQUEST SENSE.
-    pub const REQUEST_SENSE: u8 = 0x03;
-    /// INQUIRY.
-    pub const INQUIRY: u8 = 0x12;
-    /// START STOP UNIT.
-    pub const START_STOP_UNIT: u8 = 0x1B;
-    /// PREVENT ALLOW MEDIUM REMOVAL.
-    pub const PREVENT_ALLOW_MEDIUM_REMOVAL: u8 = 0x1E;
-    /// GET CONFIGURATION.
-    pub const GET_CONFIGURATION: u8 = 0x46;
-    /// GET EVENT STATUS NOTIFICATION.
-    pub const GET_EVENT_STATUS_NOTIFICATION: u8 = 0x4A;
-    /// MODE SENSE(10).
-    pub const MODE_SENSE_10: u8 = 0x5A;
-}
 
 /// A recognised CDB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -136,6 +125,12 @@ impl Cdb {
     /// 10 bytes; longer input is accepted, the rest ignored); an unknown
     /// opcode needs one byte. GET CONFIGURATION with the reserved RT value 3
     /// is `Inconsistent`.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::Truncated`] when `cdb` is empty or shorter than its known
+    /// operation code's CDB; [`ParseError::Inconsistent`] for GET CONFIGURATION
+    /// with RT 3.
     pub fn parse(cdb: &[u8]) -> Result<Cdb, ParseError> {
         let op = u8_at(cdb, "operation code", 0)?;
         let need = |len: usize| slice(cdb, "CDB", 0, len).map(|_| ());

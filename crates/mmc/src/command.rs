@@ -1,5 +1,9 @@
 //! The value every CDB builder returns: the CDB bytes plus what the transport
-//! must know about the data phase. Owns no I/O.
+//! must know about the data phase (SAM-5 5.1, data-in and data-out buffers;
+//! SPC-4 4.2.5.6, allocation length).
+//!
+//! Owns [`Command`] and [`DataDirection`] and imports nothing from the rest of
+//! the crate. It must not do I/O or know any particular command's layout.
 
 /// Which way data moves in the command's data phase, and how much.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,7 +1,14 @@
-//! GET CONFIGURATION (MMC-6, opcode 0x46): the drive's profiles (what kinds
-//! of disc it handles, and which one is mounted now) and feature descriptors
-//! (what it can do). Builder, parser, encoder, and decoders for the Profile
-//! List (0x0000) and Removable Medium (0x0003) features. No I/O.
+//! GET CONFIGURATION (MMC-6 6.6, opcode 0x46): the drive's profiles (what
+//! kinds of disc it handles, and which one is mounted now; MMC-6 5.3.1 and
+//! the profile list of MMC-6 5.4) and feature descriptors (what it can do;
+//! MMC-6 5.2, 5.3). Builder, parser, encoder, and decoders for the Profile
+//! List (0x0000, MMC-6 5.3.1) and Removable Medium (0x0003, MMC-6 5.3.4)
+//! features.
+//!
+//! Owns the byte layout of the feature header and feature descriptors. It
+//! must not do I/O, decide what a profile or feature means for the recorder
+//! (that is the library's), or import other command modules; it takes its
+//! operation code from [`crate::codes`].
 //!
 //! # Responses cut by the allocation length
 //!
@@ -14,7 +21,7 @@
 use std::fmt;
 
 use crate::bytes::{be16, be32, bits, clamp, fit, u8_at};
-use crate::cdb::opcode;
+use crate::codes::opcode;
 use crate::{Command, DataDirection, EncodeError, ParseError};
 
 /// Length of the feature header.
@@ -387,6 +394,11 @@ pub struct FeatureHeader {
 impl FeatureHeader {
     /// Decodes the header alone (for example from an 8-byte GET CONFIGURATION
     /// asking only for the current profile).
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::Truncated`] when `buf` ends before the current profile
+    /// (byte 8); [`ParseError::Inconsistent`] when the data length is below 4.
     pub fn parse(buf: &[u8]) -> Result<FeatureHeader, ParseError> {
         let data_length = be32(buf, "data length", 0)?;
         if data_length < 4 {
@@ -447,6 +459,13 @@ pub struct Configuration {
 impl Configuration {
     /// Decodes a GET CONFIGURATION response (see the module doc for
     /// responses cut by the allocation length).
+    ///
+    /// # Errors
+    ///
+    /// As [`FeatureHeader::parse`]; and [`ParseError::Inconsistent`] when a
+    /// descriptor runs past the end the data length declares, or fewer than 4
+    /// bytes of a descriptor header are left before that end in a complete
+    /// response.
     pub fn parse(buf: &[u8]) -> Result<Configuration, ParseError> {
         let header = FeatureHeader::parse(buf)?;
         let declared_end = usize::try_from(header.data_length)
@@ -507,12 +526,20 @@ impl Configuration {
     }
 
     /// The decoded Profile List feature, or `None` if absent.
+    ///
+    /// # Errors
+    ///
+    /// The inner result fails as [`ProfileDescriptor::parse_list`].
     pub fn profiles(&self) -> Option<Result<Vec<ProfileDescriptor>, ParseError>> {
         self.feature(FeatureCode::PROFILE_LIST)
             .map(ProfileDescriptor::parse_list)
     }
 
     /// The decoded Removable Medium feature, or `None` if absent.
+    ///
+    /// # Errors
+    ///
+    /// The inner result fails as [`RemovableMedium::parse`].
     pub fn removable_medium(&self) -> Option<Result<RemovableMedium, ParseError>> {
         self.feature(FeatureCode::REMOVABLE_MEDIUM)
             .map(RemovableMedium::parse)
@@ -523,6 +550,12 @@ impl Configuration {
 /// a data length covering `features`, then the descriptors in order. The
 /// caller applies [`RequestType::selects`] and truncates to the allocation
 /// length.
+///
+/// # Errors
+///
+/// [`EncodeError::Invalid`] for a feature version above 15;
+/// [`EncodeError::TooLong`] for feature data over 255 bytes or a response
+/// whose data length does not fit 32 bits.
 pub fn encode_configuration(
     current_profile: Profile,
     features: &[FeatureDescriptor],
@@ -558,6 +591,11 @@ impl ProfileDescriptor {
     /// Decodes the Profile List feature's data: 4-byte entries. A length
     /// that is not a multiple of 4 is `Inconsistent`; so is a descriptor
     /// whose code is not 0x0000.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::Inconsistent`] when `feature` is not the Profile List or its
+    /// data length is not a multiple of 4.
     pub fn parse_list(feature: &FeatureDescriptor) -> Result<Vec<ProfileDescriptor>, ParseError> {
         expect_code(feature, FeatureCode::PROFILE_LIST)?;
         if !feature.data.len().is_multiple_of(4) {
@@ -586,6 +624,10 @@ impl ProfileDescriptor {
 
     /// Builds a Profile List feature descriptor (version 0, persistent,
     /// current, as MMC requires).
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError::TooLong`] for more than 63 profiles (255 data bytes).
     pub fn encode_list(profiles: &[ProfileDescriptor]) -> Result<FeatureDescriptor, EncodeError> {
         fit("profile list", profiles.len() * 4, 255)?;
         let mut data = Vec::with_capacity(profiles.len() * 4);
@@ -670,6 +712,11 @@ pub struct RemovableMedium {
 
 impl RemovableMedium {
     /// Decodes the feature's data (at least 1 byte; MMC sends 4).
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::Inconsistent`] when `feature` is not the Removable Medium
+    /// feature; [`ParseError::Truncated`] when it has no data byte.
     pub fn parse(feature: &FeatureDescriptor) -> Result<RemovableMedium, ParseError> {
         expect_code(feature, FeatureCode::REMOVABLE_MEDIUM)?;
         let b = u8_at(&feature.data, "removable medium flags", 0).map_err(|_| {
@@ -693,6 +740,11 @@ impl RemovableMedium {
     }
 
     /// Builds the feature descriptor (persistent, 4 data bytes).
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError::Invalid`] for a version above 15 or a loading mechanism
+    /// above 7.
     pub fn encode(&self) -> Result<FeatureDescriptor, EncodeError> {
         bits("feature version", u64::from(self.version), 0x0F)?;
         bits("loading mechanism", u64::from(self.loading_mechanism.0), 7)?;

@@ -6,6 +6,16 @@
 //! owns the [`DriveState`] (the library persists it between processes as
 //! JSON) and feeds it one CDB at a time through [`DriveState::execute`].
 //!
+//! Owns the drive's behaviour: which answer (data, status, sense) each CDB
+//! gets in each state. It is the top of the crate: it imports the dispatcher
+//! ([`Cdb`]) and the command modules' encoders, and nothing imports it. It
+//! must not do I/O, read clocks or persist itself (the library stores the
+//! state). The behaviour follows MMC-6 (6.6 GET CONFIGURATION, 6.7 GET EVENT
+//! STATUS NOTIFICATION, 5.3.4 Removable Medium for the tray and its lock), SPC-4 (6.4
+//! INQUIRY, 6.12 MODE SENSE(10), 6.29 REQUEST SENSE, 6.37 TEST UNIT READY,
+//! 4.5 sense data) and SAM-5 5.3.1 (status), checked against QEMU's emulated
+//! CD-ROM drive.
+//!
 //! # What the drive answers
 //!
 //! | command | answer |
@@ -69,7 +79,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::cdb::{opcode, Cdb};
+use crate::cdb::Cdb;
+use crate::codes::status::{CHECK_CONDITION, GOOD};
+use crate::codes::{asc, ascq, opcode};
 use crate::configuration::{
     encode_configuration, FeatureCode, FeatureDescriptor, LoadingMechanism, Profile,
     ProfileDescriptor, RemovableMedium, RequestType,
@@ -84,11 +96,6 @@ use crate::mode::{encode_mode_sense10, ModePage, PageControl, ALL_PAGES};
 use crate::sense::{SenseData, SenseKey};
 use crate::unit::{MediumRemoval, StartStop};
 use crate::EncodeError;
-
-/// SCSI status GOOD.
-pub const GOOD: u8 = 0x00;
-/// SCSI status CHECK CONDITION (the reply carries sense data).
-pub const CHECK_CONDITION: u8 = 0x02;
 
 /// Mode page: read/write error recovery.
 const PAGE_ERROR_RECOVERY: u8 = 0x01;
@@ -224,24 +231,40 @@ fn sense(key: SenseKey, asc: u8, ascq: u8) -> SenseData {
 
 /// ILLEGAL REQUEST, INVALID FIELD IN CDB.
 fn invalid_field() -> SenseData {
-    sense(SenseKey::IllegalRequest, 0x24, 0x00)
+    sense(
+        SenseKey::IllegalRequest,
+        asc::INVALID_FIELD_IN_CDB,
+        ascq::NONE,
+    )
 }
 
 /// ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE.
 fn invalid_opcode() -> SenseData {
-    sense(SenseKey::IllegalRequest, 0x20, 0x00)
+    sense(
+        SenseKey::IllegalRequest,
+        asc::INVALID_COMMAND_OPERATION_CODE,
+        ascq::NONE,
+    )
 }
 
 /// UNIT ATTENTION, NOT READY TO READY CHANGE, MEDIUM MAY HAVE CHANGED.
 fn medium_may_have_changed() -> SenseData {
-    sense(SenseKey::UnitAttention, 0x28, 0x00)
+    sense(
+        SenseKey::UnitAttention,
+        asc::NOT_READY_TO_READY_CHANGE,
+        ascq::NONE,
+    )
 }
 
 /// HARDWARE ERROR, INTERNAL TARGET FAILURE: what the drive reports if one
 /// of its own encoders refuses a value (not reachable with the sanitised
 /// state, but never a panic).
 fn internal_failure(_: EncodeError) -> SenseData {
-    sense(SenseKey::HardwareError, 0x44, 0x00)
+    sense(
+        SenseKey::HardwareError,
+        asc::INTERNAL_TARGET_FAILURE,
+        ascq::NONE,
+    )
 }
 
 /// `text` as an encodable fixed-width ASCII field: bytes outside 0x20..=0x7E
@@ -405,12 +428,24 @@ impl DriveState {
     /// Why the medium is not ready, if it is not.
     fn not_ready(&self) -> Option<SenseData> {
         if self.tray_open {
-            Some(sense(SenseKey::NotReady, 0x3A, 0x02))
+            Some(sense(
+                SenseKey::NotReady,
+                asc::MEDIUM_NOT_PRESENT,
+                ascq::TRAY_OPEN,
+            ))
         } else if self.medium.is_none() {
-            Some(sense(SenseKey::NotReady, 0x3A, 0x01))
+            Some(sense(
+                SenseKey::NotReady,
+                asc::MEDIUM_NOT_PRESENT,
+                ascq::TRAY_CLOSED,
+            ))
         } else if self.current_profile().is_none() {
             // INCOMPATIBLE MEDIUM INSTALLED
-            Some(sense(SenseKey::NotReady, 0x30, 0x00))
+            Some(sense(
+                SenseKey::NotReady,
+                asc::INCOMPATIBLE_MEDIUM_INSTALLED,
+                ascq::NONE,
+            ))
         } else {
             None
         }
@@ -592,7 +627,11 @@ impl DriveState {
             StartStop::Eject => {
                 if self.prevent_removal {
                     // MEDIUM REMOVAL PREVENTED
-                    return Err(sense(SenseKey::IllegalRequest, 0x53, 0x02));
+                    return Err(sense(
+                        SenseKey::IllegalRequest,
+                        asc::MEDIA_LOAD_OR_EJECT,
+                        ascq::MEDIUM_REMOVAL_PREVENTED,
+                    ));
                 }
                 if !self.tray_open {
                     self.tray_open = true;
@@ -905,7 +944,11 @@ impl DriveState {
     fn mode_sense(&self, page_control: PageControl, page_code: u8, subpage_code: u8) -> Answer {
         if page_control == PageControl::Saved {
             // SAVING PARAMETERS NOT SUPPORTED
-            return Err(sense(SenseKey::IllegalRequest, 0x39, 0x00));
+            return Err(sense(
+                SenseKey::IllegalRequest,
+                asc::SAVING_PARAMETERS_NOT_SUPPORTED,
+                ascq::NONE,
+            ));
         }
         if subpage_code != 0 && subpage_code != 0xFF {
             return Err(invalid_field());

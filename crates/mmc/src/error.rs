@@ -1,7 +1,10 @@
 //! The error values of this crate: what went wrong reading or writing bytes.
-//! Owns no behaviour beyond describing the problem and its HRESULT.
-
-use crate::hresult;
+//!
+//! Owns [`ParseError`] and [`EncodeError`] and nothing else: it describes the
+//! problem (field, offset, lengths, value) and must not decide what it means
+//! to a caller. In particular it knows no HRESULTs: the recorder library maps
+//! a `ParseError` to IMAPI2's `E_IMAPI_RECORDER_INVALID_RESPONSE_FROM_DEVICE`.
+//! It imports nothing from the rest of the crate.
 
 /// A response (or CDB) could not be decoded.
 ///
@@ -38,14 +41,6 @@ pub enum ParseError {
     },
 }
 
-impl ParseError {
-    /// The IMAPI2 HRESULT for a device answer that cannot be decoded:
-    /// always [`hresult::E_IMAPI_RECORDER_INVALID_RESPONSE_FROM_DEVICE`].
-    pub fn hresult(&self) -> u32 {
-        hresult::E_IMAPI_RECORDER_INVALID_RESPONSE_FROM_DEVICE
-    }
-}
-
 /// A typed value could not be written as bytes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
@@ -76,24 +71,6 @@ pub enum EncodeError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_parse_error_maps_to_invalid_response_from_device() {
-        let truncated = ParseError::Truncated {
-            field: "x",
-            offset: 0,
-            needed: 1,
-            got: 0,
-        };
-        let inconsistent = ParseError::Inconsistent {
-            field: "x",
-            offset: 0,
-            value: 0,
-            problem: "p",
-        };
-        assert_eq!(truncated.hresult(), 0xC0AA_02FF);
-        assert_eq!(inconsistent.hresult(), 0xC0AA_02FF);
-    }
 
     #[test]
     fn messages_name_field_offset_and_lengths() {

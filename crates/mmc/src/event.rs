@@ -1,10 +1,15 @@
-//! GET EVENT STATUS NOTIFICATION (MMC-6, opcode 0x4A), polled, with the
-//! media event class decoded: whether a medium is present, whether the
-//! tray is open, and what just happened (new medium, eject request, ...).
-//! Builder, parser, encoder; no I/O.
+//! GET EVENT STATUS NOTIFICATION (MMC-6 6.7, opcode 0x4A), polled, with the
+//! media event class decoded (MMC-6 6.7.2.5, media status): whether a medium
+//! is present, whether the tray is open, and what just happened (new medium,
+//! eject request, ...). Builder, parser, encoder.
+//!
+//! Owns the byte layout of the event status header and the media event
+//! descriptor. It must not do I/O, poll, or decide what an event means for
+//! exclusive access (that is the library's), and imports no other command
+//! module; its operation code comes from [`crate::codes`].
 
 use crate::bytes::{be16, bits, clamp, slice, u8_at};
-use crate::cdb::opcode;
+use crate::codes::opcode;
 use crate::{Command, DataDirection, EncodeError, ParseError};
 
 /// Length of the event status header.
@@ -139,6 +144,13 @@ impl EventStatus {
     /// both within the event descriptor length (`Inconsistent` otherwise)
     /// and in the buffer (`Truncated` otherwise); bytes past 4 are ignored.
     /// Other classes keep the descriptor bytes that arrived.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::Truncated`] when `buf` ends before the 4-byte header ends or,
+    /// for the media class, before the media event descriptor ends;
+    /// [`ParseError::Inconsistent`] for a media class event whose descriptor
+    /// length is below 4.
     pub fn parse(buf: &[u8]) -> Result<EventStatus, ParseError> {
         let descriptor_length = be16(buf, "event descriptor length", 0)?;
         let b2 = u8_at(buf, "notification class", 2)?;
@@ -182,6 +194,12 @@ impl EventStatus {
 
     /// Encodes the response. Fails for `Event::Other` with the media class
     /// or a class above 7, and for a media event code above 15.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError::Invalid`] for a media event code above 15, a class above 7,
+    /// or `Event::Other` carrying the media class; [`EncodeError::TooLong`] for a
+    /// descriptor over 65535 bytes.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let (class_byte, descriptor) = match &self.event {
             Event::NotAvailable => (0x80, Vec::new()),

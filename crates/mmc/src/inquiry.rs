@@ -1,7 +1,13 @@
-//! INQUIRY (SPC-4): standard inquiry data (device type, removable bit,
-//! vendor, product, revision) and the vital product data pages a recorder
-//! needs: 0x00 supported pages, 0x80 unit serial number, 0x83 device
-//! identification. Builders, parsers and encoders; no I/O.
+//! INQUIRY (SPC-4 6.4): standard inquiry data (SPC-4 6.4.2: device type,
+//! removable bit, vendor, product, revision) and the vital product data pages
+//! a recorder needs (SPC-4 7.8): 0x00 supported pages (7.8.14), 0x80 unit
+//! serial number (7.8.15), 0x83 device identification (7.8.6). Builders,
+//! parsers and encoders.
+//!
+//! Owns the byte layout of those answers. It must not do I/O, decide whether
+//! a device is a recorder (the library does, from the peripheral type), or
+//! import other command modules; its operation code comes from
+//! [`crate::codes`].
 //!
 //! # ASCII fields
 //!
@@ -16,7 +22,7 @@
 //! strings that are not graphic ASCII so that encode-then-parse is exact.
 
 use crate::bytes::{be16, bits, fit, slice, u8_at};
-use crate::cdb::opcode;
+use crate::codes::opcode;
 use crate::{Command, DataDirection, EncodeError, ParseError};
 
 /// Length of standard inquiry data up to the end of the product revision level.
@@ -131,6 +137,11 @@ impl StandardInquiry {
     /// Decodes standard inquiry data. The response must reach byte 36 (end
     /// of the revision level) both in the buffer and by its additional
     /// length; bytes after 36 are not interpreted.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::Inconsistent`] when the additional length ends the data
+    /// before byte 36; [`ParseError::Truncated`] when `buf` does.
     pub fn parse(buf: &[u8]) -> Result<StandardInquiry, ParseError> {
         let b0 = u8_at(buf, "peripheral device type", 0)?;
         let b1 = u8_at(buf, "removable medium bit", 1)?;
@@ -165,6 +176,13 @@ impl StandardInquiry {
     /// 36, at most 260), strings space-padded. Fails on strings that are too
     /// long, not graphic ASCII or end in a space (they would not survive a
     /// parse), and on values too wide for their bit fields.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError::Invalid`] for an available length below 36, a field too
+    /// wide for its bits, or a string that is not graphic ASCII or ends in a
+    /// space; [`EncodeError::TooLong`] for an available length above 260 or a
+    /// string longer than its field.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         if self.available_length < STANDARD_INQUIRY_LEN {
             return Err(EncodeError::Invalid {
@@ -293,6 +311,11 @@ pub struct SupportedVpdPages {
 
 impl SupportedVpdPages {
     /// Decodes VPD page 0x00.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::Inconsistent`] when the page code is not 0x00;
+    /// [`ParseError::Truncated`] when `buf` ends before the page length says.
     pub fn parse(buf: &[u8]) -> Result<SupportedVpdPages, ParseError> {
         let (peripheral, payload) = vpd_payload(buf, VPD_SUPPORTED_PAGES)?;
         Ok(SupportedVpdPages {
@@ -302,6 +325,11 @@ impl SupportedVpdPages {
     }
 
     /// Encodes VPD page 0x00.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError::Invalid`] for a peripheral qualifier or type too wide for
+    /// its bits; [`EncodeError::TooLong`] for more than 65535 pages.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         vpd_encode(self.peripheral, VPD_SUPPORTED_PAGES, &self.pages)
     }
@@ -324,6 +352,11 @@ pub struct UnitSerialNumber {
 
 impl UnitSerialNumber {
     /// Decodes VPD page 0x80.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::Inconsistent`] when the page code is not 0x80;
+    /// [`ParseError::Truncated`] when `buf` ends before the page length says.
     pub fn parse(buf: &[u8]) -> Result<UnitSerialNumber, ParseError> {
         let (peripheral, payload) = vpd_payload(buf, VPD_UNIT_SERIAL_NUMBER)?;
         Ok(UnitSerialNumber {
@@ -334,6 +367,12 @@ impl UnitSerialNumber {
 
     /// Encodes VPD page 0x80 with the serial as is (no padding). Fails on a
     /// serial that is not graphic ASCII or has leading or trailing spaces.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError::Invalid`] for a serial that is not graphic ASCII or has
+    /// leading or trailing spaces, or a peripheral field too wide for its bits;
+    /// [`EncodeError::TooLong`] for a serial over 65535 bytes.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         check_ascii("product serial number", &self.serial)?;
         if self.serial.starts_with(' ') {
@@ -469,6 +508,12 @@ pub struct DeviceIdentification {
 impl DeviceIdentification {
     /// Decodes VPD page 0x83. A descriptor running past the page length is
     /// `Inconsistent`.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::Inconsistent`] when the page code is not 0x83 or a
+    /// designation descriptor runs past the page length;
+    /// [`ParseError::Truncated`] when `buf` ends before the page length says.
     pub fn parse(buf: &[u8]) -> Result<DeviceIdentification, ParseError> {
         let (peripheral, payload) = vpd_payload(buf, VPD_DEVICE_IDENTIFICATION)?;
         let mut designators = Vec::new();
@@ -513,6 +558,12 @@ impl DeviceIdentification {
     }
 
     /// Encodes VPD page 0x83.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError::Invalid`] for a protocol identifier, code set, designator
+    /// type or peripheral field too wide for its bits; [`EncodeError::TooLong`]
+    /// for a designator over 255 bytes or a page over 65535.
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let mut payload = Vec::new();
         for d in &self.designators {

@@ -11,42 +11,68 @@
 //! recorder logic elsewhere decides what to send and what the answers mean for
 //! exclusive access.
 //!
+//! What it must not do either: know what an answer means to IMAPI2. Parsers
+//! report [`ParseError`]s and sense data reports a
+//! [`sense::SenseCondition`]; the recorder library maps those to HRESULTs.
+//!
 //! Rules every parser here follows:
 //! - it never panics and never indexes out of bounds, whatever the input;
 //! - a response shorter than a field it needs is a [`ParseError::Truncated`]
 //!   naming the field, its offset and the bytes needed versus present;
 //! - a response that contradicts itself (a page running past the end its own
 //!   length field declares, a page code other than the one asked for) is a
-//!   [`ParseError::Inconsistent`];
-//! - every [`ParseError`] maps to IMAPI2's
-//!   `E_IMAPI_RECORDER_INVALID_RESPONSE_FROM_DEVICE` through
-//!   [`ParseError::hresult`].
+//!   [`ParseError::Inconsistent`].
 //!
 //! Command builders return a [`Command`]: the CDB as a fixed-size array plus
 //! the data direction and allocation length the transport must set up.
 //!
-//! Module map:
-//! - [`inquiry`]: INQUIRY standard data and VPD pages 0x00, 0x80, 0x83;
-//! - [`sense`]: REQUEST SENSE, fixed and descriptor sense data, the
-//!   conditions the recorder acts on and their IMAPI2 HRESULTs;
-//! - [`mod@unit`]: TEST UNIT READY, START STOP UNIT, PREVENT ALLOW MEDIUM REMOVAL;
-//! - [`configuration`]: GET CONFIGURATION, profiles and features;
-//! - [`mode`]: MODE SENSE(10) and the mode page walk;
-//! - [`event`]: GET EVENT STATUS NOTIFICATION, media class;
+//! # Module map
+//!
+//! Dependencies run downward only; no module imports one on its own floor
+//! or above it.
+//!
+//! ```text
+//! emulator       an emulated MMC drive answering CDBs (pure state machine)
+//!    |
+//! cdb            recognising an incoming CDB: the dispatcher's view
+//!    |
+//! inquiry  sense  unit  configuration  mode  event   one command family each
+//!    |
+//! bytes  command       bounds-checked field readers; Command, DataDirection
+//!    |
+//! error  codes         ParseError, EncodeError; opcodes, status, sense keys, ASC/ASCQ
+//! ```
+//!
+//! - [`codes`]: the numbers the standards assign (SPC-4 Annex D, SAM-5 5.3.1);
+//! - [`inquiry`]: INQUIRY standard data and VPD pages 0x00, 0x80, 0x83
+//!   (SPC-4 6.4, 7.8);
+//! - [`sense`]: REQUEST SENSE, fixed and descriptor sense data and the
+//!   conditions the recorder acts on (SPC-4 4.5, 6.29);
+//! - [`mod@unit`]: TEST UNIT READY, START STOP UNIT, PREVENT ALLOW MEDIUM
+//!   REMOVAL (SPC-4 6.37, SBC-3 5.25, SPC-3 6.13);
+//! - [`configuration`]: GET CONFIGURATION, profiles and features (MMC-6 6.6,
+//!   5.3);
+//! - [`mode`]: MODE SENSE(10) and the mode page walk (SPC-4 6.12, 7.5);
+//! - [`event`]: GET EVENT STATUS NOTIFICATION, media class (MMC-6 6.7);
 //! - [`cdb`]: recognising an incoming CDB (for an emulated drive);
 //! - [`emulator`]: an emulated MMC drive answering CDBs with this crate's
-//!   own encoders (pure state machine, no I/O);
-//! - [`hresult`]: the IMAPI2 HRESULT numbers used here.
+//!   own encoders (pure state machine, no I/O).
+//!
+//! # References
+//!
+//! MMC-6: T10/1836-D, SCSI Multi-Media Commands - 6. SPC-4: T10/1731-D, SCSI
+//! Primary Commands - 4. SPC-3: T10/1416-D. SBC-3: T10/1799-D, SCSI Block
+//! Commands - 3. SAM-5: T10/2104-D, SCSI Architecture Model - 5.
 #![forbid(unsafe_code)]
 
 mod bytes;
 pub mod cdb;
+pub mod codes;
 mod command;
 pub mod configuration;
 pub mod emulator;
 mod error;
 pub mod event;
-pub mod hresult;
 pub mod inquiry;
 pub mod mode;
 pub mod sense;

@@ -1,6 +1,11 @@
-//! MODE SENSE(10) (SPC-4, opcode 0x5A): the mode parameter header(10), block
-//! descriptors, and the walk over mode pages that tells which pages a drive
-//! has (IMAPI2's `SupportedModePages`). Builder, parser, encoder; no I/O.
+//! MODE SENSE(10) (SPC-4 6.12, opcode 0x5A): the mode parameter header(10),
+//! block descriptors, and the walk over mode pages (SPC-4 7.5, mode
+//! parameters; the MM device pages of MMC-6 7) that tells which pages a drive
+//! has (IMAPI2's `SupportedModePages`). Builder, parser, encoder.
+//!
+//! Owns the mode parameter list's framing. It must not do I/O, decode any
+//! one page's fields, or import other command modules; its operation code
+//! comes from [`crate::codes`].
 //!
 //! Pages are kept as raw bytes: decoding any one page's fields is left to
 //! whoever needs that page.
@@ -12,7 +17,7 @@
 //! past the end the mode data length declares is `Inconsistent`.
 
 use crate::bytes::{be16, bits, clamp, slice, u8_at};
-use crate::cdb::opcode;
+use crate::codes::opcode;
 use crate::{Command, DataDirection, EncodeError, ParseError};
 
 /// Length of the mode parameter header for MODE SENSE(10).
@@ -128,6 +133,13 @@ impl ModeParameters {
     /// The 8-byte header must be present. The block descriptors must fit
     /// inside the declared mode data length (`Inconsistent` otherwise) and
     /// inside the buffer (`Truncated` otherwise).
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::Truncated`] when `buf` ends before the 8-byte header or the
+    /// block descriptors end; [`ParseError::Inconsistent`] when the mode data
+    /// length is shorter than the header and block descriptors, or a page (or
+    /// page header) runs past the end it declares.
     pub fn parse(buf: &[u8]) -> Result<ModeParameters, ParseError> {
         let mode_data_length = be16(buf, "mode data length", 0)?;
         let medium_type = u8_at(buf, "medium type", 2)?;
@@ -216,6 +228,13 @@ impl ModeParameters {
 /// Encodes a MODE SENSE(10) response (LONGLBA clear): header, block
 /// descriptors, then `pages` in order. The caller truncates to the
 /// allocation length.
+///
+/// # Errors
+///
+/// [`EncodeError::Invalid`] for a page code above 0x3F;
+/// [`EncodeError::TooLong`] for block descriptors or a subpage over 65535
+/// bytes, a page over 255, or a response whose mode data length does not fit
+/// 16 bits.
 pub fn encode_mode_sense10(
     medium_type: u8,
     device_specific_parameter: u8,

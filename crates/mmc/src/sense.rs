@@ -1,13 +1,16 @@
-//! REQUEST SENSE and sense data (SPC-4 fixed and descriptor formats): the
-//! sense key, additional sense code and qualifier a failed command reports,
-//! the handful of conditions the recorder acts on, and their IMAPI2 HRESULTs.
+//! REQUEST SENSE (SPC-4 6.29) and sense data (SPC-4 4.5: descriptor format
+//! 4.5.2, fixed format 4.5.3): the sense key, additional sense code and
+//! qualifier a failed command reports (SPC-4 4.5.6), and the handful of
+//! conditions the recorder acts on ([`SenseCondition`]).
 //!
-//! Owns decoding and encoding only; deciding to retry or to report is the
-//! recorder's job.
+//! Owns decoding, encoding and classifying. It must not decide what a
+//! condition means: retrying, reporting and the IMAPI2 HRESULT a condition
+//! maps to are the recorder library's. It imports no other command module;
+//! its numbers come from [`crate::codes`].
 
 use crate::bytes::{be32, be64, clamp, u8_at};
-use crate::cdb::opcode;
-use crate::{hresult, Command, DataDirection, EncodeError, ParseError};
+use crate::codes::{asc, ascq, opcode, sense_key};
+use crate::{Command, DataDirection, EncodeError, ParseError};
 
 /// Length of fixed-format sense data with the usual additional length of 10.
 pub const FIXED_SENSE_LEN: usize = 18;
@@ -34,39 +37,40 @@ pub fn request_sense(allocation_length: u8, descriptor_format: bool) -> Command<
 
 /// The sense key: the broad class of a command's failure (4 bits).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
 pub enum SenseKey {
     /// 0x0: no specific sense key information.
-    NoSense,
+    NoSense = sense_key::NO_SENSE,
     /// 0x1: the command completed after recovery action.
-    RecoveredError,
+    RecoveredError = sense_key::RECOVERED_ERROR,
     /// 0x2: the logical unit is not accessible (no medium, becoming ready, ...).
-    NotReady,
+    NotReady = sense_key::NOT_READY,
     /// 0x3: an unrecoverable medium flaw.
-    MediumError,
+    MediumError = sense_key::MEDIUM_ERROR,
     /// 0x4: an unrecoverable hardware failure.
-    HardwareError,
+    HardwareError = sense_key::HARDWARE_ERROR,
     /// 0x5: the CDB or its parameters are invalid.
-    IllegalRequest,
+    IllegalRequest = sense_key::ILLEGAL_REQUEST,
     /// 0x6: a unit attention (medium changed, reset, ...).
-    UnitAttention,
+    UnitAttention = sense_key::UNIT_ATTENTION,
     /// 0x7: the medium is protected against the operation.
-    DataProtect,
+    DataProtect = sense_key::DATA_PROTECT,
     /// 0x8: blank or end-of-data medium encountered.
-    BlankCheck,
+    BlankCheck = sense_key::BLANK_CHECK,
     /// 0x9: vendor specific.
-    VendorSpecific,
+    VendorSpecific = sense_key::VENDOR_SPECIFIC,
     /// 0xA: a copy operation was aborted.
-    CopyAborted,
+    CopyAborted = sense_key::COPY_ABORTED,
     /// 0xB: the device aborted the command.
-    AbortedCommand,
+    AbortedCommand = sense_key::ABORTED_COMMAND,
     /// 0xC: obsolete (was EQUAL).
-    Obsolete0C,
+    Obsolete0C = sense_key::OBSOLETE_0C,
     /// 0xD: the buffered device reached the end of the partition.
-    VolumeOverflow,
+    VolumeOverflow = sense_key::VOLUME_OVERFLOW,
     /// 0xE: source data did not match the medium.
-    Miscompare,
+    Miscompare = sense_key::MISCOMPARE,
     /// 0xF: the command completed with sense data to report.
-    Completed,
+    Completed = sense_key::COMPLETED,
 }
 
 impl SenseKey {
@@ -137,32 +141,24 @@ impl SenseCondition {
     /// Classifies a sense key / ASC / ASCQ triple.
     pub fn classify(key: SenseKey, asc: u8, ascq: u8) -> SenseCondition {
         match (key, asc, ascq) {
-            (SenseKey::NotReady, 0x3A, _) => SenseCondition::NoMedium,
-            (SenseKey::NotReady, 0x04, 0x01) => SenseCondition::BecomingReady,
-            (SenseKey::DataProtect, 0x27, _) => SenseCondition::WriteProtected,
-            (SenseKey::IllegalRequest, 0x20, _) => SenseCondition::InvalidCommandOperationCode,
-            (SenseKey::IllegalRequest, 0x24, _) => SenseCondition::InvalidFieldInCdb,
-            (SenseKey::UnitAttention, 0x28, _) => SenseCondition::MediumMayHaveChanged,
-            (SenseKey::UnitAttention, 0x29, _) => SenseCondition::PowerOnOrReset,
+            (SenseKey::NotReady, asc::MEDIUM_NOT_PRESENT, _) => SenseCondition::NoMedium,
+            (SenseKey::NotReady, asc::LOGICAL_UNIT_NOT_READY, ascq::BECOMING_READY) => {
+                SenseCondition::BecomingReady
+            }
+            (SenseKey::DataProtect, asc::WRITE_PROTECTED, _) => SenseCondition::WriteProtected,
+            (SenseKey::IllegalRequest, asc::INVALID_COMMAND_OPERATION_CODE, _) => {
+                SenseCondition::InvalidCommandOperationCode
+            }
+            (SenseKey::IllegalRequest, asc::INVALID_FIELD_IN_CDB, _) => {
+                SenseCondition::InvalidFieldInCdb
+            }
+            (SenseKey::UnitAttention, asc::NOT_READY_TO_READY_CHANGE, _) => {
+                SenseCondition::MediumMayHaveChanged
+            }
+            (SenseKey::UnitAttention, asc::POWER_ON_RESET_OCCURRED, _) => {
+                SenseCondition::PowerOnOrReset
+            }
             _ => SenseCondition::Other,
-        }
-    }
-
-    /// The IMAPI2 HRESULT this condition means whatever command failed, or
-    /// `None` when the meaning depends on the command (see
-    /// [`SenseData::imapi_hresult_for_get_configuration`] and
-    /// [`SenseData::imapi_hresult_for_mode_sense`]) or there is no specific
-    /// IMAPI2 code.
-    pub fn imapi_hresult(&self) -> Option<u32> {
-        match self {
-            SenseCondition::NoMedium => Some(hresult::E_IMAPI_RECORDER_MEDIA_NO_MEDIA),
-            SenseCondition::BecomingReady => Some(hresult::E_IMAPI_RECORDER_MEDIA_BECOMING_READY),
-            SenseCondition::WriteProtected => Some(hresult::E_IMAPI_RECORDER_MEDIA_WRITE_PROTECTED),
-            SenseCondition::InvalidCommandOperationCode
-            | SenseCondition::InvalidFieldInCdb
-            | SenseCondition::MediumMayHaveChanged
-            | SenseCondition::PowerOnOrReset
-            | SenseCondition::Other => None,
         }
     }
 }
@@ -210,6 +206,13 @@ impl SenseData {
     /// cut short by the end of the buffer ends the walk, one running past the
     /// declared length is `Inconsistent`. Other response codes (including
     /// vendor-specific 0x7F) are `Inconsistent`.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::Truncated`] when `buf` ends before the 8-byte header, or
+    /// before a fixed format's ASC and ASCQ that its additional length covers;
+    /// [`ParseError::Inconsistent`] for another response code, or a descriptor
+    /// (or descriptor header) running past the additional sense length.
     pub fn parse(buf: &[u8]) -> Result<SenseData, ParseError> {
         let first = u8_at(buf, "sense response code", 0)?;
         let additional = u8_at(buf, "additional sense length", 7)?;
@@ -303,6 +306,11 @@ impl SenseData {
     /// 12-byte information descriptor when `information` is set.
     ///
     /// Fails if fixed format is asked to carry information above `u32::MAX`.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError::Invalid`] when fixed format is asked to carry information
+    /// above `u32::MAX` (descriptor format holds 64 bits).
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         match self.format {
             SenseFormat::Fixed => {
@@ -369,36 +377,6 @@ impl SenseData {
     pub fn condition(&self) -> SenseCondition {
         SenseCondition::classify(self.key, self.asc, self.ascq)
     }
-
-    /// The IMAPI2 HRESULT for this sense data whatever command failed, or
-    /// `None` (see [`SenseCondition::imapi_hresult`]).
-    pub fn imapi_hresult(&self) -> Option<u32> {
-        self.condition().imapi_hresult()
-    }
-
-    /// The IMAPI2 HRESULT when this sense data answers GET CONFIGURATION:
-    /// an invalid operation code means the drive predates MMC-3 and maps to
-    /// `E_IMAPI_RECORDER_GET_CONFIGURATION_NOT_SUPPORTED`; otherwise as
-    /// [`SenseData::imapi_hresult`].
-    pub fn imapi_hresult_for_get_configuration(&self) -> Option<u32> {
-        match self.condition() {
-            SenseCondition::InvalidCommandOperationCode => {
-                Some(hresult::E_IMAPI_RECORDER_GET_CONFIGURATION_NOT_SUPPORTED)
-            }
-            other => other.imapi_hresult(),
-        }
-    }
-
-    /// The IMAPI2 HRESULT when this sense data answers MODE SENSE for one
-    /// page: an invalid field in the CDB (the page code) maps to
-    /// `E_IMAPI_RECORDER_NO_SUCH_MODE_PAGE`; otherwise as
-    /// [`SenseData::imapi_hresult`].
-    pub fn imapi_hresult_for_mode_sense(&self) -> Option<u32> {
-        match self.condition() {
-            SenseCondition::InvalidFieldInCdb => Some(hresult::E_IMAPI_RECORDER_NO_SUCH_MODE_PAGE),
-            other => other.imapi_hresult(),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -427,7 +405,6 @@ mod tests {
         assert_eq!((s.asc, s.ascq), (0x3A, 0x01));
         assert_eq!(s.information, None);
         assert_eq!(s.condition(), SenseCondition::NoMedium);
-        assert_eq!(s.imapi_hresult(), Some(0xC0AA_0202));
     }
 
     #[test]
@@ -508,7 +485,6 @@ mod tests {
         assert_eq!((s.asc, s.ascq), (0x11, 0x05));
         assert_eq!(s.information, Some(0x100));
         assert_eq!(s.condition(), SenseCondition::Other);
-        assert_eq!(s.imapi_hresult(), None);
     }
 
     #[test]
@@ -556,35 +532,6 @@ mod tests {
                 "{key:?} {asc:#x}/{ascq:#x}"
             );
         }
-    }
-
-    #[test]
-    fn hresult_mapping() {
-        let s = |k, a, q| SenseData::new(k, a, q);
-        assert_eq!(
-            s(SenseKey::NotReady, 0x04, 0x01).imapi_hresult(),
-            Some(0xC0AA_0205)
-        );
-        assert_eq!(
-            s(SenseKey::DataProtect, 0x27, 0).imapi_hresult(),
-            Some(0xC0AA_0209)
-        );
-        let bad_opcode = s(SenseKey::IllegalRequest, 0x20, 0);
-        assert_eq!(bad_opcode.imapi_hresult(), None);
-        assert_eq!(
-            bad_opcode.imapi_hresult_for_get_configuration(),
-            Some(0xC0AA_020C)
-        );
-        assert_eq!(bad_opcode.imapi_hresult_for_mode_sense(), None);
-        let bad_field = s(SenseKey::IllegalRequest, 0x24, 0);
-        assert_eq!(bad_field.imapi_hresult_for_mode_sense(), Some(0xC0AA_0201));
-        assert_eq!(bad_field.imapi_hresult_for_get_configuration(), None);
-        let no_medium = s(SenseKey::NotReady, 0x3A, 0);
-        assert_eq!(
-            no_medium.imapi_hresult_for_get_configuration(),
-            Some(0xC0AA_0202)
-        );
-        assert_eq!(no_medium.imapi_hresult_for_mode_sense(), Some(0xC0AA_0202));
     }
 
     #[test]

@@ -1,8 +1,13 @@
 //! CDB builders for the commands that act on the unit or its medium and
-//! carry no data: TEST UNIT READY, START STOP UNIT (eject, load) and
-//! PREVENT ALLOW MEDIUM REMOVAL (tray lock). Owns the CDB layout only.
+//! carry no data: TEST UNIT READY (SPC-4 6.37), START STOP UNIT (SBC-3 5.25,
+//! eject and load as the Removable Medium feature, MMC-6 5.3.4, describes) and PREVENT ALLOW
+//! MEDIUM REMOVAL (SPC-3 6.13, the tray lock).
+//!
+//! Owns the CDB layout only. It must not do I/O or interpret the answer
+//! (failure comes back as sense data, see [`crate::sense`]), and imports no
+//! other command module; its operation codes come from [`crate::codes`].
 
-use crate::cdb::opcode;
+use crate::codes::opcode;
 use crate::{Command, DataDirection};
 
 /// TEST UNIT READY (opcode 0x00): asks whether the medium is ready. Failure

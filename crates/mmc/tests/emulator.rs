@@ -8,11 +8,12 @@
 use std::path::PathBuf;
 
 use discrecorder_mmc::cdb::Cdb;
+use discrecorder_mmc::codes::status::{CHECK_CONDITION, GOOD};
 use discrecorder_mmc::configuration::{
     get_configuration, Configuration, FeatureCode, FeatureDescriptor, LoadingMechanism, Profile,
     ProfileDescriptor, RemovableMedium, RequestType,
 };
-use discrecorder_mmc::emulator::{DriveState, Fault, Outcome, Reply, CHECK_CONDITION, GOOD};
+use discrecorder_mmc::emulator::{DriveState, Fault, Outcome, Reply};
 use discrecorder_mmc::event::{
     class_mask, get_event_status_notification, get_media_event_status, Event, EventStatus,
     MediaEvent, MediaEventCode,
@@ -193,7 +194,6 @@ fn test_unit_ready_by_medium_and_tray() {
     );
     let s = SenseData::parse(&run(&mut d, &test_unit_ready().cdb).sense).expect("decodes");
     assert_eq!(s.condition(), SenseCondition::NoMedium);
-    assert_eq!(s.imapi_hresult(), Some(0xC0AA_0202));
 }
 
 #[test]
@@ -481,7 +481,8 @@ fn mode_sense_rejections_and_truncation() {
         let r = run(&mut d, &cdb);
         let s = SenseData::parse(&r.sense).expect("sense");
         assert_eq!((s.key, s.asc, s.ascq), INVALID_FIELD, "{page:#x}");
-        assert_eq!(s.imapi_hresult_for_mode_sense(), Some(0xC0AA_0201));
+        // The condition the library reports as E_IMAPI_RECORDER_NO_SUCH_MODE_PAGE.
+        assert_eq!(s.condition(), SenseCondition::InvalidFieldInCdb);
     }
     assert_eq!(
         check(
@@ -752,7 +753,9 @@ fn unsupported_and_malformed_cdbs() {
         let r = run(&mut d, &[op, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
         let s = SenseData::parse(&r.sense).expect("sense");
         assert_eq!((s.key, s.asc, s.ascq), INVALID_OPCODE, "{op:#x}");
-        assert_eq!(s.imapi_hresult_for_get_configuration(), Some(0xC0AA_020C));
+        // The condition the library reports, for GET CONFIGURATION, as
+        // E_IMAPI_RECORDER_GET_CONFIGURATION_NOT_SUPPORTED.
+        assert_eq!(s.condition(), SenseCondition::InvalidCommandOperationCode);
     }
     assert_eq!(check(&mut d, &[0xBB]), INVALID_OPCODE);
     assert_eq!(check(&mut d, &[]), INVALID_OPCODE);
@@ -1329,7 +1332,7 @@ fn agrees_with_qemu_on_events_and_sense() {
         EventStatus::parse(&fixture("gesn_media_empty.bin")).expect("qemu")
     );
     // No medium: same key and ASC (QEMU's qualifier is 00, the emulator
-    // says "tray closed", 01), same condition and HRESULT.
+    // says "tray closed", 01), same condition (so the library reports the same HRESULT).
     let tur = run(&mut empty, &hex("00 00 00 00 00 00"));
     let ours = SenseData::parse(&tur.sense).expect("ours");
     let qemu = SenseData::parse(&fixture("tur_no_medium.bin.sense")).expect("qemu");
@@ -1338,7 +1341,6 @@ fn agrees_with_qemu_on_events_and_sense() {
     let ours = SenseData::parse(&good(&mut empty, &hex("03 00 00 00 12 00"))).expect("ours");
     let qemu = SenseData::parse(&fixture("sense_no_medium.bin")).expect("qemu");
     assert_eq!(ours.condition(), qemu.condition());
-    assert_eq!(ours.imapi_hresult(), qemu.imapi_hresult());
     // An opcode neither drive implements: identical sense.
     let r = run(&mut d, &hex("52 01 00 00 00 01 00 00 24 00"));
     assert_eq!(

@@ -30,9 +30,7 @@ fn parse_everything(bytes: &[u8]) {
     let _ = UnitSerialNumber::parse(bytes);
     let _ = DeviceIdentification::parse(bytes);
     if let Ok(s) = SenseData::parse(bytes) {
-        let _ = s.imapi_hresult();
-        let _ = s.imapi_hresult_for_get_configuration();
-        let _ = s.imapi_hresult_for_mode_sense();
+        let _ = s.condition();
     }
     let _ = FeatureHeader::parse(bytes);
     if let Ok(c) = Configuration::parse(bytes) {

@@ -229,7 +229,6 @@ fn sense_on_empty_drive_is_no_medium() {
     assert_eq!(s.key, SenseKey::NotReady);
     assert_eq!(s.asc, 0x3A);
     assert_eq!(s.condition(), SenseCondition::NoMedium);
-    assert_eq!(s.imapi_hresult(), Some(0xC0AA_0202));
 }
 
 #[test]
@@ -257,17 +256,17 @@ fn get_configuration_on_empty_drive_has_no_current_profile() {
 fn failed_test_unit_ready_on_empty_drive_senses_no_medium() {
     let s = SenseData::parse(&fixture("tur_no_medium.bin.sense")).expect("decodes");
     assert_eq!(s.condition(), SenseCondition::NoMedium);
-    assert_eq!(s.imapi_hresult(), Some(0xC0AA_0202));
 }
 
 #[test]
-fn unsupported_opcode_sense_maps_to_get_configuration_not_supported() {
+fn unsupported_opcode_sense_is_invalid_command_operation_code() {
     // QEMU does not implement READ TRACK INFORMATION; the drive's answer is
-    // the same sense an old drive gives for GET CONFIGURATION.
+    // the same sense an old drive gives for GET CONFIGURATION (which the
+    // library reports as E_IMAPI_RECORDER_GET_CONFIGURATION_NOT_SUPPORTED).
     let s = SenseData::parse(&fixture("read_track_information_1.bin.sense")).expect("decodes");
+    assert_eq!(s.key, SenseKey::IllegalRequest);
+    assert_eq!(s.asc, 0x20);
     assert_eq!(s.condition(), SenseCondition::InvalidCommandOperationCode);
-    assert_eq!(s.imapi_hresult(), None);
-    assert_eq!(s.imapi_hresult_for_get_configuration(), Some(0xC0AA_020C));
 }
 
 #[test]

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use discrecorder::{AcquireOptions, Recorder, Wait};
+use discrecorder::{AcquireOptions, ClaimScope, Recorder, Wait};
 use rustix::fs::{FlockOperation, Mode, OFlags};
 
 /// The `discrec` binary under test.
@@ -42,8 +42,17 @@ pub fn init() -> &'static Path {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// A fresh emulated device name for one test.
+/// A fresh emulated device for one test, created (resolving `emu:NAME` never creates one);
+/// returns its `emu:NAME`.
 pub fn unique_emu(tag: &str) -> String {
+    let spec = unique_emu_name(tag);
+    let name = spec.strip_prefix("emu:").expect("emu spec");
+    assert!(discrecorder::emu::create(name).expect("create emulated device"));
+    spec
+}
+
+/// A fresh emulated device name for one test, not created.
+pub fn unique_emu_name(tag: &str) -> String {
     init();
     format!(
         "emu:{tag}-{}-{}",
@@ -81,6 +90,22 @@ fn runnable_by_others(src: &Path, name: &str) -> (tempfile::TempDir, PathBuf) {
     std::fs::copy(src, &path).expect("copy executable");
     rustix::fs::chmod(&path, Mode::from_raw_mode(0o755)).expect("chmod 755");
     (dir, path)
+}
+
+/// Spawns `cmd`, whose program is a copy made by [`runnable_by_others`], retrying while the
+/// kernel says "text file busy": a child that another thread forked while the copy was being
+/// written holds its write descriptor until that child execs.
+pub fn spawn_fresh_copy(cmd: &mut Command) -> std::io::Result<Child> {
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            other => return other,
+        }
+    }
 }
 
 /// The executable probes run: a copy of this test binary that other users can run.
@@ -129,7 +154,7 @@ pub fn probe_with(mode: &str, args: &[&str], adjust: impl FnOnce(&mut Command)) 
     .stdout(Stdio::piped())
     .stderr(Stdio::inherit());
     adjust(&mut cmd);
-    let mut child = cmd.spawn().expect("spawn probe");
+    let mut child = spawn_fresh_copy(&mut cmd).expect("spawn probe");
     let stdin = child.stdin.take();
     let stdout = BufReader::new(child.stdout.take().expect("probe stdout"));
     Probe {
@@ -224,10 +249,11 @@ pub fn probe_entry() {
                 Ok(r) => r,
                 Err(e) => return say(&err_line(&e)),
             };
-            let opts = AcquireOptions {
-                handoff: a.get(2).is_some_and(|h| h == "handoff"),
-                ..AcquireOptions::default()
-            };
+            let opts = AcquireOptions::new().scope(if a.get(2).is_some_and(|h| h == "handoff") {
+                ClaimScope::Handoff
+            } else {
+                ClaimScope::Full
+            });
             if a.get(3).is_some_and(|g| g == "go") {
                 let mut go = String::new();
                 let _ = std::io::stdin().read_line(&mut go);
@@ -501,11 +527,13 @@ fn contend(device: &str, name: &str, dir: &Path, node: &Path) {
     loop {
         let handoff = rng.random_bool(0.5);
         phase(if handoff { b'H' } else { b'A' });
-        let opts = AcquireOptions {
-            wait: Wait::Timeout(Duration::from_millis(50)),
-            handoff,
-            ..AcquireOptions::default()
-        };
+        let opts = AcquireOptions::new()
+            .wait(Wait::Timeout(Duration::from_millis(50)))
+            .scope(if handoff {
+                ClaimScope::Handoff
+            } else {
+                ClaimScope::Full
+            });
         if rec.acquire_with(name, opts).is_err() {
             continue;
         }
@@ -544,10 +572,7 @@ fn contend(device: &str, name: &str, dir: &Path, node: &Path) {
 fn load(device: &str, name: &str, dir: &Path, secs: &str) {
     let rec = Recorder::open(device).expect("open recorder");
     let secs: f64 = secs.parse().expect("seconds");
-    let opts = AcquireOptions {
-        wait: Wait::Timeout(Duration::from_secs(30)),
-        ..AcquireOptions::default()
-    };
+    let opts = AcquireOptions::new().wait(Wait::Timeout(Duration::from_secs(30)));
     say("up");
     let mut go = String::new();
     let _ = std::io::stdin().read_line(&mut go);

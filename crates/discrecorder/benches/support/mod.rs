@@ -89,6 +89,16 @@ pub struct EmuDevice {
     pub name: String,
 }
 
+impl EmuDevice {
+    /// Creates `emu:NAME` (resolving a name never creates a device).
+    pub fn create(name: &str) -> EmuDevice {
+        discrecorder::emu::create(name).expect("create the emulated device");
+        EmuDevice {
+            name: name.to_owned(),
+        }
+    }
+}
+
 impl Drop for EmuDevice {
     fn drop(&mut self) {
         let _ = discrecorder::emu::remove(&self.name);

@@ -118,6 +118,7 @@ impl LockTable {
     }
 
     /// The PID holding an exclusive lock of `kind` on `file`, if any.
+    #[cfg(test)]
     pub fn exclusive_holder(&self, file: FileId, kind: LockKind) -> Option<i32> {
         self.on(file)
             .find(|e| e.kind == kind && e.write)

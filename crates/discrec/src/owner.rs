@@ -1,0 +1,51 @@
+//! `discrec owner`: who holds a device. It owns the owner output (text and JSON); it must not
+//! change anything on the device.
+
+use std::process::ExitCode;
+
+use discrecorder::{Owner, Recorder};
+use serde::Serialize;
+
+use crate::output::{self, outln, Outcome};
+
+/// Show who holds DEVICE: a client name, a program, or a mount point (an empty line when the
+/// device is free).
+#[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:
+  discrec owner /dev/sr0
+  discrec owner emu:bay1 --json
+  discrec owner -s /dev/sr0 && echo held || echo free")]
+pub struct Args {
+    /// The device: a block device path such as /dev/sr0, or emu:NAME.
+    device: String,
+    /// Print nothing; exit 0 if the device is held, 1 if it is free (like fuser -s).
+    #[arg(long, short = 's')]
+    silent: bool,
+}
+
+#[derive(Serialize)]
+struct OwnerOutput<'a> {
+    device: &'a str,
+    owner: Option<Owner>,
+}
+
+pub fn run(json: bool, args: Args) -> Outcome {
+    let device = args.device.as_str();
+    // The one place this subcommand calls the library.
+    let owner = Recorder::open(device)?.owner()?;
+    if args.silent {
+        return Ok(if owner.is_some() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
+    if json {
+        output::print_json(&OwnerOutput { device, owner })?;
+    } else if let Some(o) = owner {
+        outln!("{}", o.name)?;
+    } else {
+        outln!()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
