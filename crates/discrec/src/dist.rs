@@ -3,7 +3,7 @@
 //! and shell completions. Never written by hand.
 //!
 //! Reached through two hidden subcommands, `discrec man DIR` and `discrec completions SHELL`,
-//! which [`parse`] adds to the parser; `packaging/dist.sh` calls them to fill `target/dist/` for
+//! which [`try_parse_from`] adds to the parser; `packaging/dist.sh` calls them to fill `target/dist/` for
 //! the Debian package. The pages' sections come from the clap definition: about, options and
 //! subcommands as clap_mangen renders them, and the after-help text's blocks (`Examples:`,
 //! `Exit status:`, ...) as sections of their own; a subcommand without an exit-status block of
