@@ -43,6 +43,11 @@ if [ -n "$(git status --porcelain 2>/dev/null)" ]; then
   echo "packaging: uncommitted changes, so --allow-dirty (never under CI=true)"
   dirty=(--allow-dirty)
 fi
+# Cargo unpacks the dry run's local overlay registry (target/package/tmp-registry) into
+# CARGO_HOME/registry/src/-HASH/ and reuses what it unpacked before for the same version, so a
+# second run would verify against the first run's sources. Only such overlay directories (named
+# -HASH, never index.*) and only this project's crates are removed.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/{discrecorder-mmc,discrecorder,discrec}-[0-9]*
 log=$(mktemp)
 if ! cargo publish --dry-run --locked "${dirty[@]}" \
   -p discrecorder-mmc -p discrecorder -p discrec >"$log" 2>&1; then
