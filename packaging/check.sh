@@ -43,13 +43,17 @@ if [ -n "$(git status --porcelain 2>/dev/null)" ]; then
   echo "packaging: uncommitted changes, so --allow-dirty (never under CI=true)"
   dirty=(--allow-dirty)
 fi
-# Cargo unpacks the dry run's local overlay registry (target/package/tmp-registry) into
-# CARGO_HOME/registry/src/-HASH/ and reuses what it unpacked before for the same version, so a
-# second run would verify against the first run's sources. Only such overlay directories (named
-# -HASH, never index.*) and only this project's crates are removed.
+# The dry run's local overlay registry serves this project's crates under an unchanging version,
+# and cargo takes registry sources as immutable: it reuses what it unpacked into
+# CARGO_HOME/registry/src/-HASH/ and what it built from there in a previous run. So each run
+# removes both: the unpacked sources (only in overlay directories, named -HASH, never index.*,
+# and only this project's crates) and the build of them, in a target directory of the dry run's
+# own so that the rest of target/ is left alone.
 rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/{discrecorder-mmc,discrecorder,discrec}-[0-9]*
+publish_target=target/publish-check
+rm -rf "$publish_target"/debug/.fingerprint/discrec* "$publish_target"/debug/deps/*discrec*
 log=$(mktemp)
-if ! cargo publish --dry-run --locked "${dirty[@]}" \
+if ! cargo publish --dry-run --locked --target-dir "$publish_target" "${dirty[@]}" \
   -p discrecorder-mmc -p discrecorder -p discrec >"$log" 2>&1; then
   cat "$log"
   fail "cargo publish --dry-run"
