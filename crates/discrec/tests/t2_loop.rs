@@ -315,3 +315,27 @@ fn load_loop_sixty_four_processes_on_four_devices_are_all_served_one_holder_each
     let devices: Vec<String> = loops.iter().map(|l| l.dev().to_owned()).collect();
     load_run(&devices, 64, load_secs(5.0));
 }
+
+/// Issue 11 A7: a partition of a loop device has no `loop/backing_file` of its own, so it was
+/// reported as gone (ERROR_DEV_NOT_EXIST). Partitions work like whole disks.
+#[test]
+fn a_loop_partition_is_a_device_like_its_disk_not_gone() {
+    if !require_root("a7") {
+        return;
+    }
+    let _serial = serial();
+    let disk = LoopDev::partitioned();
+    let part = disk.partition1();
+    let rec = open(&part);
+    rec.acquire_exclusive_access(false, "Partition Job")
+        .expect("acquire a loop partition");
+    assert_eq!(
+        open(&part).exclusive_access_owner().expect("owner"),
+        "Partition Job"
+    );
+    assert!(!rec.device_vanished());
+    rec.release_exclusive_access().expect("release");
+    assert_eq!(open(&part).owner().expect("owner"), None);
+    let (code, out, err) = discrec(&["owner", &part]);
+    assert_eq!((code, out.trim()), (0, ""), "{err}");
+}

@@ -795,6 +795,53 @@ impl LoopDev {
         }
     }
 
+    /// A 16 MiB loop device with an MBR partition table of one partition (sectors 2048 to the
+    /// end), attached with `losetup -P` so the kernel makes `/dev/loopNp1`.
+    pub fn partitioned() -> LoopDev {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let img = dir.path().join("disk.img");
+        let sectors: u32 = (16 << 20) / 512;
+        let mut mbr = vec![0u8; 512];
+        let entry = &mut mbr[446..462];
+        entry[4] = 0x83; // Linux
+        entry[8..12].copy_from_slice(&2048u32.to_le_bytes());
+        entry[12..16].copy_from_slice(&(sectors - 2048).to_le_bytes());
+        mbr[510] = 0x55;
+        mbr[511] = 0xAA;
+        std::fs::write(&img, &mbr).expect("image");
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&img)
+            .expect("image");
+        f.set_len(16 << 20).expect("size image");
+        drop(f);
+        let path = PathBuf::from(run_ok(
+            "losetup",
+            &["-P", "-f", "--show", img.to_str().expect("utf8")],
+        ));
+        LoopDev {
+            path,
+            _dir: dir,
+            mount_dirs: Vec::new(),
+        }
+    }
+
+    /// The first partition's node (`/dev/loopNp1`). Kernels built without the MBR parser do
+    /// not scan the table themselves: then `partx -a` reads it and adds the partition (BLKPG).
+    pub fn partition1(&self) -> String {
+        let p = format!("{}p1", self.dev());
+        for attempt in 0..100 {
+            if Path::new(&p).exists() {
+                break;
+            }
+            if attempt == 10 {
+                run_ok("partx", &["-a", self.dev()]);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        p
+    }
+
     /// The device path as a string.
     pub fn dev(&self) -> &str {
         self.path.to_str().expect("utf8 path")

@@ -82,9 +82,16 @@ pub fn block_device_and_partitions(major: u32, minor: u32, devname: &str) -> Vec
 }
 
 /// Whether a loop device has a backing file attached (a detached loop device has no medium
-/// and no size: for us it is gone).
+/// and no size: for us it is gone). A partition of a loop device (`loop0p1`) has no `loop/`
+/// directory of its own: its disk's (the parent sysfs directory) answers for it.
 pub fn loop_device_bound(major: u32, minor: u32) -> bool {
-    rustix::fs::stat(block_sysfs_dir(major, minor).join("loop/backing_file")).is_ok()
+    let dir = block_sysfs_dir(major, minor);
+    let disk = if dir.join("partition").exists() {
+        dir.join("..")
+    } else {
+        dir
+    };
+    rustix::fs::stat(disk.join("loop/backing_file")).is_ok()
 }
 
 /// The program name the kernel reports for `pid` (`/proc/PID/comm`), unsanitised.
