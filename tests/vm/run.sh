@@ -97,7 +97,8 @@ if [ ! -f "$VM_ENV" ]; then need_fetch=1; else
     [ -x "$VM_QEMU" ] && [ -f "$VM_KERNEL" ] || need_fetch=1
     # the writable drives need tgt and QEMU's iSCSI module (fetch.sh installs both)
     if [ "$NTGT" -gt 0 ]; then
-        [ -f "${VM_QEMU_MODULE_DIR:-/nonexistent}/block-iscsi.so" ] && command -v tgtd >/dev/null || need_fetch=1
+        [ -f "${VM_QEMU_MODULE_DIR:-/nonexistent}/block-iscsi.so" ] && command -v tgtd >/dev/null &&
+            command -v dvd+rw-mediainfo >/dev/null || need_fetch=1
     fi
 fi
 if [ $need_fetch = 1 ]; then

@@ -85,8 +85,8 @@ tgt_new_blank() {
     case "$i" in ''|*[!0-9]*) echo "tgt-new-blank: bad drive number '$i'"; return 1 ;; esac
     [ "$i" -ge 1 ] && [ "$i" -le "$TGT_N" ] || { echo "tgt-new-blank: no drive $i (1..$TGT_N)"; return 1; }
     old=$(tgt_backing "$i")
-    k=$(( $(ls "$TGT_DIR" | grep -c "^drive$i-[0-9]*\.img") + 1 ))
-    while [ -e "$TGT_DIR/drive$i-$k.img" ]; do k=$((k + 1)); done
+    k=$(( $(cat "$TGT_DIR/drive$i.discs" 2>/dev/null || echo 1) + 1 ))   # discs so far
+    echo "$k" >"$TGT_DIR/drive$i.discs"
     new="$TGT_DIR/drive$i-$k.img"
     : >"$new"
     if ! tgt_adm --lld iscsi --mode logicalunit --op update --tid "$i" --lun 1 --params "path=$new" 2>&1; then
