@@ -267,14 +267,18 @@ c_held_refuses_burners() {
     wait_for 5 owner_is Holder || { bad "holder did not show up as owner within 5 s"; return; }
     x growisofs -Z "$DEV=$ISO"
     [ "$RC" != 0 ] || bad "growisofs -Z succeeded while held"
+    has "$OUT$ERR" 'O_EXCL\|busy' || bad "growisofs did not fail for a busy device"
     x xorriso -as cdrecord -v -tao dev="$DEV" "$ISO"
     [ "$RC" != 0 ] || bad "xorriso -as cdrecord -tao succeeded while held"
+    has "$OUT$ERR" 'busy' || bad "xorriso did not report a busy device"
     x cdrskin -tao dev="$DEV" "$ISO"
     [ "$RC" != 0 ] || bad "cdrskin -tao succeeded while held"
+    has "$OUT$ERR" 'busy' || bad "cdrskin did not report a busy device"
     x mount -t iso9660 -o ro "$DEV" /mnt/w
     if [ "$RC" = 0 ]; then bad "mount succeeded while held"; umount /mnt/w; fi
     x eject "$DEV"
     if [ "$RC" = 0 ]; then bad "eject succeeded while held"; eject -t "$DEV"; fi
+    has "$ERR" 'busy' || bad "eject did not fail for a busy device"
     owner_is Holder || bad "the holder lost the drive"
     kill -TERM "$h"; note "kill -TERM $h"; bg_wait "$h" 10
     x "$DISCREC" owner "$DEV"; [ -z "$OUT" ] || bad "owner after release is '$OUT', want empty"
