@@ -9,6 +9,12 @@
 #  * apt-get install QEMU's runtime libraries, busybox-static, kmod, cpio,
 #    socat and the peer tools the scenarios run inside the guest from the
 #    host root (xorriso cdrskin wodim growisofs eject sg3-utils genisoimage).
+#  * the writable drive (tests/vm/tgt.sh): apt-get install tgt (the SCSI
+#    target daemon that emulates a DVD+R recorder), libiscsi7 and
+#    libiscsi-bin (+ dvd+rw-tools: dvd+rw-mediainfo); apt-get download qemu-block-extra of EXACTLY the version of
+#    the cached qemu-system-x86 (not installed: its Depends pin QEMU packages)
+#    and extract it into $VM_ROOT too, so QEMU_MODULE_DIR=$VM_ROOT/usr/lib/
+#    x86_64-linux-gnu/qemu gives the extracted QEMU its iSCSI initiator.
 #  * extract an uncompressed vmlinux (PVH boot, ~2x faster under TCG) from
 #    the vmlinuz; fall back to the bzImage.
 #
@@ -35,7 +41,8 @@ apt_update_once() {
 # anything else ldd reports missing is resolved below from the deb's Depends).
 HOST_PKGS=(libcapstone4 libfdt1 libpmem1 librdmacm1 libibverbs1 libslirp0 libvdeplug2
            busybox-static kmod cpio socat xz-utils zstd gcc libc6-dev
-           xorriso cdrskin wodim growisofs eject sg3-utils genisoimage jq)
+           xorriso cdrskin wodim growisofs eject sg3-utils genisoimage jq
+           tgt libiscsi7 libiscsi-bin dvd+rw-tools)
 
 missing_pkgs() {
     local p
@@ -91,6 +98,19 @@ for p in "${DEB_PKGS[@]}"; do
     fi
 done
 
+# QEMU's iSCSI block module: qemu-block-extra of exactly the cached QEMU's
+# version (a module of another build is refused by QEMU).
+QEMU_DEB_VER=$(dpkg-deb -f "$(ls "$VM_DEBS"/qemu-system-x86_*.deb | head -n1)" Version)
+if ! compgen -G "$VM_DEBS/qemu-block-extra_$(printf '%s' "$QEMU_DEB_VER" | sed 's/:/%3a/')_*.deb" >/dev/null; then
+    rm -f "$VM_DEBS"/qemu-block-extra_*.deb "$VM_ROOT"/.extracted.qemu-block-extra_*
+    vm_log "apt-get download qemu-block-extra=$QEMU_DEB_VER"
+    if ! (cd "$VM_DEBS" && timeout 600 apt-get download -q "qemu-block-extra=$QEMU_DEB_VER" >&2); then
+        apt_update_once
+        (cd "$VM_DEBS" && timeout 600 apt-get download -q "qemu-block-extra=$QEMU_DEB_VER" >&2) ||
+            vm_die "cannot download qemu-block-extra=$QEMU_DEB_VER (the cached QEMU's version); delete $VM_CACHE to refetch both"
+    fi
+fi
+
 # Extract (marker per deb so a re-run is a no-op).
 for deb in "$VM_DEBS"/*.deb; do
     mark="$VM_ROOT/.extracted.$(basename "$deb")"
@@ -114,6 +134,14 @@ if LC_ALL=C ldd "$QEMU" | grep -q 'not found'; then
         vm_die "the extracted QEMU still misses the libraries above"
     fi
 fi
+
+# The iSCSI module and what it links (libiscsi7).
+QEMU_MODULE_DIR="$VM_ROOT/usr/lib/x86_64-linux-gnu/qemu"
+[ -f "$QEMU_MODULE_DIR/block-iscsi.so" ] || vm_die "no $QEMU_MODULE_DIR/block-iscsi.so after extracting qemu-block-extra"
+if LC_ALL=C ldd "$QEMU_MODULE_DIR/block-iscsi.so" | grep 'not found' >&2; then
+    vm_die "QEMU's iSCSI module misses the libraries above (apt-get install libiscsi7)"
+fi
+command -v tgtd >/dev/null && command -v tgtadm >/dev/null || vm_die "tgtd/tgtadm missing after apt-get install tgt"
 
 # Kernel version and module dependency data.
 KVER=$(ls "$VM_ROOT/lib/modules" | grep -- '-amd64$' | grep -v cloud | sort -V | tail -n1)
@@ -180,6 +208,7 @@ VM_KERNEL=$KERNEL
 VM_BOOT=$BOOT
 VM_QEMU=$QEMU
 VM_QEMU_VERSION="$QEMU_VERSION"
+VM_QEMU_MODULE_DIR=$QEMU_MODULE_DIR
 EOF
 mv "$VM_ENV.tmp" "$VM_ENV"
 vm_log "ready: $QEMU_VERSION; kernel $KVER ($BOOT: $KERNEL); cache $VM_CACHE ($(du -sh "$VM_CACHE" | cut -f1))"

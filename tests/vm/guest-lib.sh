@@ -57,3 +57,49 @@ vm_wait_dev() {
         sleep 0.1
     done
 }
+
+# ---- writable drives (run.sh --tgt-drives N; host side in tests/vm/tgt.sh) ----
+# Drive I (1..N) is an iSCSI LUN served by the host's tgtd, attached as
+# scsi-generic at scsi-id I: a blank DVD+R at boot.
+
+# vm_host_op 'OP ARGS': one allowlisted host operation (see run.sh host_op);
+# prints the host's answer, fails if it starts with "ERROR".
+vm_host_op() {
+    local out
+    out=$(vm_host_monitor "host:$1") || return 1
+    printf '%s\n' "$out"
+    case "$out" in ERROR*) return 1 ;; esac
+}
+
+# vm_tgt_dev I [SECONDS]: print /dev/srX of writable drive I (waits for the SCSI scan)
+vm_tgt_dev() {
+    local i=0 n=$(( ${2:-20} * 10 )) b
+    while :; do
+        for b in /sys/bus/scsi/devices/*:0:"$1":0/block/sr*; do
+            [ -e "$b" ] && [ -e "/dev/${b##*/}" ] && { echo "/dev/${b##*/}"; return 0; }
+        done
+        i=$((i + 1)); [ $i -le $n ] || { echo "vm_tgt_dev: no sr device at scsi-id $1" >&2; return 1; }
+        sleep 0.1
+    done
+}
+
+# vm_tgt_ready DEV [SECONDS]: wait until TEST UNIT READY passes (sg3-utils)
+vm_tgt_ready() {
+    local i=0 n=$(( ${2:-20} * 10 ))
+    until sg_turs "$1" >/dev/null 2>&1; do
+        i=$((i + 1)); [ $i -le $n ] || return 1
+        sleep 0.1
+    done
+}
+
+# vm_tgt_new_disc I: a new blank DVD+R in writable drive I, inside one boot:
+# the guest ejects the tray (tgt takes the LUN offline), the host points the
+# LUN at a new empty file, the guest closes the tray and waits until ready.
+vm_tgt_new_disc() {
+    local dev
+    dev=$(vm_tgt_dev "$1") || return 1
+    eject "$dev" || { echo "vm_tgt_new_disc: eject $dev failed" >&2; return 1; }
+    vm_host_op "tgt-new-blank $1" >&2 || { eject -t "$dev" 2>/dev/null; return 1; }
+    eject -t "$dev" || { echo "vm_tgt_new_disc: eject -t $dev failed" >&2; return 1; }
+    vm_tgt_ready "$dev" 20 || { echo "vm_tgt_new_disc: $dev not ready after closing the tray" >&2; return 1; }
+}

@@ -11,6 +11,13 @@
 #   --vendor V          INQUIRY vendor of the drive (scsi-cd only; default QEMU)
 #   --product P         INQUIRY product of the drive (default "QEMU CD-ROM")
 #   --ide               attach the drive as ide-cd on the PIIX IDE bus instead of virtio-scsi
+#   --tgt-drives N      also attach N WRITABLE drives, each a blank DVD+R: a private
+#                       tgtd on the host (127.0.0.1 only, stopped on every exit path)
+#                       serves N iSCSI LUNs with empty backing files in RESULTS/tgt/,
+#                       attached through QEMU's iSCSI initiator as `-device
+#                       scsi-generic` at scsi-id 1..N on the virtio-scsi bus (the
+#                       scsi-cd drive, if any, is scsi-id 0). No guest NIC. In the
+#                       guest: vm_tgt_dev I, vm_tgt_new_disc I (guest-lib.sh).
 #   --monitor SOCK      also expose the QEMU HMP monitor at unix socket SOCK
 #                       (default: $RESULTS/monitor.sock, always created)
 #   --timeout SECS      watchdog for the whole guest run (default ${DISCREC_VM_TIMEOUT:-240})
@@ -31,7 +38,8 @@
 # It must be executable and start with a shebang. Inside it:
 #   DISCREC_VM=1, DISCREC_VM_RESULTS=/vm-results (the writable results share),
 #   DISCREC_VM_LIB=<repo>/tests/vm/guest-lib.sh (media change helpers),
-#   DISCREC_VM_ISO=/vm-results/... or the host path of the ISO, if any.
+#   DISCREC_VM_ISO=/vm-results/... or the host path of the ISO, if any,
+#   DISCREC_VM_TGT_DRIVES=N (0 without --tgt-drives).
 #
 # Exit status: the scenario's exit status; 124 = watchdog timeout, 125 = the
 # guest crashed / powered off without a status, 2 = usage error, 3 = setup error.
@@ -42,7 +50,7 @@ usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 
 ISO="" ISO_FROM="" CD=empty VENDOR="" PRODUCT="" BUS=scsi MONITOR=""
 TIMEOUT="${DISCREC_VM_TIMEOUT:-240}" MEM=1024 SMP=1 ACCEL="${DISCREC_VM_ACCEL:-tcg}"
-RESULTS="" KEEP=0 CONSOLE=0 QUIET=0 OWN_RESULTS=1
+RESULTS="" KEEP=0 CONSOLE=0 QUIET=0 OWN_RESULTS=1 NTGT=0
 ENVS=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -53,6 +61,7 @@ while [ $# -gt 0 ]; do
         --vendor) VENDOR="$2"; shift 2 ;;
         --product) PRODUCT="$2"; shift 2 ;;
         --ide) BUS=ide; shift ;;
+        --tgt-drives) NTGT="$2"; shift 2 ;;
         --monitor) MONITOR="$2"; shift 2 ;;
         --timeout) TIMEOUT="$2"; shift 2 ;;
         --mem) MEM="$2"; shift 2 ;;
@@ -78,17 +87,29 @@ SCRIPT="$(realpath "$SCRIPT")"
 [ -z "$ISO" ] || { [ -f "$ISO" ] || vm_die "no such ISO: $ISO" 2; ISO="$(realpath "$ISO")"; }
 if [ -n "$VENDOR$PRODUCT" ] && [ "$BUS" = ide ]; then vm_die "--vendor/--product need scsi-cd" 2; fi
 [ "$(id -u)" = 0 ] || vm_die "run.sh must run as root (9p export of /)" 3
+case "$NTGT" in ''|*[!0-9]*) vm_die "--tgt-drives needs a number" 2 ;; esac
+[ "$NTGT" -le 8 ] || vm_die "--tgt-drives: at most 8" 2
 
 # --- build what is missing ----------------------------------------------
 need_fetch=0
 if [ ! -f "$VM_ENV" ]; then need_fetch=1; else
     . "$VM_ENV"
     [ -x "$VM_QEMU" ] && [ -f "$VM_KERNEL" ] || need_fetch=1
+    # the writable drives need tgt and QEMU's iSCSI module (fetch.sh installs both)
+    if [ "$NTGT" -gt 0 ]; then
+        [ -f "${VM_QEMU_MODULE_DIR:-/nonexistent}/block-iscsi.so" ] && command -v tgtd >/dev/null &&
+            command -v dvd+rw-mediainfo >/dev/null || need_fetch=1
+    fi
 fi
 if [ $need_fetch = 1 ]; then
     vm_log "cache incomplete: running tests/vm/fetch.sh"
     "$VM_DIR/fetch.sh" || vm_die "fetch.sh failed" 3
     . "$VM_ENV"
+fi
+if [ "$NTGT" -gt 0 ]; then
+    [ -f "${VM_QEMU_MODULE_DIR:-/nonexistent}/block-iscsi.so" ] ||
+        vm_die "QEMU's iSCSI module (block-iscsi.so from qemu-block-extra) is missing in ${VM_QEMU_MODULE_DIR:-the cache}" 3
+    command -v tgtd >/dev/null || vm_die "tgtd is not installed (apt-get install tgt)" 3
 fi
 # DISCREC_VM_BOOT=bzimage boots the compressed kernel instead of the PVH vmlinux
 if [ "${DISCREC_VM_BOOT:-}" = bzimage ]; then VM_KERNEL="$VM_ROOT/boot/vmlinuz-$VM_KVER"; fi
@@ -137,6 +158,7 @@ esac
     echo '#!/bin/bash'
     printf 'export DISCREC_VM_REPO=%q DISCREC_VM_LIB=%q DISCREC_VM_ISO=%q DISCREC_VM_SGIO=%q\n' \
         "$VM_REPO" "$GLIB" "${ISO/#$RESULTS\//\/vm-results\/}" "$VM_BIN/sgio"
+    printf 'export DISCREC_VM_TGT_DRIVES=%q\n' "$NTGT"
     for e in ${ENVS[@]+"${ENVS[@]}"}; do printf 'export %q\n' "$e"; done
     printf 'cd %q 2>/dev/null || cd /\n' "$PWD"
     printf 'exec %q' "$GSCRIPT"
@@ -167,13 +189,56 @@ if [ $CD != none ]; then
         QARGS+=(-device virtio-scsi-pci,id=scsi0 -device "$dev")
     fi
 fi
-printf '%q ' "$VM_QEMU" "${QARGS[@]}" >"$RESULTS/qemu.cmdline"; echo >>"$RESULTS/qemu.cmdline"
+
+QPID="" WPID=""
+cleanup() {
+    [ -z "$WPID" ] || kill "$WPID" 2>/dev/null || true
+    [ -z "$QPID" ] || kill "$QPID" 2>/dev/null || true
+    # QEMU's initiator must be gone before the targets are deleted
+    [ -z "$QPID" ] || for _ in $(seq 1 50); do kill -0 "$QPID" 2>/dev/null || break; sleep 0.1; done
+    [ "$NTGT" = 0 ] || ! declare -F tgt_stop >/dev/null || tgt_stop
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM HUP
+
+# --- writable drives: tgtd + QEMU's iSCSI initiator ------------------------
+QENV=()
+if [ "$NTGT" -gt 0 ]; then
+    # shellcheck source=SCRIPTDIR/tgt.sh
+    . "$VM_DIR/tgt.sh"
+    rm -rf "$RESULTS/tgt"
+    tgt_start "$RESULTS/tgt" "$NTGT"
+    case " ${QARGS[*]} " in *" virtio-scsi-pci,id=scsi0 "*) ;; *) QARGS+=(-device virtio-scsi-pci,id=scsi0) ;; esac
+    mapfile -t targs < <(tgt_qemu_args)
+    QARGS+=("${targs[@]}")
+    QENV=(QEMU_MODULE_DIR="$VM_QEMU_MODULE_DIR")
+fi
+printf '%q ' ${QENV[@]+"${QENV[@]}"} "$VM_QEMU" "${QARGS[@]}" >"$RESULTS/qemu.cmdline"; echo >>"$RESULTS/qemu.cmdline"
 
 # --- host side of guest requests (see guest-lib.sh) -----------------------
 monitor_cmd() { # send one HMP command, print the monitor's answer
     { printf '%s\n' "$1"; sleep 0.3; } |
         timeout 10 socat -t 2 - "UNIX-CONNECT:$MONITOR" 2>&1 |
         tr -d '\r' | grep -v -e '^QEMU .* monitor - type' -e '^(qemu)' || true
+}
+# Host operations the guest may ask for ("host:OP ARGS"): an allowlist, each
+# with its arguments checked; anything else is refused with "ERROR: ...".
+#   host:tgt-new-blank I   drive I gets a new blank disc (the guest ejected it first)
+#   host:tgt-backing I     the host path and size of drive I's backing file
+host_op() {
+    local -a a
+    read -r -a a <<<"$1"
+    case "${a[0]:-}:${#a[@]}" in
+        tgt-new-blank:2|tgt-backing:2)
+            [ "$NTGT" -gt 0 ] || { echo "ERROR: no --tgt-drives in this run"; return; }
+            case "${a[1]}" in ''|*[!0-9]*) echo "ERROR: bad drive number '${a[1]}'"; return ;; esac
+            [ "${a[1]}" -ge 1 ] && [ "${a[1]}" -le "$NTGT" ] || { echo "ERROR: no drive ${a[1]} (1..$NTGT)"; return; } ;;
+        *) echo "ERROR: host operation not allowed: $1 (allowed: tgt-new-blank I, tgt-backing I)"; return ;;
+    esac
+    case "${a[0]}" in
+        tgt-new-blank) tgt_new_blank "${a[1]}" 2>&1 || echo "ERROR: tgt-new-blank ${a[1]} failed" ;;
+        tgt-backing) f=$(tgt_backing "${a[1]}"); echo "$f $(stat -c %s "$f" 2>/dev/null || echo missing)" ;;
+    esac
 }
 watch_requests() {
     local req cmd
@@ -183,23 +248,19 @@ watch_requests() {
             # guest paths under /vm-results are $RESULTS on the host
             cmd=${req//\/vm-results\//$RESULTS\/}
             echo "$(date +%T.%N | cut -c1-12) $cmd" >>"$RESULTS/host-requests.log"
-            monitor_cmd "$cmd" >"$RESULTS/host-reply.tmp"
+            case "$cmd" in
+                host:*) host_op "${cmd#host:}" >"$RESULTS/host-reply.tmp" ;;
+                *) monitor_cmd "$cmd" >"$RESULTS/host-reply.tmp" ;;
+            esac
+            sed 's/^/    /' "$RESULTS/host-reply.tmp" >>"$RESULTS/host-requests.log"
             mv "$RESULTS/host-reply.tmp" "$RESULTS/host-reply"
         fi
         sleep 0.1
     done
 }
 
-QPID="" WPID=""
-cleanup() {
-    [ -z "$WPID" ] || kill "$WPID" 2>/dev/null || true
-    [ -z "$QPID" ] || kill "$QPID" 2>/dev/null || true
-}
-trap cleanup EXIT
-trap 'cleanup; exit 130' INT TERM
-
 T0=$(date +%s.%N)
-timeout -k 5 "$TIMEOUT" "$VM_QEMU" "${QARGS[@]}" >"$RESULTS/qemu.log" 2>&1 &
+env ${QENV[@]+"${QENV[@]}"} timeout -k 5 "$TIMEOUT" "$VM_QEMU" "${QARGS[@]}" >"$RESULTS/qemu.log" 2>&1 &
 QPID=$!
 watch_requests &
 WPID=$!
@@ -208,6 +269,7 @@ wait "$QPID"; QRC=$?
 set -e
 QPID=""
 kill "$WPID" 2>/dev/null || true; wait "$WPID" 2>/dev/null || true; WPID=""
+[ "$NTGT" = 0 ] || tgt_stop
 T1=$(date +%s.%N)
 
 # --- report ---------------------------------------------------------------
