@@ -460,7 +460,7 @@ c_unprivileged() {
     fi
     kill -TERM "$u"; note "kill -TERM $u"; bg_wait "$u" 10
     x "${U_NO[@]}" "$DISCREC" lock "$DEV" --name NoAccess -- true
-    [ "$RC" = 1 ] || bad "user without access: lock exited $RC, want 1"
+    [ "$RC" = 77 ] || bad "user without access: lock exited $RC, want 77 (permission denied)"
     has "$ERR" 'E_ACCESSDENIED (0x80070005)' || bad "user without access: no E_ACCESSDENIED"
     has "$ERR" 'permission denied\|read-write' || bad "user without access: the error says neither 'permission denied' nor 'read-write'"
     unpriv_restore
