@@ -337,22 +337,39 @@ fn lifecycle(r: &mut Report, spec: &str) -> Result<(), Failure> {
         },
     )?;
 
-    // 7-8: SIGKILL, then immediate re-acquire.
-    let killed_at = Instant::now();
+    // 7: SIGKILL to discrec: its job inherited the claim (as with flock(1)) and holds it on.
     let _ = holder.kill();
     let _ = holder.wait();
-    let result = rec.acquire_exclusive_access(false, me);
-    let elapsed = killed_at.elapsed();
-    // The holder's command was not given the claim and keeps running; end it now.
-    if let Some(group) = leftovers().holder.take() {
-        let _ = kill_process_group(group, Signal::TERM);
-    }
+    let owner = rec.owner()?;
     r.step(
-        &format!("SIGKILL to {holder_pid}, then acquire again at once, with no cleanup step"),
+        &format!("SIGKILL to {holder_pid}: its job (`sleep`) inherited the claim and holds it on"),
+        owner.as_ref().is_some_and(|o| {
+            o.name == holder_name && o.pid.is_some_and(|p| p != holder_pid as i32)
+        }),
+        match &owner {
+            Some(o) => format!("owner seen from here: {}", o.describe()),
+            None => "no owner seen: the job lost the claim".to_owned(),
+        },
+    )?;
+
+    // 8: SIGKILL to the job: the last holder is gone, the device is free at once.
+    let killed_at = Instant::now();
+    if let Some(group) = leftovers().holder.take() {
+        let _ = kill_process_group(group, Signal::KILL);
+    }
+    let result = rec.acquire_with(
+        me,
+        discrecorder::AcquireOptions::new().wait(discrecorder::Wait::Timeout(
+            std::time::Duration::from_secs(5),
+        )),
+    );
+    let elapsed = killed_at.elapsed();
+    r.step(
+        "SIGKILL to the job, then acquire again, woken by the kernel, with no cleanup step",
         result.is_ok(),
         match &result {
             Ok(_) => format!(
-                "acquired {} µs after the kill (the kernel released every claim when the holder died; its `sleep` child never held it)",
+                "acquired {} µs after the kill (the kernel released every claim when the last holder died)",
                 elapsed.as_micros()
             ),
             Err(e) => e.to_string(),

@@ -55,6 +55,10 @@ pub struct Args {
     /// off the device, but leave the kernel's O_EXCL claim and the POSIX lock to COMMAND.
     #[arg(long)]
     handoff: bool,
+    /// Do not pass the claim to COMMAND (flock's -o): the device is free the moment discrec
+    /// exits or dies, even while COMMAND runs on.
+    #[arg(long = "close", short = 'o')]
+    close: bool,
     /// Run this shell command line with `sh -c` instead of COMMAND.
     #[arg(
         long = "command",
@@ -205,10 +209,21 @@ pub fn run(json: bool, args: Args) -> Outcome {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
     let signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
         .map_err(|e| Error::new(HResult::EFail, format!("cannot handle signals: {e}")))?;
-    let mut child = match Command::new(program).args(command_args).spawn() {
+    let mut cmd = Command::new(program);
+    cmd.args(command_args);
+    // By default COMMAND inherits the claim, as with flock(1): the device stays held while any
+    // process of the job holds it, also if discrec is killed. -o/--close keeps it out.
+    let spawned = if args.close {
+        cmd.spawn().map_err(|e| {
+            Error::new(HResult::EFail, format!("cannot start the job: {e}")).with_source(e)
+        })
+    } else {
+        access.spawn_job(&mut cmd)
+    };
+    let mut child = match spawned {
         Ok(c) => c,
         Err(e) => {
-            let code = if e.kind() == std::io::ErrorKind::NotFound {
+            let code = if e.raw_os_error() == Some(2) {
                 127
             } else {
                 126
@@ -218,7 +233,10 @@ pub fn run(json: bool, args: Args) -> Outcome {
                 json,
                 &Error::new(
                     HResult::EFail,
-                    format!("cannot run {program:?}: {e}; exclusive access released"),
+                    format!(
+                        "cannot run {program:?}: {}; exclusive access released",
+                        e.context()
+                    ),
                 ),
             );
             return Ok(ExitCode::from(code));

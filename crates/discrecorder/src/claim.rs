@@ -200,6 +200,11 @@ pub struct Acquired {
 pub(crate) struct Claim {
     excl_fd: Option<Arc<OwnedFd>>,
     lock_fd: Arc<OwnedFd>,
+    /// Whether a program this process started shares the claim's open files (a job's
+    /// command): then releasing must not unlock them, only close ours.
+    shared: bool,
+    /// The owner record as published for this claim.
+    pub(crate) published: OwnerRecord,
     reservation: Reservation,
     mode: HoldMode,
 }
@@ -217,6 +222,21 @@ impl Claim {
     }
 
     /// The descriptor commands go through: the exclusive one, else the locked plain one.
+    /// The descriptors that carry the claim (the `flock`ed one and the `O_EXCL` one), to hand
+    /// to a program this process starts; from now on, releasing only closes ours.
+    /// Whether [`Claim::share`] was called.
+    pub(crate) fn is_shared(&self) -> bool {
+        self.shared
+    }
+
+    pub(crate) fn share(&mut self) -> Vec<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        self.shared = true;
+        let mut fds = vec![self.lock_fd.as_raw_fd()];
+        fds.extend(self.excl_fd.as_ref().map(|fd| fd.as_raw_fd()));
+        fds
+    }
+
     pub(crate) fn io_fd(&self) -> Arc<OwnedFd> {
         self.excl_fd.clone().unwrap_or_else(|| self.lock_fd.clone())
     }
@@ -240,7 +260,9 @@ impl Drop for Claim {
         // close is what wakes waiters (inotify), and the kernel reports a close before it drops
         // the file's locks, so a waiter woken by it must find the flock already gone.
         drop(self.excl_fd.take());
-        let _ = rustix::fs::flock(&*self.lock_fd, FlockOperation::Unlock);
+        if !self.shared {
+            let _ = rustix::fs::flock(&*self.lock_fd, FlockOperation::Unlock);
+        }
     }
 }
 
@@ -353,6 +375,8 @@ fn acquire_inner(
     let rec = OwnerRecord {
         client: client.clone(),
         pid: registry::own_pid(),
+        start: registry::own_start(),
+        job: None,
         program: registry::own_program(),
         since_unix_ms: since,
         mode: first_mode,
@@ -412,9 +436,10 @@ fn acquire_inner(
     let excl_fd = excl_fd.map(Arc::new);
     let lock_fd = Arc::new(lock_fd);
     reservation.set_held(mode, excl_fd.clone().unwrap_or_else(|| lock_fd.clone()));
+    let rec = OwnerRecord { mode, ..rec };
     if mode != first_mode {
         if let Some(r) = record.as_ref() {
-            r.rewrite(&OwnerRecord { mode, ..rec });
+            r.rewrite(&rec);
         }
     }
     warnings.extend(state.still_mounted);
@@ -428,6 +453,8 @@ fn acquire_inner(
         Claim {
             excl_fd,
             lock_fd,
+            shared: false,
+            published: rec,
             reservation,
             mode,
         },
@@ -579,7 +606,7 @@ fn take_flock(device: &Device, lock_fd: &OwnedFd) -> std::result::Result<(), Att
         // The table of this process says no recorder of ours holds the device, so ours is a
         // released one that outlives its close() while another process (lsof, a /proc/PID/fd
         // scan) still holds a reference to the open file.
-        let me = registry::own_pid();
+        let me = registry::own_local_pid();
         let locks = LockTable::read().unwrap_or_default();
         let foreign_exclusive = locks
             .on(device.node())

@@ -692,14 +692,15 @@ pub fn proc_locks_line(data: &[u8]) {
 /// A decoded owner record is small, UTF-8 and starts with the magic line; its fields are
 /// valid (a valid client name, PID > 0, printable program of at most 64 bytes shown as is);
 /// it re-encodes to text that decodes to the same value; and the record's length does not
-/// depend on the hold mode (`PublishedRecord::rewrite` relies on a same-length write).
+/// depend on the hold mode or the job (`PublishedRecord::rewrite` relies on a same-length
+/// write).
 pub fn owner_record(data: &[u8]) {
     let Some(r) = OwnerRecord::decode(data) else {
         return;
     };
     assert!(data.len() <= 1024);
     let text = std::str::from_utf8(data).expect("a decoded record is UTF-8");
-    assert!(text.starts_with("discrecorder-owner v1"));
+    assert!(text.starts_with("discrecorder-owner v2"));
     assert!(ClientName::check(r.client.as_str().as_bytes()).is_ok());
     assert!(r.pid > 0);
     assert!(r.program.len() <= 64);
@@ -711,6 +712,16 @@ pub fn owner_record(data: &[u8]) {
     for mode in [HoldMode::Exclusive, HoldMode::Weak, HoldMode::Handoff] {
         let other = OwnerRecord { mode, ..r.clone() };
         assert_eq!(other.encode().len(), encoded.len(), "{mode:?}");
+    }
+    for job in [
+        None,
+        Some(crate::record::ProcessId {
+            pid: i32::MAX,
+            start: u64::MAX,
+        }),
+    ] {
+        let other = OwnerRecord { job, ..r.clone() };
+        assert_eq!(other.encode().len(), encoded.len(), "{job:?}");
     }
 }
 

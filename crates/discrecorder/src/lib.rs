@@ -84,7 +84,7 @@ pub use text::sanitize;
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod testing {
-    pub use crate::record::OwnerRecord;
+    pub use crate::record::{OwnerRecord, ProcessId};
     use std::path::PathBuf;
 
     /// The backing file of `emu:NAME`.

@@ -52,10 +52,17 @@ pub struct Owner {
 
 impl Owner {
     pub(crate) fn client(rec: record::OwnerRecord) -> Owner {
+        let pid = rec.pid;
+        Owner::client_held_by(rec, Some(pid))
+    }
+
+    /// A client whose claim `holder` holds now: the record's writer, or the job it shares its
+    /// claim with once the writer is gone (`None`: only descendants of the job hold it).
+    pub(crate) fn client_held_by(rec: record::OwnerRecord, holder: Option<i32>) -> Owner {
         Owner {
             kind: OwnerKind::Client,
             name: rec.client.to_string(),
-            pid: Some(rec.pid),
+            pid: holder,
             program: Some(sanitize(&rec.program)),
             since_unix_ms: Some(rec.since_unix_ms),
             mode: Some(rec.mode),
@@ -168,7 +175,7 @@ pub(crate) fn find_in_locks(device: &Device, locks: &LockTable) -> Option<Owner>
     // Locks in our own PID that this process's table does not account for are released ones
     // still alive for a moment: a forked child (another thread's spawn) or a /proc/PID/fd reader
     // briefly holds a reference to the open file. They are nobody's.
-    let me = registry::own_pid();
+    let me = registry::own_local_pid();
     let node = device.node();
     let flock_holder = locks
         .on(node)
@@ -176,8 +183,9 @@ pub(crate) fn find_in_locks(device: &Device, locks: &LockTable) -> Option<Owner>
         .map(|e| e.pid);
     if let Some(pid) = flock_holder {
         if pid > 0 {
-            if let Some(rec) = record::lookup(&sys::runtime_dir(), device.key(), pid, locks) {
-                return Some(Owner::client(rec));
+            let candidates = record::lookup(&sys::runtime_dir(), device.key(), pid, locks);
+            if let Some(owner) = candidates.into_iter().find_map(|c| verify(device, pid, c)) {
+                return Some(owner);
             }
         }
         return Some(Owner::foreign(pid));
@@ -186,6 +194,50 @@ pub(crate) fn find_in_locks(device: &Device, locks: &LockTable) -> Option<Owner>
         .on(node)
         .find(|e| e.write && e.pid != me && matches!(e.kind, LockKind::Posix | LockKind::Ofd))
         .map(|e| Owner::foreign(e.pid))
+}
+
+/// Whether a record found under the device lock's PID is really the holder's, and who holds the
+/// claim now.
+///
+/// `/proc/locks` keeps the PID of the process that took a lock after that process is gone while
+/// another one (a job's command, a forked child) still holds the open file; the PID may then be
+/// reused by anyone, who could publish a record under it. So a record counts only when:
+/// - a process it names (its writer, else its job's command) is alive with the start time the
+///   record gives, and that process holds the device's lock now, as its own `/proc/PID/fdinfo`
+///   shows (readable by root and by the holder's own user);
+/// - where those descriptors cannot be read (another user's process, a reader without root),
+///   the record file's owner (set by the kernel) may open the device for writing: a user without
+///   access to the device cannot pass for its holder; one with access could, to such readers
+///   only;
+/// - when neither named process is alive, the claim is held by descendants of the job: the
+///   record counts if its owner may open the device for writing, with no PID to name.
+fn verify(device: &Device, lock_pid: i32, c: record::Candidate) -> Option<Owner> {
+    use sys::process::{holds_flock, start_time, uid_may_write, Holds};
+    let writer_may_write = || {
+        rustix::fs::stat(device.path())
+            .is_ok_and(|st| uid_may_write(c.uid, st.st_mode & 0o7777, st.st_uid, st.st_gid))
+    };
+    let writer = (start_time(c.record.pid) == Some(c.record.start)).then_some(c.record.pid);
+    let job = c
+        .record
+        .job
+        .filter(|j| start_time(j.pid) == Some(j.start))
+        .map(|j| j.pid);
+    let alive: Vec<i32> = writer.into_iter().chain(job).collect();
+    for pid in &alive {
+        match holds_flock(*pid, device.node(), lock_pid) {
+            Holds::Yes => return Some(Owner::client_held_by(c.record, Some(*pid))),
+            Holds::No => {}
+            Holds::Unknown if writer_may_write() => {
+                return Some(Owner::client_held_by(c.record, Some(*pid)))
+            }
+            Holds::Unknown => {}
+        }
+    }
+    if alive.is_empty() && writer_may_write() {
+        return Some(Owner::client_held_by(c.record, None));
+    }
+    None
 }
 
 /// Mount points of the device and its partitions, innermost first.

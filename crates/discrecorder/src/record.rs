@@ -36,7 +36,7 @@ use crate::client_name::ClientName;
 use crate::sys::proc_locks::{LockKind, LockTable};
 use crate::sys::FileId;
 
-const MAGIC: &str = "discrecorder-owner v1";
+const MAGIC: &str = "discrecorder-owner v2";
 const MAX_RECORD_LEN: usize = 1024;
 /// How many alternative names (`.1` ..) a writer may use when the plain one is squatted.
 const ALTERNATIVES: u32 = 7;
@@ -66,6 +66,16 @@ impl HoldMode {
     }
 }
 
+/// A process for the life of the system: its PID (as the initial PID namespace sees it) and its
+/// start time in clock ticks after boot, which a reused PID does not share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcessId {
+    /// The PID.
+    pub pid: i32,
+    /// `/proc/PID/stat` field 22.
+    pub start: u64,
+}
+
 /// What a record says.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OwnerRecord {
@@ -73,6 +83,12 @@ pub struct OwnerRecord {
     pub client: ClientName,
     /// The writer's PID.
     pub pid: i32,
+    /// The writer's start time (`/proc/PID/stat` field 22), so that a reused PID cannot pass for
+    /// the writer.
+    pub start: u64,
+    /// The job's command, when the writer shares its claim with the program it runs (`discrec
+    /// lock`): it holds the claim on after the writer is gone.
+    pub job: Option<ProcessId>,
     /// The writer's program name, printable.
     pub program: String,
     /// When access was gained, milliseconds since the Unix epoch.
@@ -83,14 +99,21 @@ pub struct OwnerRecord {
 
 impl OwnerRecord {
     /// The record's text.
+    ///
+    /// The mode and the job are written at a fixed width, so that either can change with one
+    /// same-length write (see [`PublishedRecord::rewrite`]).
     pub fn encode(&self) -> String {
+        let job = self.job.unwrap_or(ProcessId { pid: 0, start: 0 });
         format!(
-            "{MAGIC}\nclient={}\npid={}\nprogram={}\nsince_unix_ms={}\nmode={}\n",
+            "{MAGIC}\nclient={}\npid={}\nstart={}\nprogram={}\nsince_unix_ms={}\nmode={}\njob={:010}@{:020}\n",
             self.client,
             self.pid,
+            self.start,
             self.program,
             self.since_unix_ms,
-            self.mode.as_padded_str()
+            self.mode.as_padded_str(),
+            job.pid.max(0),
+            job.start
         )
     }
 
@@ -106,6 +129,7 @@ impl OwnerRecord {
         }
         let (mut client, mut pid, mut program, mut since, mut mode) =
             (None, None, None, None, None);
+        let (mut start, mut job) = (None, None);
         for line in lines {
             let (k, v) = line.split_once('=')?;
             match k {
@@ -120,6 +144,15 @@ impl OwnerRecord {
                     program = Some(v.to_owned());
                 }
                 "since_unix_ms" => since = Some(v.parse().ok()?),
+                "start" => start = Some(v.parse::<u64>().ok()?),
+                "job" => {
+                    let (p, t) = v.split_once('@')?;
+                    if p.len() != 10 || t.len() != 20 {
+                        return None;
+                    }
+                    let (p, t) = (p.parse::<i32>().ok()?, t.parse::<u64>().ok()?);
+                    job = Some((p > 0).then_some(ProcessId { pid: p, start: t }));
+                }
                 "mode" => {
                     mode = Some(match v.trim_end_matches(' ') {
                         "exclusive" => HoldMode::Exclusive,
@@ -134,6 +167,8 @@ impl OwnerRecord {
         Some(OwnerRecord {
             client: client?,
             pid: pid?,
+            start: start?,
+            job: job?,
             program: program?,
             since_unix_ms: since?,
             mode: mode?,
@@ -157,6 +192,8 @@ pub struct PublishedRecord {
     dir: OwnedFd,
     name: String,
     path: PathBuf,
+    /// Leave the file when dropped (a job still vouches for it).
+    keep_file: bool,
 }
 
 impl PublishedRecord {
@@ -203,13 +240,45 @@ impl PublishedRecord {
         rustix::fs::fstat(&self.fd).is_ok_and(|st| st.st_nlink > 0)
     }
 
+    /// The descriptor that holds the record's `flock`, to hand to a program this process starts
+    /// together with the claim.
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.fd.as_raw_fd()
+    }
+
+    /// Gives up a record whose `flock` a program this process started shares: closes ours
+    /// without unlocking (the program's copy keeps vouching for the record while it holds the
+    /// claim), and removes the file only if nobody holds its lock any more. A file still locked
+    /// stays for the job; once the job is gone it counts for nothing, and its writer's next
+    /// acquire reaps it.
+    pub fn abandon_shared(mut self) {
+        let dir = self.dir.try_clone();
+        let name = std::mem::take(&mut self.name);
+        self.keep_file = true;
+        drop(self);
+        let Ok(dir) = dir else { return };
+        let Ok(probe) = rustix::fs::openat(
+            &dir,
+            name.as_str(),
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) else {
+            return;
+        };
+        if rustix::fs::flock(&probe, FlockOperation::NonBlockingLockExclusive).is_ok() {
+            let _ = rustix::fs::unlinkat(&dir, name.as_str(), rustix::fs::AtFlags::empty());
+        }
+    }
+
     /// Unlocks the record: from now on it counts for nothing, whatever it says.
     pub fn suspend(&self) {
         let _ = rustix::fs::flock(&self.fd, FlockOperation::Unlock);
     }
 
-    /// Rewrites the record in place. Only the padded mode word may differ, so the write has the
-    /// record's exact length and a reader sees the old or the new text.
+    /// Rewrites the record in place. Only the padded mode word and the fixed-width job may
+    /// differ, so the write has the record's exact length and a reader sees the old or the new
+    /// text.
     pub fn rewrite(&self, record: &OwnerRecord) -> bool {
         let text = record.encode();
         rustix::io::pwrite(&self.fd, text.as_bytes(), 0).is_ok_and(|n| n == text.len())
@@ -218,6 +287,9 @@ impl PublishedRecord {
 
 impl Drop for PublishedRecord {
     fn drop(&mut self) {
+        if self.keep_file {
+            return;
+        }
         // Remove first, then close: a reader never sees our name on a file whose lock is gone
         // except after a crash, and then the missing lock tells it so.
         let _ = rustix::fs::unlinkat(&self.dir, self.name.as_str(), rustix::fs::AtFlags::empty());
@@ -314,6 +386,7 @@ pub fn publish(dir: &Path, key: &str, record: &OwnerRecord) -> Result<PublishedR
             dir: dirfd,
             name,
             path,
+            keep_file: false,
         });
     }
     Err(format!(
@@ -347,19 +420,32 @@ pub fn remove_stale(dir: &Path, key: &str) {
     }
 }
 
-/// Finds the record of `pid` for `key` that the lock snapshot vouches for.
-pub fn lookup(dir: &Path, key: &str, pid: i32, locks: &LockTable) -> Option<OwnerRecord> {
+/// A record found for a lock holder: what it says, the inode it is in and who owns that file
+/// (the kernel sets the owner; a writer cannot choose it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// The record.
+    pub record: OwnerRecord,
+    /// The record file's inode.
+    pub file: FileId,
+    /// The record file's owner.
+    pub uid: u32,
+}
+
+/// The records for `key` under `pid`'s names that the lock snapshot shows `pid` holding a
+/// `flock` on, and that say `pid`. Every candidate name is read: a missing one proves nothing (a
+/// squatter may have deleted its file under a name the writer skipped). Whether a candidate is
+/// the holder's is for the caller to verify.
+pub fn lookup(dir: &Path, key: &str, pid: i32, locks: &LockTable) -> Vec<Candidate> {
+    let mut out = Vec::new();
     for alternative in 0..=ALTERNATIVES {
         let path = dir.join(file_name(key, pid, alternative));
-        let fd = match rustix::fs::open(
+        let Ok(fd) = rustix::fs::open(
             &path,
             OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
             Mode::empty(),
-        ) {
-            Ok(fd) => fd,
-            // A missing name proves nothing: a squatter may have deleted its file under a name
-            // the writer skipped, so look at every candidate.
-            Err(_) => continue,
+        ) else {
+            continue;
         };
         let Ok(st) = rustix::fs::fstat(&fd) else {
             continue;
@@ -378,11 +464,15 @@ pub fn lookup(dir: &Path, key: &str, pid: i32, locks: &LockTable) -> Option<Owne
         {
             continue;
         }
-        if let Some(rec) = OwnerRecord::decode(&buf).filter(|r| r.pid == pid) {
-            return Some(rec);
+        if let Some(record) = OwnerRecord::decode(&buf).filter(|r| r.pid == pid) {
+            out.push(Candidate {
+                record,
+                file: FileId::of(&st),
+                uid: st.st_uid,
+            });
         }
     }
-    None
+    out
 }
 
 #[cfg(test)]
@@ -393,6 +483,11 @@ mod tests {
         OwnerRecord {
             client: ClientName::new("Disc Robot 2: bay 1").expect("valid"),
             pid: 4242,
+            start: 123_456,
+            job: Some(ProcessId {
+                pid: 4243,
+                start: 123_460,
+            }),
             program: "discrec".into(),
             since_unix_ms: 1_780_000_000_123,
             mode: HoldMode::Handoff,
@@ -449,7 +544,11 @@ mod tests {
         assert_eq!(published.path(), dir.join(file_name(key, me, 1)));
         std::fs::remove_file(&squat).expect("unsquat");
         let locks = LockTable::read().expect("/proc/locks");
-        assert_eq!(lookup(&dir, key, me, &locks), Some(rec));
+        let found: Vec<OwnerRecord> = lookup(&dir, key, me, &locks)
+            .into_iter()
+            .map(|c| c.record)
+            .collect();
+        assert_eq!(found, vec![rec]);
         drop(published);
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -33,7 +33,7 @@ use crate::device::{Device, DeviceKind};
 use crate::drive::{Drive, Identity};
 use crate::error::{Error, HResult, Result};
 use crate::owner::{self, Owner};
-use crate::record::{HoldMode, PublishedRecord};
+use crate::record::{HoldMode, OwnerRecord, ProcessId, PublishedRecord};
 use crate::scsi::{self, DEFAULT_COMMAND_TIMEOUT};
 use crate::sys::{self, ChangeWaiter};
 
@@ -101,6 +101,27 @@ pub struct Recorder {
     /// Serialises `disable_mcn`/`enable_mcn`, so that checking the count and taking (or giving
     /// back) the lock level it stands for are one step. Taken before `state`, never after.
     mcn_op: Mutex<()>,
+}
+
+/// Drops the claim. A claim shared with a job's command is only closed here (the command holds
+/// it on), and its record is given up rather than kept for the next acquire.
+fn end_claim(state: &mut State) {
+    let shared = state.claim.as_ref().is_some_and(Claim::is_shared);
+    state.claim = None;
+    if shared {
+        if let Some(r) = state.record.take() {
+            r.abandon_shared();
+        }
+    } else if let Some(r) = state.record.as_ref() {
+        r.suspend();
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|p| p.into_inner());
+        end_claim(state);
+    }
 }
 
 /// Resets `acquiring` and wakes the other threads when an acquire ends, by return or by panic.
@@ -289,11 +310,8 @@ impl Recorder {
             1 => {
                 state.count = 0;
                 state.client = None;
-                state.claim = None;
                 state.mcn_disabled = 0;
-                if let Some(r) = state.record.as_ref() {
-                    r.suspend();
-                }
+                end_claim(&mut state);
                 Ok(0)
             }
             n => {
@@ -405,6 +423,49 @@ impl Recorder {
     ) -> Result<OwnedExclusiveAccess> {
         let acquired = self.acquire_with(client_name, opts)?;
         Ok(AccessGuard::new(Arc::clone(self), acquired))
+    }
+
+    /// Starts `cmd` as this claim's job: the program inherits the claim (the `flock`ed and the
+    /// `O_EXCL` descriptors and the owner record's lock), so the device stays held while any
+    /// process of the job holds them, even after this process dies, and is free the instant
+    /// the last one exits, as with `flock(1)`. The owner record names the command, so `owner`
+    /// keeps naming the client, with the PID of a process that still holds the claim. POSIX
+    /// record locks are not inherited (fork(2)): the job's command keeps the `O_EXCL` claim,
+    /// which libburn tools meet first.
+    ///
+    /// # Errors
+    /// - `E_FAIL`: this recorder does not hold exclusive access.
+    /// - The error of spawning the command, as an `io::Error` inside `E_FAIL`.
+    pub fn spawn_job(&self, cmd: &mut std::process::Command) -> Result<std::process::Child> {
+        let mut state = self.state();
+        let st = &mut *state;
+        let Some(claim) = st.claim.as_mut() else {
+            return Err(Error::new(
+                HResult::EFail,
+                format!(
+                    "exclusive access is not held by this recorder on {}",
+                    self.device.spec()
+                ),
+            ));
+        };
+        let mut fds = claim.share();
+        fds.extend(st.record.as_ref().map(PublishedRecord::raw_fd));
+        sys::exec::keep_across_exec(cmd, fds);
+        // The descriptors stay open (the state lock is held) until the child has them.
+        let child = cmd.spawn().map_err(|e| {
+            Error::new(HResult::EFail, format!("cannot start the job: {e}")).with_source(e)
+        })?;
+        let job = sys::process::start_time(child.id() as i32).map(|start| ProcessId {
+            pid: sys::process::outer_pid_of(child.id() as i32),
+            start,
+        });
+        if let (Some(r), Some(claim)) = (st.record.as_ref(), st.claim.as_ref()) {
+            r.rewrite(&OwnerRecord {
+                job,
+                ..claim.published.clone()
+            });
+        }
+        Ok(child)
     }
 
     /// How long one SCSI command may take before `E_IMAPI_RECORDER_COMMAND_TIMEOUT`.
@@ -720,6 +781,14 @@ impl<R: Deref<Target = Recorder>> AccessGuard<R> {
     /// The recorder this guard is on.
     pub fn recorder(&self) -> &Recorder {
         &self.recorder
+    }
+
+    /// Starts `cmd` as the job of this exclusive access: see [`Recorder::spawn_job`].
+    ///
+    /// # Errors
+    /// As [`Recorder::spawn_job`].
+    pub fn spawn_job(&self, cmd: &mut std::process::Command) -> Result<std::process::Child> {
+        self.recorder.spawn_job(cmd)
     }
 
     /// Releases now, returning the count left.

@@ -41,6 +41,8 @@ pub(crate) fn local_record(key: &str) -> Option<OwnerRecord> {
     Some(OwnerRecord {
         client: h.client.clone(),
         pid: own_pid(),
+        start: own_start(),
+        job: None,
         program: own_program(),
         since_unix_ms: h.since_unix_ms,
         mode: h.mode,
@@ -107,8 +109,30 @@ impl Drop for Reservation {
     }
 }
 
-/// This process's PID.
+/// This process's PID as published: as the initial PID namespace sees it (`NSpid`), so that
+/// readers outside a container find the holder's lock under the PID the record gives. Read once.
 pub(crate) fn own_pid() -> i32 {
+    static PID: OnceLock<(u32, i32)> = OnceLock::new();
+    // A forked child (a probe, a test helper) must not inherit its parent's answer.
+    let now = std::process::id();
+    match PID.get() {
+        Some((pid, outer)) if *pid == now => *outer,
+        _ => {
+            let outer = sys::process::own_outer_pid();
+            let _ = PID.set((now, outer));
+            outer
+        }
+    }
+}
+
+/// This process's start time (`/proc/self/stat` field 22), published beside its PID.
+pub(crate) fn own_start() -> u64 {
+    sys::process::start_time(rustix::process::getpid().as_raw_nonzero().get()).unwrap_or(0)
+}
+
+/// This process's PID in its own namespace (for comparisons with the lock table a reader in
+/// this namespace sees).
+pub(crate) fn own_local_pid() -> i32 {
     rustix::process::getpid().as_raw_nonzero().get()
 }
 

@@ -27,7 +27,7 @@ use discrecorder::mmc::sense::{request_sense, SenseData, SenseFormat, SenseKey};
 use discrecorder::mmc::unit::{
     prevent_allow_medium_removal, start_stop_unit, test_unit_ready, MediumRemoval, StartStop,
 };
-use discrecorder::testing::OwnerRecord;
+use discrecorder::testing::{OwnerRecord, ProcessId};
 use discrecorder::{ClientName, HoldMode};
 
 type Check = fn(&[u8]);
@@ -509,6 +509,11 @@ fn seeds() -> Vec<(&'static str, Seeds)> {
         let r = OwnerRecord {
             client: ClientName::new(client).expect("valid"),
             pid,
+            start: 4_000_000 + i as u64,
+            job: (i == 0).then_some(ProcessId {
+                pid: 4243,
+                start: 4_000_100,
+            }),
             program: program.to_owned(),
             since_unix_ms: 1_780_000_000_123 * i as u64,
             mode,

@@ -16,8 +16,8 @@ use discrecorder::mmc::sense::request_sense;
 use discrecorder::mmc::unit::{
     prevent_allow_medium_removal, start_stop_unit, test_unit_ready, MediumRemoval, StartStop,
 };
-use discrecorder::testing::OwnerRecord;
 use discrecorder::testing::{parse_emu_state, parse_mountinfo_line, parse_proc_locks_line};
+use discrecorder::testing::{OwnerRecord, ProcessId};
 use discrecorder::{ClientName, HoldMode};
 use proptest::prelude::*;
 
@@ -301,6 +301,11 @@ fn owner_record() -> impl Strategy<Value = OwnerRecord> {
         .prop_map(|(client, pid, program, since_unix_ms, mode)| OwnerRecord {
             client: ClientName::new(&client).expect("generated from the alphabet"),
             pid,
+            start: since_unix_ms / 7,
+            job: (since_unix_ms % 3 == 0).then_some(ProcessId {
+                pid: pid.saturating_sub(1).max(1),
+                start: since_unix_ms / 5,
+            }),
             program,
             since_unix_ms,
             mode,
@@ -344,7 +349,7 @@ proptest! {
     fn owner_record_decoder_holds_its_properties_on_arbitrary_bytes(
         bytes in prop::collection::vec(any::<u8>(), 0..300),
     ) {
-        let mut with_magic = b"discrecorder-owner v1\n".to_vec();
+        let mut with_magic = b"discrecorder-owner v2\n".to_vec();
         with_magic.extend_from_slice(&bytes);
         fuzzing::owner_record(&bytes);
         fuzzing::owner_record(&with_magic);

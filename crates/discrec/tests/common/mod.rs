@@ -388,11 +388,21 @@ fn forge(path: &Path, text: &str, node: &Path) {
     wait_stdin_eof();
 }
 
-/// The text of a well-formed owner record (for forging one).
+/// The text of a well-formed owner record (for forging one), with `pid`'s real start time, so
+/// that the forgery is as good as a forger can make it.
 pub fn record_text(client: &str, pid: i32) -> String {
+    let start = start_time(pid).unwrap_or(0);
     format!(
-        "discrecorder-owner v1\nclient={client}\npid={pid}\nprogram=discrec\nsince_unix_ms=1\nmode=exclusive\n"
+        "discrecorder-owner v2\nclient={client}\npid={pid}\nstart={start}\nprogram=discrec\nsince_unix_ms=1\nmode=exclusive\njob={:010}@{:020}\n",
+        0, 0
     )
+}
+
+/// `/proc/PID/stat` field 22 (start time in clock ticks after boot).
+pub fn start_time(pid: i32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &text[text.rfind(')')? + 1..];
+    rest.split_ascii_whitespace().nth(19)?.parse().ok()
 }
 
 /// The name of the owner record `pid` publishes first for `key` (`blk-M-m` or `emu-NAME`);

@@ -1,0 +1,173 @@
+//! Who a process is, and whether it holds a lock: the facts an owner record is checked against.
+//!
+//! Owns reading `/proc/PID/stat` (start time), `/proc/self/status` (`NSpid`),
+//! `/proc/PID/fdinfo/*` (the locks each open file holds) and the user and group databases for
+//! "may this user open that node for writing". Returns plain values; what they mean for an owner
+//! is the caller's business.
+//!
+//! # References
+//! - proc(5): `/proc/pid/stat` field 22 `starttime` (clock ticks after boot), `/proc/pid/status`
+//!   `NSpid`, `/proc/pid/fdinfo` (`lock:` lines, one per lock the open file holds, in
+//!   `/proc/locks`'s format; readable only with ptrace read access: same user or root).
+
+use std::fs;
+use std::io::Read;
+
+use super::proc_locks::{parse_line, LockKind};
+use super::FileId;
+
+/// A process's start time in clock ticks after boot (`/proc/PID/stat` field 22): with the PID,
+/// it names one process for the life of the system, even when the PID is reused.
+pub fn start_time(pid: i32) -> Option<u64> {
+    if pid <= 0 {
+        return None;
+    }
+    let mut text = String::new();
+    fs::File::open(format!("/proc/{pid}/stat"))
+        .ok()?
+        .take(4096)
+        .read_to_string(&mut text)
+        .ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces or ')': the fields that
+    // follow start after the last ')'. Field 3 is the first after it, so field 22 is the 20th.
+    let rest = &text[text.rfind(')')? + 1..];
+    rest.split_ascii_whitespace().nth(19)?.parse().ok()
+}
+
+/// This process's PID as the initial PID namespace sees it: the first `NSpid` value of
+/// `/proc/self/status` (the outermost namespace the mounted `/proc` knows), else `getpid()`.
+///
+/// A holder inside a PID namespace (a container) has PID 1 or so in its own namespace; readers
+/// outside see its lock under the outer PID, and the record must say that one.
+pub fn own_outer_pid() -> i32 {
+    outer_pid_of(rustix::process::getpid().as_raw_nonzero().get())
+}
+
+/// `pid`'s PID as the initial PID namespace sees it (first `NSpid` value), else `pid`.
+pub fn outer_pid_of(pid: i32) -> i32 {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("NSpid:"))?;
+            line["NSpid:".len()..]
+                .split_ascii_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(pid)
+}
+
+/// What `/proc/PID/fdinfo` says about whether `pid` holds, through one of its open files, an
+/// exclusive `flock` on `file` that the lock table lists under `lock_pid`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holds {
+    /// One of its open files holds that lock.
+    Yes,
+    /// None of its open files holds it.
+    No,
+    /// Its descriptors cannot be inspected (another user's process, and we are not root).
+    Unknown,
+}
+
+/// Whether `pid` holds an exclusive `flock` on `file` (taken by `lock_pid`, which is `pid`
+/// unless the lock was inherited) through one of its open files. At most `MAX_FDS` descriptors
+/// are read.
+pub fn holds_flock(pid: i32, file: FileId, lock_pid: i32) -> Holds {
+    const MAX_FDS: usize = 4096;
+    let dir = format!("/proc/{pid}/fdinfo");
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return Holds::Unknown;
+    };
+    let mut text = String::new();
+    let mut readable = false;
+    for entry in entries.flatten().take(MAX_FDS) {
+        text.clear();
+        let Ok(f) = fs::File::open(entry.path()) else {
+            continue;
+        };
+        if f.take(64 * 1024).read_to_string(&mut text).is_err() {
+            continue;
+        }
+        readable = true;
+        let holds = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("lock:"))
+            .filter_map(parse_line)
+            .any(|e| e.kind == LockKind::Flock && e.write && e.file == file && e.pid == lock_pid);
+        if holds {
+            return Holds::Yes;
+        }
+    }
+    if readable {
+        Holds::No
+    } else {
+        Holds::Unknown
+    }
+}
+
+/// Whether user `uid` may open a node of mode `mode`, owner `owner` and group `group` for
+/// reading and writing, by its mode bits and the user's groups (`/etc/passwd`, `/etc/group`).
+/// Access control lists are not read, so this may say no where an ACL says yes.
+pub fn uid_may_write(uid: u32, mode: u32, owner: u32, group: u32) -> bool {
+    if uid == 0 {
+        return true;
+    }
+    if uid == owner {
+        return mode & 0o600 == 0o600;
+    }
+    if user_in_group(uid, group) {
+        return mode & 0o060 == 0o060;
+    }
+    mode & 0o006 == 0o006
+}
+
+fn user_in_group(uid: u32, gid: u32) -> bool {
+    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let user = passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() > 3 && f[2].parse() == Ok(uid)).then(|| (f[0].to_owned(), f[3].parse().ok()))
+    });
+    let Some((name, primary)) = user else {
+        return false;
+    };
+    if primary == Some(gid) {
+        return true;
+    }
+    fs::read_to_string("/etc/group")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            f.len() > 3 && f[2].parse() == Ok(gid) && f[3].split(',').any(|m| m == name)
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_start_time_is_read_and_stable() {
+        let me = rustix::process::getpid().as_raw_nonzero().get();
+        let t = start_time(me).expect("own start time");
+        assert_eq!(start_time(me), Some(t));
+        assert_eq!(start_time(-1), None);
+    }
+
+    #[test]
+    fn outer_pid_is_our_pid_outside_namespaces() {
+        // The test suite runs in the initial PID namespace (or one whose /proc says so).
+        let me = rustix::process::getpid().as_raw_nonzero().get();
+        assert_eq!(own_outer_pid(), me);
+    }
+
+    #[test]
+    fn mode_bits_decide_write_access() {
+        assert!(uid_may_write(0, 0o000, 5, 5));
+        assert!(uid_may_write(7, 0o600, 7, 0));
+        assert!(!uid_may_write(7, 0o400, 7, 0));
+        assert!(uid_may_write(7, 0o666, 0, 0));
+        assert!(!uid_may_write(65534, 0o660, 0, 6));
+    }
+}
