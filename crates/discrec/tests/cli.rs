@@ -44,10 +44,19 @@ fn lock_holds_the_device_while_the_command_runs() {
     assert_eq!(out, "Runner\n");
 }
 
+/// Issue 11 A2, the old rule kept under `-o/--close` (flock's name): COMMAND gets no part of
+/// the claim, so the device is free the moment discrec dies.
 #[test]
-fn lock_killed_with_sigkill_frees_the_device_while_the_command_keeps_running() {
+fn lock_close_killed_with_sigkill_frees_the_device_while_the_command_keeps_running() {
     let dev = unique_emu("cli-kill");
-    let (mut lock, line) = lock_running_sh(&dev, "Doomed", "echo $$; exec sleep 100");
+    let (mut lock, line) = lock_running_sh_with(
+        std::path::Path::new(DISCREC),
+        &dev,
+        "Doomed",
+        &["-o"],
+        "echo $$; exec sleep 100",
+        |_| {},
+    );
     let command_pid: i32 = line.trim().parse().expect("pid");
     lock.kill().expect("kill");
     lock.wait().expect("wait");
@@ -207,7 +216,7 @@ fn demo_shows_the_whole_lifecycle_and_every_step_passes() {
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
     assert_eq!(v["ok"], true, "{out}");
     let steps = v["steps"].as_array().expect("steps");
-    assert_eq!(steps.len(), 8);
+    assert_eq!(steps.len(), 9);
     assert!(steps.iter().all(|s| s["ok"] == true), "{out}");
     let dev = v["device"].as_str().expect("device");
     let (_, list, _) = discrec(&["emu", "list"]);
@@ -748,4 +757,115 @@ fn demo_killed_with_sigterm_removes_its_device() {
 #[test]
 fn demo_interrupted_with_sigint_while_its_holder_runs_leaves_no_process() {
     demo_interrupted(rustix::process::Signal::INT, "[ok ] 6.");
+}
+
+/// The owner of `dev` as `discrec owner --json` reports it: (name, pid), `None` when free.
+fn owner_of(dev: &str) -> Option<(String, Option<i64>)> {
+    let (code, out, err) = discrec(&["owner", "--json", dev]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let o = &v["owner"];
+    (!o.is_null()).then(|| {
+        (
+            o["name"].as_str().expect("name").to_owned(),
+            o["pid"].as_i64(),
+        )
+    })
+}
+
+/// Waits (up to 5 s) until `pid` has exited (it is not our child: its parent reaps it).
+fn wait_gone(pid: i32) {
+    for _ in 0..5000 {
+        if !process_alive(pid) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    panic!("{pid} still runs");
+}
+
+fn kill9(pid: i32) {
+    if let Some(p) = rustix::process::Pid::from_raw(pid) {
+        let _ = rustix::process::kill_process(p, rustix::process::Signal::KILL);
+    }
+}
+
+/// Issue 11 A2: COMMAND inherits the claim, as with flock(1). A killed `discrec lock` no longer
+/// frees a device its command still writes to: the client stays named, with the PID of the
+/// command that holds the claim now; the device is free the instant the command exits.
+#[test]
+fn lock_killed_with_sigkill_leaves_the_claim_with_its_command_until_it_exits() {
+    let dev = unique_emu("cli-inherit");
+    let (mut lock, line) = lock_running_sh(&dev, "Nightly Backup", "echo $$; exec sleep 100");
+    let command_pid: i32 = line.trim().parse().expect("pid");
+    lock.kill().expect("kill");
+    lock.wait().expect("wait");
+    assert_eq!(
+        owner_of(&dev),
+        Some(("Nightly Backup".to_owned(), Some(i64::from(command_pid)))),
+        "the command holds the claim after discrec died"
+    );
+    let mut p = probe("try", &[&dev, "Next"]);
+    assert!(
+        p.line().starts_with("err 0x80070005"),
+        "another client got in"
+    );
+    kill9(command_pid);
+    wait_gone(command_pid);
+    assert_eq!(owner_of(&dev), None, "free once the last holder exited");
+    let mut p = probe("try", &[&dev, "Next"]);
+    assert_eq!(p.line(), "ok Next");
+}
+
+/// Issue 11 A2, chaos: `discrec lock` SIGKILLed at random instants, from before it acquires to
+/// while its command runs. Whenever the command started, the device is held (and named) until
+/// the command exits, then free at once; when it did not, the device is free.
+#[test]
+fn chaos_lock_killed_at_random_instants_never_frees_a_device_its_command_holds() {
+    use rand::Rng;
+    use std::io::BufRead;
+    let dev = unique_emu("cli-inherit-chaos");
+    let mut rng = rand::rng();
+    let (mut started, mut not_started) = (0, 0);
+    for round in 0..100 {
+        let mut lock = std::process::Command::new(DISCREC)
+            .args(["lock", &dev, "--name", "Chaos Job", "--"])
+            .args(["sh", "-c", "echo $$; exec sleep 100"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(Duration::from_micros(rng.random_range(0..8000)));
+        let _ = lock.kill();
+        let _ = lock.wait();
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(lock.stdout.take().expect("stdout")).read_line(&mut line);
+        match line.trim().parse::<i32>() {
+            Ok(command_pid) if process_alive(command_pid) => {
+                started += 1;
+                let owner = owner_of(&dev);
+                assert_eq!(
+                    owner.as_ref().map(|o| o.0.as_str()),
+                    Some("Chaos Job"),
+                    "round {round}: free while the command held it"
+                );
+                let mut p = probe("try", &[&dev, "Intruder"]);
+                assert!(
+                    p.line().starts_with("err 0x80070005"),
+                    "round {round}: another client got the device"
+                );
+                kill9(command_pid);
+                wait_gone(command_pid);
+            }
+            _ => not_started += 1,
+        }
+        assert_eq!(
+            owner_of(&dev),
+            None,
+            "round {round}: not free after the last holder"
+        );
+    }
+    assert!(
+        started > 10 && not_started > 0,
+        "kills landed: {started} after the command started, {not_started} before"
+    );
 }

@@ -125,8 +125,9 @@ fn every_record_name_squatted_still_gives_access_and_the_owner_is_named_by_progr
     let squats: Vec<PathBuf> = (0..=7)
         .map(|n| init().join(record_name(&emu_key(&dev), holder.pid(), n)))
         .collect();
+    let planted = record_text("Squatter", holder.pid());
     for s in &squats {
-        plant(s, &record_text("Squatter", holder.pid()), DAEMON);
+        plant(s, &planted, DAEMON);
     }
     holder.send("go");
     let line = holder.line();
@@ -145,26 +146,10 @@ fn every_record_name_squatted_still_gives_access_and_the_owner_is_named_by_progr
     assert!(other.line().starts_with("err 0x80070005"));
     holder.finish();
     for s in &squats {
-        assert_eq!(
-            std::fs::read_to_string(s).expect("squat"),
-            record_text("Squatter", holder_pid_of(s))
-        );
+        assert_eq!(std::fs::read_to_string(s).expect("squat"), planted);
     }
     let mut next = probe("try", &[&dev, "Next"]);
     assert_eq!(next.line(), "ok Next");
-}
-
-/// The PID a record file name ends in (`...PID` or `...PID.N`).
-fn holder_pid_of(path: &Path) -> i32 {
-    let name = path.file_name().and_then(|n| n.to_str()).expect("name");
-    let mut parts = name.rsplit('.');
-    let last = parts.next().expect("part");
-    let pid = if last.len() == 1 {
-        parts.next().expect("pid")
-    } else {
-        last
-    };
-    pid.parse().expect("pid")
 }
 
 #[test]
@@ -248,6 +233,7 @@ fn lock_in(runtime: &Path, device: &str) -> (std::process::Child, String) {
         discrec_for_others(),
         device,
         "Job",
+        &[],
         "echo held; exec sleep 60",
         |c| {
             c.env("DISCRECORDER_RUNTIME_DIR", runtime)

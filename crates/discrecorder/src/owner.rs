@@ -210,7 +210,8 @@ pub(crate) fn find_in_locks(device: &Device, locks: &LockTable) -> Option<Owner>
 ///   access to the device cannot pass for its holder; one with access could, to such readers
 ///   only;
 /// - when neither named process is alive, the claim is held by descendants of the job: the
-///   record counts if its owner may open the device for writing, with no PID to name.
+///   record counts if its owner may open the device for writing, with the PID of a process
+///   that holds the lock where `/proc` lets us find one.
 fn verify(device: &Device, lock_pid: i32, c: record::Candidate) -> Option<Owner> {
     use sys::process::{holds_flock, start_time, uid_may_write, Holds};
     let writer_may_write = || {
@@ -235,7 +236,10 @@ fn verify(device: &Device, lock_pid: i32, c: record::Candidate) -> Option<Owner>
         }
     }
     if alive.is_empty() && writer_may_write() {
-        return Some(Owner::client_held_by(c.record, None));
+        // Both named processes are gone: the job's descendants (or a command whose PID the
+        // writer had no time to record) hold the claim; name one where we may look.
+        let holder = sys::process::find_flock_holder(device.node(), lock_pid);
+        return Some(Owner::client_held_by(c.record, holder));
     }
     None
 }

@@ -703,20 +703,24 @@ pub fn kernel_locks_on(path: &Path) -> Vec<String> {
 /// Starts `discrec lock DEVICE --name NAME -- sh -c SCRIPT` and returns it with the first line
 /// the script prints (printed once the device is held).
 pub fn lock_running_sh(device: &str, name: &str, script: &str) -> (Child, String) {
-    lock_running_sh_with(Path::new(DISCREC), device, name, script, |_| {})
+    lock_running_sh_with(Path::new(DISCREC), device, name, &[], script, |_| {})
 }
 
-/// [`lock_running_sh`] with the `discrec` executable `exe`, and `adjust` applied to the command
+/// [`lock_running_sh`] with the `discrec` executable `exe`, lock `options` (such as `-o`), and
+/// `adjust` applied to the command
 /// (its user, environment, stderr) before it starts.
 pub fn lock_running_sh_with(
     exe: &Path,
     device: &str,
     name: &str,
+    options: &[&str],
     script: &str,
     adjust: impl FnOnce(&mut Command),
 ) -> (Child, String) {
     let mut cmd = Command::new(exe);
-    cmd.args(["lock", device, "--name", name, "--", "sh", "-c", script])
+    cmd.args(["lock", device, "--name", name])
+        .args(options)
+        .args(["--", "sh", "-c", script])
         .stdout(Stdio::piped());
     adjust(&mut cmd);
     let mut lock = cmd.spawn().expect("spawn discrec lock");

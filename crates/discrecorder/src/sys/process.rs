@@ -106,6 +106,20 @@ pub fn holds_flock(pid: i32, file: FileId, lock_pid: i32) -> Holds {
     }
 }
 
+/// A live process that holds, through one of its open files, the exclusive `flock` on `file`
+/// that the lock table lists under `lock_pid` (a process that took it and is gone, whose open
+/// file a child inherited). Scans `/proc/*/fdinfo`: only processes whose descriptors this
+/// process may read, at most `MAX_PROCS` of them.
+pub fn find_flock_holder(file: FileId, lock_pid: i32) -> Option<i32> {
+    const MAX_PROCS: usize = 32768;
+    fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .take(MAX_PROCS)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .find(|&pid| holds_flock(pid, file, lock_pid) == Holds::Yes)
+}
+
 /// Whether user `uid` may open a node of mode `mode`, owner `owner` and group `group` for
 /// reading and writing, by its mode bits and the user's groups (`/etc/passwd`, `/etc/group`).
 /// Access control lists are not read, so this may say no where an ACL says yes.
