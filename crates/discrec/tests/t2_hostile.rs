@@ -362,3 +362,79 @@ fn runtime_directory_out_of_inodes_warns_and_access_is_still_gained() {
     std::fs::write(fs.0.path().join("filler"), b"x").expect("filler");
     unusable_runtime_dir_still_gives_access(fs.0.path(), "ENOSPC");
 }
+
+/// Issue 11 A4: `/proc/locks` keeps the PID of the process that took a lock after it died while
+/// a child (here the job's command, which inherits the claim) still holds it. Another user,
+/// with no access to the device, forks until it has that PID and publishes a record under it.
+/// Nobody may be shown that record: not root, not another user, and root's own refused acquire
+/// must not name it. (Before records carried start times and were checked against the process
+/// that holds the lock now, "Evil" was shown to everyone.)
+#[test]
+fn a_reused_pid_cannot_pass_for_the_holder_of_a_device() {
+    if !require_root("pid-reuse") {
+        return;
+    }
+    let _s = serial();
+    let lo = LoopDev::new(false);
+    let st = rustix::fs::stat(lo.path.as_path()).expect("stat");
+    let key = format!(
+        "blk-{}-{}",
+        rustix::fs::major(st.st_rdev),
+        rustix::fs::minor(st.st_rdev)
+    );
+    let (mut lock, line) = lock_running_sh(lo.dev(), "Nightly Backup", "echo $$; exec sleep 100");
+    let command_pid: i32 = line.trim().parse().expect("command pid");
+    let taker = i32::try_from(lock.id()).expect("pid");
+    lock.kill().expect("kill");
+    lock.wait().expect("wait");
+    // The taker's own record is lost (removed by a clean-up, say): nothing vouches for its name.
+    let _ = std::fs::remove_file(init().join(record_name(&key, taker, 0)));
+    // The forger takes the taker's PID: ask the kernel for it as the next PID, retrying when
+    // another process gets there first.
+    let mut forger = None;
+    for _ in 0..200 {
+        std::fs::write("/proc/sys/kernel/ns_last_pid", format!("{}", taker - 1))
+            .expect("ns_last_pid");
+        let f = probe_with("forge-wait", &[], as_daemon);
+        if f.pid() == taker {
+            forger = Some(f);
+            break;
+        }
+    }
+    let mut forger = forger.expect("the forger got the taker's PID");
+    let path = init().join(record_name(&key, taker, 0));
+    forger.send(&format!(
+        "{}\u{1f}{}\u{1f}{}",
+        path.display(),
+        record_text("Evil", taker).replace('\n', "\u{1e}"),
+        lo.dev()
+    ));
+    let line = forger.line();
+    assert!(
+        line.starts_with("forged open=") && line != "forged open=ok",
+        "{line}"
+    );
+    let (code, out, err) = discrec(&["owner", "--json", lo.dev()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains("Evil"), "root was shown the forgery: {out}");
+    assert!(
+        out.contains(&command_pid.to_string()),
+        "the holder is not named: {out}"
+    );
+    let mut seen = probe_with("owner", &[lo.dev()], as_nobody);
+    let seen = seen.line();
+    assert!(
+        !seen.contains("Evil"),
+        "another user was shown the forgery: {seen}"
+    );
+    let (code, _, err) = discrec(&["lock", lo.dev(), "--name", "Root Job", "--", "true"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        !err.contains("Evil"),
+        "root's refusal named the forgery: {err}"
+    );
+    if let Some(pid) = rustix::process::Pid::from_raw(command_pid) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
+    drop(forger);
+}

@@ -187,6 +187,15 @@ pub(crate) fn find_in_locks(device: &Device, locks: &LockTable) -> Option<Owner>
             if let Some(owner) = candidates.into_iter().find_map(|c| verify(device, pid, c)) {
                 return Some(owner);
             }
+            // No record of ours: a foreign holder. The lock table's PID is the process that
+            // took the lock, which may be gone (its child holds the open file) and its PID
+            // reused: name the process that holds the lock now where /proc lets us see it.
+            use sys::process::{find_flock_holder, holds_flock, Holds};
+            let holder = match holds_flock(pid, node, pid) {
+                Holds::No => find_flock_holder(node, pid).unwrap_or(pid),
+                Holds::Yes | Holds::Unknown => pid,
+            };
+            return Some(Owner::foreign(holder));
         }
         return Some(Owner::foreign(pid));
     }

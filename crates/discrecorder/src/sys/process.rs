@@ -76,8 +76,11 @@ pub enum Holds {
 pub fn holds_flock(pid: i32, file: FileId, lock_pid: i32) -> Holds {
     const MAX_FDS: usize = 4096;
     let dir = format!("/proc/{pid}/fdinfo");
-    let Ok(entries) = fs::read_dir(&dir) else {
-        return Holds::Unknown;
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        // No such process: it holds nothing.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Holds::No,
+        Err(_) => return Holds::Unknown,
     };
     let mut text = String::new();
     let mut readable = false;
