@@ -444,3 +444,35 @@ fn an_unknown_emu_name_is_err_dev_not_exist_and_creates_nothing() {
     let (_, list, _) = discrec(&["emu", "list"]);
     assert!(!list.lines().any(|l| l == dev), "{list}");
 }
+
+#[test]
+fn emu_remove_of_a_held_device_is_refused_naming_the_holder_unless_forced() {
+    let dev = unique_emu("remove-held");
+    let name = dev.strip_prefix("emu:").expect("emu").to_owned();
+    let mut holder = probe("hold", &[&dev, "Remove Guard"]);
+    assert_eq!(holder.line(), "held");
+    let (code, _, err) = discrec(&["emu", "remove", &name]);
+    assert_ne!(code, 0, "a held device was removed");
+    assert!(err.contains("0x80070005"), "{err}");
+    assert!(err.contains("Remove Guard"), "the holder is named: {err}");
+    assert!(
+        err.contains(&holder.pid().to_string()),
+        "with its PID: {err}"
+    );
+    assert!(emu::list().contains(&name), "still there");
+    let e = emu::remove(&name).expect_err("the library refuses too");
+    assert_eq!(e.hresult(), discrecorder::HResult::EAccessDenied, "{e}");
+    let (code, _, err) = discrec(&["emu", "remove", "--force", &name]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!emu::list().contains(&name), "removed with --force");
+    holder.send("close-tray");
+    assert!(
+        holder.line().starts_with("err 0x80070037"),
+        "the holder sees it gone"
+    );
+    holder.finish();
+    // A free device is removed without --force.
+    let dev = unique_emu("remove-free");
+    let (code, _, err) = discrec(&["emu", "remove", &dev]);
+    assert_eq!(code, 0, "{err}");
+}

@@ -376,3 +376,196 @@ fn runtime_directory_out_of_inodes_warns_and_access_is_still_gained() {
     std::fs::write(fs.0.path().join("filler"), b"x").expect("filler");
     unusable_runtime_dir_still_gives_access(fs.0.path(), "ENOSPC");
 }
+
+/// Runs `discrec ARGS` (as root, in the test's runtime directory), killing it and failing the
+/// test if it is still running after `limit`: returns (status code, stdout, stderr).
+fn discrec_bounded(args: &[&str], limit: std::time::Duration) -> (i32, String, String) {
+    use std::io::Read;
+    let mut child = Command::new(DISCREC)
+        .args(args)
+        .env("DISCRECORDER_RUNTIME_DIR", init())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run discrec");
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("discrec {args:?} was still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let (mut out, mut err) = (String::new(), String::new());
+    let _ = child.stdout.take().expect("out").read_to_string(&mut out);
+    let _ = child.stderr.take().expect("err").read_to_string(&mut err);
+    (status.code().unwrap_or(-1), out, err)
+}
+
+/// Runs `discrec ARGS` as `uid` in the test's runtime directory.
+fn discrec_as(uid: u32, args: &[&str]) -> (i32, String, String) {
+    init();
+    let out = Command::new(discrec_for_others())
+        .args(args)
+        .env("DISCRECORDER_RUNTIME_DIR", init())
+        .uid(uid)
+        .gid(uid)
+        .output()
+        .expect("run discrec");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// An emulated device that root and `nobody` can both use, created by `nobody`: returns its
+/// `emu:NAME` and its state file.
+fn device_of_nobody_shared_with_root(tag: &str) -> (String, PathBuf) {
+    let spec = unique_emu_name(tag);
+    let name = spec.strip_prefix("emu:").expect("emu");
+    let (code, _, err) = discrec_as(NOBODY, &["emu", "create", name]);
+    assert_eq!(code, 0, "{err}");
+    let backing = emu_backing(&spec);
+    (spec, backing)
+}
+
+#[test]
+fn another_users_posix_lock_on_a_state_file_cannot_hang_list_info_set_or_lock() {
+    if !require_root("posix-lock-state") {
+        return;
+    }
+    let _s = serial();
+    let dev = unique_emu("posix-lock");
+    let name = dev.strip_prefix("emu:").expect("emu").to_owned();
+    let mut locker = probe_with(
+        "posix-lock",
+        &[emu_backing(&dev).to_str().expect("utf8")],
+        as_nobody,
+    );
+    let line = locker.line();
+    if line == "ready" {
+        let limit = std::time::Duration::from_secs(30);
+        let runs: [&[&str]; 4] = [
+            &["list"],
+            &["info", &dev],
+            &["emu", "set", &name, "--tray", "closed"],
+            &["lock", "--wait", "2", &dev, "--name", "Job", "--", "true"],
+        ];
+        for args in runs {
+            let (_, out, err) = discrec_bounded(args, limit);
+            let _ = (out, err);
+        }
+    } else {
+        assert!(line.starts_with("err open"), "{line}");
+    }
+    drop(locker);
+}
+
+#[test]
+fn symlink_rename_race_at_the_backing_file_cannot_make_root_open_a_root_only_file() {
+    if !require_root("symlink-race") {
+        return;
+    }
+    let _s = serial();
+    let secret_dir = tempfile::tempdir().expect("tempdir");
+    let secret = secret_dir.path().join("secret");
+    std::fs::write(&secret, b"").expect("secret");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    use rustix::fs::inotify;
+    let ino = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK)
+        .expect("inotify");
+    inotify::add_watch(&ino, &secret, inotify::WatchFlags::OPEN).expect("watch");
+    let (dev, backing) = device_of_nobody_shared_with_root("race");
+    let mut flipper = probe_with(
+        "flip",
+        &[
+            backing.to_str().expect("utf8"),
+            secret.to_str().expect("utf8"),
+        ],
+        as_nobody,
+    );
+    assert_eq!(flipper.line(), "ready");
+    let name = dev.strip_prefix("emu:").expect("emu").to_owned();
+    let mut buf = [0u8; 4096];
+    let mut opened = 0;
+    for _ in 0..60 {
+        let _ = discrec(&["lock", &dev, "--name", "Root", "--", "true"]);
+        let _ = discrec(&["emu", "set", &name, "--tray", "closed"]);
+        let _ = discrec(&["owner", &dev]);
+        opened = rustix::io::read(&ino, &mut buf).unwrap_or(0);
+        if opened > 0 {
+            break;
+        }
+    }
+    flipper.finish();
+    assert_eq!(opened, 0, "root opened the root-only file through the race");
+    assert_eq!(std::fs::read(&secret).expect("secret"), b"");
+}
+
+#[test]
+fn rename_of_a_held_devices_file_and_a_new_file_cannot_give_two_holders() {
+    if !require_root("rename-held") {
+        return;
+    }
+    let _s = serial();
+    let (dev, backing) = device_of_nobody_shared_with_root("rename");
+    let name = dev.strip_prefix("emu:").expect("emu").to_owned();
+    let mut first = probe("hold", &[&dev, "First"]);
+    assert_eq!(first.line(), "held");
+    // Another user may not split the device's name from the file held.
+    let (code, _, _) = discrec_as(DAEMON, &["emu", "remove", "--force", &name]);
+    assert_ne!(code, 0, "another user removed the device");
+    // Its creator renames the held file away and makes a new one under the name.
+    let moved = backing.with_extension("moved");
+    let status = Command::new("mv")
+        .arg(&backing)
+        .arg(&moved)
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .status()
+        .expect("mv");
+    if status.success() {
+        let (code, _, err) = discrec_as(NOBODY, &["emu", "create", &name]);
+        assert_eq!(code, 0, "{err}");
+        let mut second = probe("try", &[&dev, "Second"]);
+        let got = second.line();
+        first.send("close-tray");
+        let first_op = first.line();
+        assert!(
+            !(got.starts_with("ok") && first_op == "ok"),
+            "two holders of {dev}: second {got:?}, first still operates ({first_op:?})"
+        );
+        if got.starts_with("ok") {
+            assert!(first_op.starts_with("err 0x80070037"), "{first_op}");
+        }
+    }
+    first.finish();
+}
+
+#[test]
+fn another_users_private_emulated_device_is_absent_from_list() {
+    if !require_root("private-list") {
+        return;
+    }
+    let _s = serial();
+    let spec = unique_emu_name("private");
+    let name = spec.strip_prefix("emu:").expect("emu");
+    let (code, _, err) = discrec_as(NOBODY, &["emu", "create", name]);
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = discrec_as(NOBODY, &["emu", "list"]);
+    assert!(out.contains(&spec), "its creator sees it: {out}");
+    for args in [&["list"][..], &["emu", "list"], &["--json", "list"]] {
+        let (_, out, _) = discrec(args);
+        assert!(!out.contains(name), "root sees nobody's {spec}: {out}");
+        let (_, out, _) = discrec_as(DAEMON, args);
+        assert!(!out.contains(name), "daemon sees nobody's {spec}: {out}");
+    }
+    let (code, _, err) = discrec(&["info", &spec]);
+    assert_ne!(code, 0);
+    assert!(err.contains("0x80070037"), "{err}");
+}

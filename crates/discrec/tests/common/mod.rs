@@ -266,7 +266,17 @@ pub fn probe_entry() {
                 }
                 Err(e) => return say(&err_line(&e)),
             }
-            wait_stdin_eof();
+            // While held, a line `close-tray` runs a drive command and says `ok` or the error.
+            let mut line = String::new();
+            while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
+                if line.trim() == "close-tray" {
+                    match rec.close_tray() {
+                        Ok(()) => say("ok"),
+                        Err(e) => say(&err_line(&e)),
+                    }
+                }
+                line.clear();
+            }
             let _ = rec.release_exclusive_access();
             say("released");
         }
@@ -328,6 +338,28 @@ pub fn probe_entry() {
                 Path::new(f[2]),
             );
         }
+        // A hostile neighbour: a POSIX read lock on a file (an emulated drive's state), held
+        // until stdin closes. Says `ready`, or `err open ERRNO` if the file cannot be opened.
+        "posix-lock" => {
+            let fd = match rustix::fs::open(
+                a[0].as_str(),
+                OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+                Mode::empty(),
+            ) {
+                Ok(fd) => fd,
+                Err(e) => return say(&format!("err open {e:?}")),
+            };
+            if let Err(e) = rustix::fs::fcntl_lock(&fd, FlockOperation::NonBlockingLockShared) {
+                return say(&format!("err lock {e:?}"));
+            }
+            say("ready");
+            wait_stdin_eof();
+            drop(fd);
+        }
+        // A hostile neighbour racing the name PATH between a regular file and a symlink to
+        // TARGET (renames of prepared entries), until stdin closes. Says `ready`, or
+        // `err ...` if it may not write the directory.
+        "flip" => flip(Path::new(&a[0]), &a[1]),
         // From a separate process: which of the foreign claims would succeed now?
         "check" => say(&check_foreign_claims(Path::new(&a[0]))),
         // Race protocol: "go N" -> try once; "release N" -> release.
@@ -338,6 +370,36 @@ pub fn probe_entry() {
         "load" => load(&a[0], &a[1], Path::new(&a[2]), &a[3]),
         other => panic!("unknown probe mode {other}"),
     }
+}
+
+/// The "flip" probe: alternately renames a symlink to `target` and a regular file onto `path`.
+fn flip(path: &Path, target: &str) {
+    let dir = path.parent().expect("parent");
+    let me = std::process::id();
+    let link = dir.join(format!(".flip-link-{me}"));
+    let file = dir.join(format!(".flip-file-{me}"));
+    if let Err(e) = std::fs::write(&file, b"") {
+        return say(&format!("err write {e}"));
+    }
+    let _ = std::fs::remove_file(&file);
+    say("ready");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopper = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            wait_stdin_eof();
+            stop.store(true, Ordering::Relaxed);
+        })
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let _ = std::os::unix::fs::symlink(target, &link);
+        let _ = std::fs::rename(&link, path);
+        let _ = std::fs::write(&file, b"");
+        let _ = std::fs::rename(&file, path);
+    }
+    let _ = stopper.join();
+    let _ = std::fs::remove_file(&link);
+    let _ = std::fs::remove_file(&file);
 }
 
 /// Tries the claims a foreign program would take: `flock(LOCK_SH|LOCK_NB)`, a POSIX write
