@@ -186,7 +186,7 @@ fn i_emulated_device_removed_gives_dev_not_exist_and_release_still_works() {
         .acquire_exclusive_access(false, "Soon Gone")
         .expect("acquire");
     let other = open(&dev);
-    emu::remove(name).expect("remove");
+    emu::remove(name, emu::Removal::EvenIfHeld).expect("remove");
     assert!(holder.device_vanished());
     let err = other
         .acquire_exclusive_access(false, "Late")
@@ -198,7 +198,7 @@ fn i_emulated_device_removed_gives_dev_not_exist_and_release_still_works() {
     assert_eq!(holder.release_exclusive_access().expect("release"), 0);
     let err = Recorder::open(&format!("emu:{name}-missing"))
         .and_then(|r| {
-            emu::remove(&format!("{name}-missing"))?;
+            emu::remove(&format!("{name}-missing"), emu::Removal::IfFree)?;
             r.acquire_exclusive_access(false, "X")
         })
         .expect_err("gone");
@@ -460,7 +460,7 @@ fn emu_remove_of_a_held_device_is_refused_naming_the_holder_unless_forced() {
         "with its PID: {err}"
     );
     assert!(emu::list().contains(&name), "still there");
-    let e = emu::remove(&name).expect_err("the library refuses too");
+    let e = emu::remove(&name, emu::Removal::IfFree).expect_err("the library refuses too");
     assert_eq!(e.hresult(), discrecorder::HResult::EAccessDenied, "{e}");
     let (code, _, err) = discrec(&["emu", "remove", "--force", &name]);
     assert_eq!(code, 0, "{err}");

@@ -49,7 +49,7 @@ fn record_name_precreated_by_another_user_is_left_alone_and_the_name_still_reach
         return;
     }
     let _s = serial();
-    let dev = unique_emu("squat-one");
+    let dev = unique_shared_emu("squat-one");
     discrecorder::Recorder::open(&dev).expect("create the emulated device");
     let mut holder = probe_with("hold", &[&dev, "Nobody Job", "plain", "go"], as_nobody);
     let squat = init().join(record_name(&emu_key(&dev), holder.pid(), 0));
@@ -88,7 +88,7 @@ fn symlink_planted_by_another_user_at_the_record_name_is_not_followed() {
         return;
     }
     let _s = serial();
-    let dev = unique_emu("symlink-other");
+    let dev = unique_shared_emu("symlink-other");
     discrecorder::Recorder::open(&dev).expect("create the emulated device");
     // The victim is a file the holder may write: following the link would clobber it.
     let victim_dir = tempfile::tempdir().expect("tempdir");
@@ -119,7 +119,7 @@ fn every_record_name_squatted_still_gives_access_and_the_owner_is_named_by_progr
         return;
     }
     let _s = serial();
-    let dev = unique_emu("squat-all");
+    let dev = unique_shared_emu("squat-all");
     discrecorder::Recorder::open(&dev).expect("create the emulated device");
     let mut holder = probe_with("hold", &[&dev, "Nobody Job", "plain", "go"], as_nobody);
     let squats: Vec<PathBuf> = (0..=7)
@@ -423,14 +423,21 @@ fn discrec_as(uid: u32, args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// An emulated device that root and `nobody` can both use, created by `nobody`: returns its
-/// `emu:NAME` and its state file.
+/// An emulated device that root and `nobody` can both use, created by `nobody` in the shared
+/// directory: returns its `emu:NAME` and its state file.
 fn device_of_nobody_shared_with_root(tag: &str) -> (String, PathBuf) {
     let spec = unique_emu_name(tag);
+    enable_shared_emu();
     let name = spec.strip_prefix("emu:").expect("emu");
-    let (code, _, err) = discrec_as(NOBODY, &["emu", "create", name]);
+    let (code, _, err) = discrec_as(NOBODY, &["emu", "create", "--shared", name]);
     assert_eq!(code, 0, "{err}");
-    let backing = emu_backing(&spec);
+    let backing = emu_shared_backing(&spec);
+    assert_eq!(
+        std::fs::symlink_metadata(&backing)
+            .expect("shared file")
+            .uid(),
+        NOBODY
+    );
     (spec, backing)
 }
 
@@ -440,30 +447,52 @@ fn another_users_posix_lock_on_a_state_file_cannot_hang_list_info_set_or_lock() 
         return;
     }
     let _s = serial();
-    let dev = unique_emu("posix-lock");
-    let name = dev.strip_prefix("emu:").expect("emu").to_owned();
+    // A private device's state is out of another user's reach altogether.
+    let private = unique_emu("posix-private");
     let mut locker = probe_with(
         "posix-lock",
-        &[emu_backing(&dev).to_str().expect("utf8")],
+        &[emu_backing(&private).to_str().expect("utf8")],
         as_nobody,
     );
     let line = locker.line();
-    if line == "ready" {
-        let limit = std::time::Duration::from_secs(30);
-        let runs: [&[&str]; 4] = [
-            &["list"],
-            &["info", &dev],
-            &["emu", "set", &name, "--tray", "closed"],
-            &["lock", "--wait", "2", &dev, "--name", "Job", "--", "true"],
-        ];
-        for args in runs {
-            let (_, out, err) = discrec_bounded(args, limit);
-            let _ = (out, err);
-        }
-    } else {
-        assert!(line.starts_with("err open"), "{line}");
-    }
+    assert!(
+        line.starts_with("err open"),
+        "nobody locked root's private state: {line}"
+    );
     drop(locker);
+    // A shared one can be locked by anyone it is shared with: every use is bounded.
+    let dev = unique_shared_emu("posix-lock");
+    let name = dev.strip_prefix("emu:").expect("emu").to_owned();
+    let mut locker = probe_with(
+        "posix-lock",
+        &[emu_shared_backing(&dev).to_str().expect("utf8")],
+        as_nobody,
+    );
+    assert_eq!(locker.line(), "ready");
+    let pid = format!("PID {}", locker.pid());
+    let limit = std::time::Duration::from_secs(30);
+    let (code, out, err) = discrec_bounded(&["list"], limit);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&dev), "{out}");
+    let (code, out, err) = discrec_bounded(&["info", &dev], limit);
+    assert!(
+        format!("{out}{err}").contains(&pid),
+        "info names the lock holder: {code} {out}{err}"
+    );
+    let (code, _, err) = discrec_bounded(&["emu", "set", &name, "--tray", "closed"], limit);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("E_IMAPI_RECORDER_COMMAND_TIMEOUT") && err.contains(&pid),
+        "{err}"
+    );
+    let (code, _, err) = discrec_bounded(
+        &["lock", "--wait", "2", &dev, "--name", "Job", "--", "true"],
+        limit,
+    );
+    assert!(code == 0 || err.contains(&pid), "{code} {err}");
+    locker.finish();
+    let (code, _, err) = discrec_bounded(&["emu", "set", &name, "--tray", "closed"], limit);
+    assert_eq!(code, 0, "free again once the lock goes: {err}");
 }
 
 #[test]
@@ -480,6 +509,22 @@ fn symlink_rename_race_at_the_backing_file_cannot_make_root_open_a_root_only_fil
     let ino = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK)
         .expect("inotify");
     inotify::add_watch(&ino, &secret, inotify::WatchFlags::OPEN).expect("watch");
+    // Root's private directory is out of reach: nothing can be planted there.
+    let private = unique_emu("race-private");
+    let mut flipper = probe_with(
+        "flip",
+        &[
+            emu_backing(&private).to_str().expect("utf8"),
+            secret.to_str().expect("utf8"),
+        ],
+        as_nobody,
+    );
+    assert!(
+        flipper.line().starts_with("err"),
+        "nobody may write root's directory"
+    );
+    drop(flipper);
+    // In the shared directory a device's creator can race its own file's name.
     let (dev, backing) = device_of_nobody_shared_with_root("race");
     let mut flipper = probe_with(
         "flip",
@@ -529,22 +574,37 @@ fn rename_of_a_held_devices_file_and_a_new_file_cannot_give_two_holders() {
         .gid(NOBODY)
         .status()
         .expect("mv");
-    if status.success() {
-        let (code, _, err) = discrec_as(NOBODY, &["emu", "create", &name]);
-        assert_eq!(code, 0, "{err}");
-        let mut second = probe("try", &[&dev, "Second"]);
-        let got = second.line();
-        first.send("close-tray");
-        let first_op = first.line();
-        assert!(
-            !(got.starts_with("ok") && first_op == "ok"),
-            "two holders of {dev}: second {got:?}, first still operates ({first_op:?})"
-        );
-        if got.starts_with("ok") {
-            assert!(first_op.starts_with("err 0x80070037"), "{first_op}");
-        }
-    }
+    assert!(status.success(), "the creator may rename its own file");
+    let (code, _, err) = discrec_as(NOBODY, &["emu", "create", "--shared", &name]);
+    assert_eq!(code, 0, "{err}");
+    second_holder_means_the_first_is_gone(&dev, &mut first);
     first.finish();
+    // The same with a private device, renamed by its owner (nobody else can).
+    let dev = unique_emu("rename-private");
+    let name = dev.strip_prefix("emu:").expect("emu").to_owned();
+    let mut first = probe("hold", &[&dev, "First"]);
+    assert_eq!(first.line(), "held");
+    let backing = emu_backing(&dev);
+    std::fs::rename(&backing, backing.with_extension("moved")).expect("rename");
+    assert!(discrecorder::emu::create(&name).expect("create again"));
+    second_holder_means_the_first_is_gone(&dev, &mut first);
+    first.finish();
+}
+
+/// After `dev`'s held file was renamed and a new one made under its name: if a second client
+/// gets `dev`, the first (`first`, a "hold" probe) can no longer operate on it.
+fn second_holder_means_the_first_is_gone(dev: &str, first: &mut Probe) {
+    let mut second = probe("try", &[dev, "Second"]);
+    let got = second.line();
+    first.send("close-tray");
+    let first_op = first.line();
+    assert!(
+        !(got.starts_with("ok") && first_op == "ok"),
+        "two holders of {dev}: second {got:?}, first still operates ({first_op:?})"
+    );
+    if got.starts_with("ok") {
+        assert!(first_op.starts_with("err 0x80070037"), "{first_op}");
+    }
 }
 
 #[test]

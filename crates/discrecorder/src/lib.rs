@@ -87,9 +87,14 @@ pub mod testing {
     pub use crate::record::OwnerRecord;
     use std::path::PathBuf;
 
-    /// The backing file of `emu:NAME`.
+    /// The backing file of this user's private `emu:NAME`.
     pub fn backing_path(name: &str) -> PathBuf {
         crate::emu::backing_path(name)
+    }
+
+    /// The backing file of the shared `emu:NAME`.
+    pub fn shared_backing_path(name: &str) -> PathBuf {
+        crate::emu::shared_backing_path(name)
     }
 
     /// Parses an emulated drive's state file (see `emu::parse_state`).

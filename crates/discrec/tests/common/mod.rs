@@ -51,6 +51,16 @@ pub fn unique_emu(tag: &str) -> String {
     spec
 }
 
+/// A fresh emulated device in the shared directory ([`enable_shared_emu`]), created by this
+/// (root) process so that other users can use it too; returns its `emu:NAME`.
+pub fn unique_shared_emu(tag: &str) -> String {
+    let spec = unique_emu_name(tag);
+    enable_shared_emu();
+    let name = spec.strip_prefix("emu:").expect("emu spec");
+    assert!(discrecorder::emu::create_shared(name).expect("create shared emulated device"));
+    spec
+}
+
 /// A fresh emulated device name for one test, not created.
 pub fn unique_emu_name(tag: &str) -> String {
     init();
@@ -786,10 +796,29 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The backing file of an emulated device.
+/// The backing file of an emulated device of this (root or test) user.
 pub fn emu_backing(spec: &str) -> PathBuf {
-    let name = spec.strip_prefix("emu:").expect("emu spec");
-    init().join(format!("discrecorder.emu.{name}"))
+    init();
+    discrecorder::testing::backing_path(spec.strip_prefix("emu:").expect("emu spec"))
+}
+
+/// The backing file of a shared emulated device.
+pub fn emu_shared_backing(spec: &str) -> PathBuf {
+    init();
+    discrecorder::testing::shared_backing_path(spec.strip_prefix("emu:").expect("emu spec"))
+}
+
+/// Sets up the shared directory of emulated devices in the test runtime directory, as an
+/// administrator would (root's, mode 1777: every user may share); needs root.
+pub fn enable_shared_emu() -> PathBuf {
+    let dir = init().join(discrecorder::emu::SHARED_DIR);
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => panic!("create {}: {e}", dir.display()),
+    }
+    rustix::fs::chmod(&dir, Mode::from_raw_mode(0o1777)).expect("chmod 1777");
+    dir
 }
 
 /// Runs `discrec ARGS`; returns (status code, stdout, stderr).
