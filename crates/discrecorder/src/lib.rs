@@ -25,7 +25,7 @@
 //!   |     |-> owner      who holds a device: Owner, discovery order
 //!   |     |     |-> registry   this process's table of held devices and its own identity
 //!   |     |     |-> device     resolving a device string, presence checks
-//!   |     |     |     |-> emu        emulated recorders: creation, state file
+//!   |     |     |     |-> emu        emulated recorders: private/shared storage, state file
 //!   |     |     |-> record     owner records: publish, lock, look up
 //!   |-> drive     MMC queries and tray commands over one device
 //!   |     |-> scsi       one command: transport choice, unit attention, sense -> HRESULT
