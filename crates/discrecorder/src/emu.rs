@@ -29,7 +29,7 @@
 //! - Every file is opened relative to a checked directory descriptor (`openat`) with
 //!   `O_NOFOLLOW`, and must be a regular file with one link: a symlink, FIFO or hard link
 //!   planted under a device's name is refused, never followed.
-//! - A device's identity is its inode, recorded when the name is resolved ([`Backing`]). Its
+//! - A device's identity is its inode, recorded when the name is resolved. Its
 //!   claim (the `flock`) is on that same inode, and every later use checks that the name still
 //!   names it: a device whose file was renamed or replaced is reported gone
 //!   (`ERROR_DEV_NOT_EXIST`), so a rename cannot make two holders of one name.
@@ -499,7 +499,7 @@ pub fn remove(name: &str, removal: Removal) -> Result<()> {
         Err(rustix::io::Errno::WOULDBLOCK) if removal == Removal::IfFree => {
             return Err(denied(format!(
                 "{spec} is held by {}: refusing to remove it (force with `discrec emu remove --force {name}` or Removal::EvenIfHeld)",
-                holder(&backing, LockKind::Flock)
+                flock_holder(&backing)
             )));
         }
         Err(rustix::io::Errno::WOULDBLOCK) => {}
@@ -523,30 +523,49 @@ pub fn remove(name: &str, removal: Removal) -> Result<()> {
     Ok(())
 }
 
-/// Who holds a lock of `kind` on the device: its client name from its owner record when the
-/// record is vouched for, else its PID and program.
-fn holder(backing: &Backing, kind: LockKind) -> String {
+/// Who holds the POSIX lock that blocks a write lock on `fd`, asked of the kernel with
+/// `F_GETLK` (never by reading `/proc/locks`, which another user can flood): PID and program.
+fn posix_holder(fd: &OwnedFd) -> String {
+    use rustix::process::{fcntl_getlk, Flock, FlockOffsetType, FlockType};
+    let want = Flock {
+        start: 0,
+        length: 0,
+        pid: None,
+        typ: FlockType::WriteLock,
+        offset_type: FlockOffsetType::Set,
+    };
+    match fcntl_getlk(fd, &want) {
+        Ok(Some(Flock { pid: Some(pid), .. })) => {
+            let pid = pid.as_raw_nonzero().get();
+            let program = sys::program_name(pid).unwrap_or_default();
+            crate::text::sanitize(&format!("PID {pid} ({program})"))
+        }
+        _ => "another process".to_owned(),
+    }
+}
+
+/// Who holds the device's `flock`: its client name from its owner record when the record is
+/// vouched for, else its PID and program.
+fn flock_holder(backing: &Backing) -> String {
     let Ok(locks) = LockTable::read() else {
         return "another process".to_owned();
     };
     let Some(pid) = locks
         .on(backing.id)
-        .find(|e| e.kind == kind && e.pid > 0)
+        .find(|e| e.kind == LockKind::Flock && e.pid > 0)
         .map(|e| e.pid)
     else {
         return "another process".to_owned();
     };
     let program = sys::program_name(pid).unwrap_or_default();
-    if kind == LockKind::Flock {
-        if let Some(rec) =
-            crate::record::lookup(&sys::runtime_dir(), &record_key(&backing.name), pid, &locks)
-        {
-            return crate::text::sanitize(&format!(
-                "\"{}\" (PID {pid}, {})",
-                rec.client.as_str(),
-                rec.program
-            ));
-        }
+    if let Some(rec) =
+        crate::record::lookup(&sys::runtime_dir(), &record_key(&backing.name), pid, &locks)
+    {
+        return crate::text::sanitize(&format!(
+            "\"{}\" (PID {pid}, {})",
+            rec.client.as_str(),
+            rec.program
+        ));
     }
     crate::text::sanitize(&format!("PID {pid} ({program})"))
 }
@@ -670,7 +689,7 @@ pub(crate) fn parse_state(text: &[u8], device: &str) -> Result<DriveState> {
 }
 
 /// Takes the state lock on `fd`, trying without blocking until `wait` has passed.
-fn lock_state(fd: &OwnedFd, backing: &Backing, device: &str, wait: Duration) -> Result<()> {
+fn lock_state(fd: &OwnedFd, device: &str, wait: Duration) -> Result<()> {
     let deadline = Instant::now() + wait;
     let mut pause = Duration::from_millis(1);
     loop {
@@ -693,7 +712,7 @@ fn lock_state(fd: &OwnedFd, backing: &Backing, device: &str, wait: Duration) -> 
                 HResult::RecorderCommandTimeout,
                 format!(
                     "{device}: the emulated drive's state stayed locked by {} for over {} ms",
-                    holder(backing, LockKind::Posix),
+                    posix_holder(fd),
                     wait.as_millis()
                 ),
             ));
@@ -714,7 +733,7 @@ pub(crate) fn with_state<T>(
     let _threads = EMU_STATE.lock().unwrap_or_else(|p| p.into_inner());
     let fd = backing.open()?;
     // Closing `fd` at the end drops this lock; this process holds no other POSIX lock on it.
-    lock_state(&fd, backing, device, wait)?;
+    lock_state(&fd, device, wait)?;
     let size = rustix::fs::fstat(&fd)
         .map_err(|e| Error::from_io(e.into(), device, "cannot stat the emulated drive"))?
         .st_size;
