@@ -507,7 +507,7 @@ mod tests {
             );
         }
         assert!(root.contains("DISCRECORDER_RUNTIME_DIR") && root.contains("NO_COLOR"));
-        assert!(root.contains("discrecorder-emu-UID/NAME"));
+        assert!(root.contains("emu\\-UID/NAME") && root.contains("emu\\-shared/NAME"));
     }
 
     #[test]
