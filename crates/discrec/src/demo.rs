@@ -97,7 +97,8 @@ impl Leftovers {
             wait_until_dead(pid);
         }
         if let Some(name) = self.device.take() {
-            let _ = emu::remove(&name);
+            // Its holders are dead or dying: a dying one may still hold the flock a moment.
+            let _ = emu::remove(&name, emu::Removal::EvenIfHeld);
         }
     }
 }

@@ -46,14 +46,23 @@ pub const FILES: &[(&str, &str)] = &[
          holder's leftover file is ignored and a forged one never counts.",
     ),
     (
-        "/dev/shm/discrecorder.emu.NAME",
-        "The emulated recorder emu:NAME (mode 0666, shared by every user of the machine): its \
-         locks are the claims and its content is the drive's state (tray, medium, faults). \
-         Created only by discrec emu create NAME (a misspelt name is an error, not a new device), \
-         removed by discrec emu remove NAME.",
+        "/dev/shm/discrecorder-emu-UID/NAME",
+        "The emulated recorder emu:NAME of the user UID, private to that user: the directory is \
+         the user's, mode 0700 (refused otherwise), the file mode 0600. Its flock is the claim, \
+         its content the drive's state (tray, medium, faults; at most 64 KiB). Created only by \
+         discrec emu create NAME (a misspelt name is an error, not a new device), removed by \
+         discrec emu remove NAME (refused while held, unless --force). Renaming the file is \
+         removing the device: its holders are told it is gone.",
     ),
     (
-        "$DISCRECORDER_RUNTIME_DIR/discrecorder.*",
+        "/dev/shm/discrecorder-emu-shared/NAME",
+        "A shared emulated recorder, made by discrec emu create --shared NAME, used as emu:NAME by \
+         every user the directory lets in when they have no private device of that name. Only an \
+         administrator creates the directory: it must be owned by root, and sticky if others may \
+         write it, e.g. install -d -o root -g cdrom -m 3770 /dev/shm/discrecorder-emu-shared.",
+    ),
+    (
+        "$DISCRECORDER_RUNTIME_DIR/discrecorder*",
         "The same files, when DISCRECORDER_RUNTIME_DIR is set.",
     ),
     (
@@ -498,7 +507,7 @@ mod tests {
             );
         }
         assert!(root.contains("DISCRECORDER_RUNTIME_DIR") && root.contains("NO_COLOR"));
-        assert!(root.contains("discrecorder.emu.NAME"));
+        assert!(root.contains("emu\\-UID/NAME") && root.contains("emu\\-shared/NAME"));
     }
 
     #[test]

@@ -24,23 +24,40 @@ pub struct Args {
 
 #[derive(Subcommand, Debug)]
 enum Action {
-    /// Create emu:NAME (recorders also create it on first use).
-    #[command(after_help = "Examples:
+    /// Create emu:NAME, private to you (only you can see, use or remove it), or with --shared
+    /// in the directory an administrator set up for sharing.
+    #[command(after_help = "Files:
+  $RUNTIME/discrecorder-emu-UID/NAME   private (directory mode 0700, file 0600)
+  $RUNTIME/discrecorder-emu-shared/NAME shared; $RUNTIME is $DISCRECORDER_RUNTIME_DIR or /dev/shm
+An administrator enables sharing with a root-owned directory, sticky if others may write it:
+  install -d -o root -g cdrom -m 3770 /dev/shm/discrecorder-emu-shared
+emu:NAME is your private device if you have one, else the shared one.
+
+Examples:
   discrec emu create bay1
-  discrec emu create emu:bay2 --json")]
+  discrec emu create emu:bay2 --json
+  discrec emu create --shared lab1")]
     Create {
         /// emu:NAME or NAME: 1-32 bytes of A-Z a-z 0-9 _ -
         name: String,
+        /// Create it in the administrator's shared directory (it must exist and be root's).
+        #[arg(long)]
+        shared: bool,
     },
-    /// Remove emu:NAME; recorders on it then get ERROR_DEV_NOT_EXIST.
+    /// Remove emu:NAME; refused while someone holds it (E_ACCESSDENIED naming the holder)
+    /// unless --force, after which its holders get ERROR_DEV_NOT_EXIST.
     #[command(after_help = "Examples:
   discrec emu remove bay1
+  discrec emu remove --force emu:bay1
   discrec emu list | xargs -n1 discrec emu remove")]
     Remove {
         /// emu:NAME or NAME
         name: String,
+        /// Remove it even while someone holds it.
+        #[arg(long)]
+        force: bool,
     },
-    /// List the emulated recorders that exist, one emu:NAME a line.
+    /// List the emulated recorders you can use (yours and the shared ones), one emu:NAME a line.
     #[command(after_help = "Examples:
   discrec emu list
   discrec emu list --json")]
@@ -147,9 +164,13 @@ fn bare(name: &str) -> &str {
 
 pub fn run(json: bool, args: Args) -> Outcome {
     match args.action {
-        Action::Create { name } => {
+        Action::Create { name, shared } => {
             let name = bare(&name);
-            let new = emu::create(name)?;
+            let new = if shared {
+                emu::create_shared(name)?
+            } else {
+                emu::create(name)?
+            };
             if json {
                 output::print_json(&Created {
                     created: format!("emu:{name}"),
@@ -161,9 +182,16 @@ pub fn run(json: bool, args: Args) -> Outcome {
                 outln!("emu:{name} exists already")?;
             }
         }
-        Action::Remove { name } => {
+        Action::Remove { name, force } => {
             let name = bare(&name);
-            emu::remove(name)?;
+            emu::remove(
+                name,
+                if force {
+                    emu::Removal::EvenIfHeld
+                } else {
+                    emu::Removal::IfFree
+                },
+            )?;
             if json {
                 output::print_json(&Removed {
                     removed: format!("emu:{name}"),

@@ -186,7 +186,7 @@ fn i_emulated_device_removed_gives_dev_not_exist_and_release_still_works() {
         .acquire_exclusive_access(false, "Soon Gone")
         .expect("acquire");
     let other = open(&dev);
-    emu::remove(name).expect("remove");
+    emu::remove(name, emu::Removal::EvenIfHeld).expect("remove");
     assert!(holder.device_vanished());
     let err = other
         .acquire_exclusive_access(false, "Late")
@@ -198,7 +198,7 @@ fn i_emulated_device_removed_gives_dev_not_exist_and_release_still_works() {
     assert_eq!(holder.release_exclusive_access().expect("release"), 0);
     let err = Recorder::open(&format!("emu:{name}-missing"))
         .and_then(|r| {
-            emu::remove(&format!("{name}-missing"))?;
+            emu::remove(&format!("{name}-missing"), emu::Removal::IfFree)?;
             r.acquire_exclusive_access(false, "X")
         })
         .expect_err("gone");
@@ -443,4 +443,36 @@ fn an_unknown_emu_name_is_err_dev_not_exist_and_creates_nothing() {
     assert!(!emu_backing(&dev).exists(), "a use of {dev} created it");
     let (_, list, _) = discrec(&["emu", "list"]);
     assert!(!list.lines().any(|l| l == dev), "{list}");
+}
+
+#[test]
+fn emu_remove_of_a_held_device_is_refused_naming_the_holder_unless_forced() {
+    let dev = unique_emu("remove-held");
+    let name = dev.strip_prefix("emu:").expect("emu").to_owned();
+    let mut holder = probe("hold", &[&dev, "Remove Guard"]);
+    assert_eq!(holder.line(), "held");
+    let (code, _, err) = discrec(&["emu", "remove", &name]);
+    assert_ne!(code, 0, "a held device was removed");
+    assert!(err.contains("0x80070005"), "{err}");
+    assert!(err.contains("Remove Guard"), "the holder is named: {err}");
+    assert!(
+        err.contains(&holder.pid().to_string()),
+        "with its PID: {err}"
+    );
+    assert!(emu::list().contains(&name), "still there");
+    let e = emu::remove(&name, emu::Removal::IfFree).expect_err("the library refuses too");
+    assert_eq!(e.hresult(), discrecorder::HResult::EAccessDenied, "{e}");
+    let (code, _, err) = discrec(&["emu", "remove", "--force", &name]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!emu::list().contains(&name), "removed with --force");
+    holder.send("close-tray");
+    assert!(
+        holder.line().starts_with("err 0x80070037"),
+        "the holder sees it gone"
+    );
+    holder.finish();
+    // A free device is removed without --force.
+    let dev = unique_emu("remove-free");
+    let (code, _, err) = discrec(&["emu", "remove", &dev]);
+    assert_eq!(code, 0, "{err}");
 }

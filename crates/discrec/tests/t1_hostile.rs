@@ -202,3 +202,55 @@ fn terminal_escapes_in_a_foreign_program_name_are_escaped_in_owner_output() {
     assert!(!err.to_string().contains('\u{1b}'));
     foreign.finish();
 }
+
+/// Writes a fresh drive state with `field` set to `value` into `dev`'s state file: what a
+/// neighbour with write access to the file could leave there.
+fn plant_state_field(dev: &str, field: &str, value: &str) {
+    let fresh = discrecorder::testing::parse_emu_state(b"", dev).expect("fresh state");
+    let mut v = serde_json::to_value(&fresh).expect("state as json");
+    v[field] = value.into();
+    std::fs::write(emu_backing(dev), serde_json::to_vec(&v).expect("json")).expect("plant");
+}
+
+#[test]
+fn unknown_fault_value_with_escape_bytes_in_state_never_reaches_output_raw() {
+    let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m\u{202e}kcah";
+    for field in ["fault", "vendor", "product", "serial"] {
+        let dev = unique_emu("state-esc");
+        plant_state_field(&dev, field, hostile);
+        let runs: [&[&str]; 6] = [
+            &["list"],
+            &["--json", "list"],
+            &["info", &dev],
+            &["--json", "info", &dev],
+            &["lock", &dev, "--name", "Job", "--", "true"],
+            &["emu", "set", &dev, "--tray", "closed"],
+        ];
+        for args in runs {
+            let (_, out, err) = discrec(args);
+            for text in [&out, &err] {
+                assert!(
+                    !text.contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}']),
+                    "{field}: discrec {args:?} printed state bytes raw: {text:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn sparse_2gib_state_file_is_refused_without_being_read_whole() {
+    let dev = unique_emu("sparse");
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(emu_backing(&dev))
+        .expect("open state");
+    file.set_len(2 << 30).expect("sparse 2 GiB");
+    drop(file);
+    let name = dev.strip_prefix("emu:").expect("emu");
+    let err = discrecorder::emu::update(name, |_| ()).expect_err("a 2 GiB state is refused");
+    assert_eq!(err.hresult(), HResult::EFail, "{err}");
+    assert!(err.to_string().contains("larger than"), "{err}");
+    let (_, out, err) = discrec(&["info", &dev]);
+    assert!(format!("{out}{err}").contains("larger than"), "{out}{err}");
+}

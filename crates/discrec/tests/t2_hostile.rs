@@ -49,7 +49,7 @@ fn record_name_precreated_by_another_user_is_left_alone_and_the_name_still_reach
         return;
     }
     let _s = serial();
-    let dev = unique_emu("squat-one");
+    let dev = unique_shared_emu("squat-one");
     discrecorder::Recorder::open(&dev).expect("create the emulated device");
     let mut holder = probe_with("hold", &[&dev, "Nobody Job", "plain", "go"], as_nobody);
     let squat = init().join(record_name(&emu_key(&dev), holder.pid(), 0));
@@ -88,7 +88,7 @@ fn symlink_planted_by_another_user_at_the_record_name_is_not_followed() {
         return;
     }
     let _s = serial();
-    let dev = unique_emu("symlink-other");
+    let dev = unique_shared_emu("symlink-other");
     discrecorder::Recorder::open(&dev).expect("create the emulated device");
     // The victim is a file the holder may write: following the link would clobber it.
     let victim_dir = tempfile::tempdir().expect("tempdir");
@@ -119,7 +119,7 @@ fn every_record_name_squatted_still_gives_access_and_the_owner_is_named_by_progr
         return;
     }
     let _s = serial();
-    let dev = unique_emu("squat-all");
+    let dev = unique_shared_emu("squat-all");
     discrecorder::Recorder::open(&dev).expect("create the emulated device");
     let mut holder = probe_with("hold", &[&dev, "Nobody Job", "plain", "go"], as_nobody);
     let squats: Vec<PathBuf> = (0..=7)
@@ -437,4 +437,257 @@ fn a_reused_pid_cannot_pass_for_the_holder_of_a_device() {
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
     }
     drop(forger);
+}
+
+/// Runs `discrec ARGS` (as root, in the test's runtime directory), killing it and failing the
+/// test if it is still running after `limit`: returns (status code, stdout, stderr).
+fn discrec_bounded(args: &[&str], limit: std::time::Duration) -> (i32, String, String) {
+    use std::io::Read;
+    let mut child = Command::new(DISCREC)
+        .args(args)
+        .env("DISCRECORDER_RUNTIME_DIR", init())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run discrec");
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("discrec {args:?} was still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let (mut out, mut err) = (String::new(), String::new());
+    let _ = child.stdout.take().expect("out").read_to_string(&mut out);
+    let _ = child.stderr.take().expect("err").read_to_string(&mut err);
+    (status.code().unwrap_or(-1), out, err)
+}
+
+/// Runs `discrec ARGS` as `uid` in the test's runtime directory.
+fn discrec_as(uid: u32, args: &[&str]) -> (i32, String, String) {
+    init();
+    let out = Command::new(discrec_for_others())
+        .args(args)
+        .env("DISCRECORDER_RUNTIME_DIR", init())
+        .uid(uid)
+        .gid(uid)
+        .output()
+        .expect("run discrec");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// An emulated device that root and `nobody` can both use, created by `nobody` in the shared
+/// directory: returns its `emu:NAME` and its state file.
+fn device_of_nobody_shared_with_root(tag: &str) -> (String, PathBuf) {
+    let spec = unique_emu_name(tag);
+    enable_shared_emu();
+    let name = spec.strip_prefix("emu:").expect("emu");
+    let (code, _, err) = discrec_as(NOBODY, &["emu", "create", "--shared", name]);
+    assert_eq!(code, 0, "{err}");
+    let backing = emu_shared_backing(&spec);
+    assert_eq!(
+        std::fs::symlink_metadata(&backing)
+            .expect("shared file")
+            .uid(),
+        NOBODY
+    );
+    (spec, backing)
+}
+
+#[test]
+fn another_users_posix_lock_on_a_state_file_cannot_hang_list_info_set_or_lock() {
+    if !require_root("posix-lock-state") {
+        return;
+    }
+    let _s = serial();
+    // A private device's state is out of another user's reach altogether.
+    let private = unique_emu("posix-private");
+    let mut locker = probe_with(
+        "posix-lock",
+        &[emu_backing(&private).to_str().expect("utf8")],
+        as_nobody,
+    );
+    let line = locker.line();
+    assert!(
+        line.starts_with("err open"),
+        "nobody locked root's private state: {line}"
+    );
+    drop(locker);
+    // A shared one can be locked by anyone it is shared with: every use is bounded.
+    let dev = unique_shared_emu("posix-lock");
+    let name = dev.strip_prefix("emu:").expect("emu").to_owned();
+    let mut locker = probe_with(
+        "posix-lock",
+        &[emu_shared_backing(&dev).to_str().expect("utf8")],
+        as_nobody,
+    );
+    assert_eq!(locker.line(), "ready");
+    let pid = format!("PID {}", locker.pid());
+    let limit = std::time::Duration::from_secs(30);
+    let (code, out, err) = discrec_bounded(&["list"], limit);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&dev), "{out}");
+    let (code, out, err) = discrec_bounded(&["info", &dev], limit);
+    assert!(
+        format!("{out}{err}").contains(&pid),
+        "info names the lock holder: {code} {out}{err}"
+    );
+    let (code, _, err) = discrec_bounded(&["emu", "set", &name, "--tray", "closed"], limit);
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("E_IMAPI_RECORDER_COMMAND_TIMEOUT") && err.contains(&pid),
+        "{err}"
+    );
+    let (code, _, err) = discrec_bounded(
+        &["lock", "--wait", "2", &dev, "--name", "Job", "--", "true"],
+        limit,
+    );
+    assert!(code == 0 || err.contains(&pid), "{code} {err}");
+    locker.finish();
+    let (code, _, err) = discrec_bounded(&["emu", "set", &name, "--tray", "closed"], limit);
+    assert_eq!(code, 0, "free again once the lock goes: {err}");
+}
+
+#[test]
+fn symlink_rename_race_at_the_backing_file_cannot_make_root_open_a_root_only_file() {
+    if !require_root("symlink-race") {
+        return;
+    }
+    let _s = serial();
+    let secret_dir = tempfile::tempdir().expect("tempdir");
+    let secret = secret_dir.path().join("secret");
+    std::fs::write(&secret, b"").expect("secret");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    use rustix::fs::inotify;
+    let ino = inotify::init(inotify::CreateFlags::CLOEXEC | inotify::CreateFlags::NONBLOCK)
+        .expect("inotify");
+    inotify::add_watch(&ino, &secret, inotify::WatchFlags::OPEN).expect("watch");
+    // Root's private directory is out of reach: nothing can be planted there.
+    let private = unique_emu("race-private");
+    let mut flipper = probe_with(
+        "flip",
+        &[
+            emu_backing(&private).to_str().expect("utf8"),
+            secret.to_str().expect("utf8"),
+        ],
+        as_nobody,
+    );
+    assert!(
+        flipper.line().starts_with("err"),
+        "nobody may write root's directory"
+    );
+    drop(flipper);
+    // In the shared directory a device's creator can race its own file's name.
+    let (dev, backing) = device_of_nobody_shared_with_root("race");
+    let mut flipper = probe_with(
+        "flip",
+        &[
+            backing.to_str().expect("utf8"),
+            secret.to_str().expect("utf8"),
+        ],
+        as_nobody,
+    );
+    assert_eq!(flipper.line(), "ready");
+    let name = dev.strip_prefix("emu:").expect("emu").to_owned();
+    let mut buf = [0u8; 4096];
+    let mut opened = 0;
+    for _ in 0..60 {
+        let _ = discrec(&["lock", &dev, "--name", "Root", "--", "true"]);
+        let _ = discrec(&["emu", "set", &name, "--tray", "closed"]);
+        let _ = discrec(&["owner", &dev]);
+        opened = rustix::io::read(&ino, &mut buf).unwrap_or(0);
+        if opened > 0 {
+            break;
+        }
+    }
+    flipper.finish();
+    assert_eq!(opened, 0, "root opened the root-only file through the race");
+    assert_eq!(std::fs::read(&secret).expect("secret"), b"");
+}
+
+#[test]
+fn rename_of_a_held_devices_file_and_a_new_file_cannot_give_two_holders() {
+    if !require_root("rename-held") {
+        return;
+    }
+    let _s = serial();
+    let (dev, backing) = device_of_nobody_shared_with_root("rename");
+    let name = dev.strip_prefix("emu:").expect("emu").to_owned();
+    let mut first = probe("hold", &[&dev, "First"]);
+    assert_eq!(first.line(), "held");
+    // Another user may not split the device's name from the file held.
+    let (code, _, _) = discrec_as(DAEMON, &["emu", "remove", "--force", &name]);
+    assert_ne!(code, 0, "another user removed the device");
+    // Its creator renames the held file away and makes a new one under the name.
+    let moved = backing.with_extension("moved");
+    let status = Command::new("mv")
+        .arg(&backing)
+        .arg(&moved)
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .status()
+        .expect("mv");
+    assert!(status.success(), "the creator may rename its own file");
+    let (code, _, err) = discrec_as(NOBODY, &["emu", "create", "--shared", &name]);
+    assert_eq!(code, 0, "{err}");
+    second_holder_means_the_first_is_gone(&dev, &mut first);
+    first.finish();
+    // The same with a private device, renamed by its owner (nobody else can).
+    let dev = unique_emu("rename-private");
+    let name = dev.strip_prefix("emu:").expect("emu").to_owned();
+    let mut first = probe("hold", &[&dev, "First"]);
+    assert_eq!(first.line(), "held");
+    let backing = emu_backing(&dev);
+    std::fs::rename(&backing, backing.with_extension("moved")).expect("rename");
+    assert!(discrecorder::emu::create(&name).expect("create again"));
+    second_holder_means_the_first_is_gone(&dev, &mut first);
+    first.finish();
+}
+
+/// After `dev`'s held file was renamed and a new one made under its name: if a second client
+/// gets `dev`, the first (`first`, a "hold" probe) can no longer operate on it.
+fn second_holder_means_the_first_is_gone(dev: &str, first: &mut Probe) {
+    let mut second = probe("try", &[dev, "Second"]);
+    let got = second.line();
+    first.send("close-tray");
+    let first_op = first.line();
+    assert!(
+        !(got.starts_with("ok") && first_op == "ok"),
+        "two holders of {dev}: second {got:?}, first still operates ({first_op:?})"
+    );
+    if got.starts_with("ok") {
+        assert!(first_op.starts_with("err 0x80070037"), "{first_op}");
+    }
+}
+
+#[test]
+fn another_users_private_emulated_device_is_absent_from_list() {
+    if !require_root("private-list") {
+        return;
+    }
+    let _s = serial();
+    let spec = unique_emu_name("private");
+    let name = spec.strip_prefix("emu:").expect("emu");
+    let (code, _, err) = discrec_as(NOBODY, &["emu", "create", name]);
+    assert_eq!(code, 0, "{err}");
+    let (_, out, _) = discrec_as(NOBODY, &["emu", "list"]);
+    assert!(out.contains(&spec), "its creator sees it: {out}");
+    for args in [&["list"][..], &["emu", "list"], &["--json", "list"]] {
+        let (_, out, _) = discrec(args);
+        assert!(!out.contains(name), "root sees nobody's {spec}: {out}");
+        let (_, out, _) = discrec_as(DAEMON, args);
+        assert!(!out.contains(name), "daemon sees nobody's {spec}: {out}");
+    }
+    let (code, _, err) = discrec(&["info", &spec]);
+    assert_ne!(code, 0);
+    assert!(err.contains("0x80070037"), "{err}");
 }

@@ -9,7 +9,7 @@ fn main() -> Result<(), discrecorder::Error> {
     let device = match std::env::args().nth(1) {
         Some(device) => device, // "/dev/sr0", "emu:bay1", a recorder id from `discrec list`
         None => {
-            emu::create("bay1")?; // an emulated recorder every process can open (no drive, no root)
+            emu::create("bay1")?; // an emulated recorder your processes can open (no drive, no root)
             "emu:bay1".to_owned()
         }
     };

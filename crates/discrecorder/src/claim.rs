@@ -246,6 +246,7 @@ impl Claim {
         match device.kind() {
             crate::device::DeviceKind::Emulated { .. } => {
                 rustix::fs::fstat(&self.lock_fd).map_or(true, |st| st.st_nlink == 0)
+                    || device.check_present().is_err()
             }
             crate::device::DeviceKind::Block { .. } => device.check_present().is_err(),
         }
@@ -480,6 +481,12 @@ fn attempt(
         let _ = rustix::fs::flock(lock_fd, FlockOperation::Unlock);
     };
     if !device.is_block() {
+        // The flock is on the inode resolved: make sure the name still names it, so that a
+        // rename cannot give the name a second holder.
+        if let Err(e) = device.check_present() {
+            unlock();
+            return Err(Attempt::Fatal(e));
+        }
         return Ok((None, HoldMode::Exclusive));
     }
     let excl = match open_node(device, true) {
@@ -672,6 +679,9 @@ fn busy_without_mount(device: &Device) -> Error {
 /// Opens the node: plain (for the `flock`) or exclusive (the kernel claim). Read-write, falling
 /// back to read-only for read-only devices.
 fn open_node(device: &Device, exclusive: bool) -> Result<OwnedFd> {
+    if let Some(fd) = device.open_emulated() {
+        return fd;
+    }
     let base = OFlags::NONBLOCK
         | OFlags::CLOEXEC
         | if exclusive {

@@ -3,7 +3,9 @@
 //! Owns turning a user's device string (`/dev/sr0`, `/dev/cdrom`, `emu:NAME`) into a [`Device`]:
 //! the node to lock, its inode identity for `/proc/locks`, and the key under which its owner
 //! record is published. It opens nothing (opening and closing a node would drop this process's
-//! POSIX locks on it): it only stats.
+//! POSIX locks on it): it only stats. An emulated device keeps its [`emu`] backing (a checked
+//! directory descriptor and the inode resolved), so that every later open and presence check
+//! is of that very inode, never of whatever the name points at by then.
 
 use std::path::{Path, PathBuf};
 
@@ -24,7 +26,8 @@ pub enum DeviceKind {
         /// Minor device number.
         minor: u32,
     },
-    /// An emulated recorder, `emu:NAME`, backed by a file in the runtime directory.
+    /// An emulated recorder, `emu:NAME`, backed by a file in this user's private directory of
+    /// emulated recorders, or in the administrator's shared one.
     Emulated {
         /// Its name.
         name: String,
@@ -43,6 +46,8 @@ pub struct Device {
     devname: String,
     /// Whether the device speaks MMC (an sr drive, SCSI type 5, or an emulated recorder).
     mmc: bool,
+    /// An emulated device's backing file, as resolved.
+    backing: Option<emu::Backing>,
 }
 
 impl Device {
@@ -53,22 +58,22 @@ impl Device {
     /// - `HRESULT_FROM_WIN32(ERROR_DEV_NOT_EXIST)`: no such node, or no such emulated recorder
     ///   (create one with [`crate::emu::create`]).
     /// - `E_INVALIDARG`: the path is not a block device, or the emulated name is not valid.
-    /// - `E_ACCESSDENIED`: the node cannot be examined, or an emulated recorder's file was
-    ///   replaced by something other than a regular file.
+    /// - `E_ACCESSDENIED`: the node cannot be examined, or an emulated recorder's directory is
+    ///   unsafe or its file was replaced by something other than a regular file.
     pub fn resolve(spec: &str) -> Result<Device> {
         if let Some(name) = spec.strip_prefix(emu::PREFIX) {
-            let path = emu::existing(name)?;
-            let st = stat(&path, spec)?;
+            let backing = emu::resolve(name)?;
             return Ok(Device {
                 spec: spec.to_owned(),
                 kind: DeviceKind::Emulated {
                     name: name.to_owned(),
                 },
-                node: FileId::of(&st),
-                key: format!("emu-{name}"),
-                path,
+                node: backing.id(),
+                key: emu::record_key(name),
+                path: backing.path(),
                 devname: String::new(),
                 mmc: true,
+                backing: Some(backing),
             });
         }
         let given = Path::new(spec);
@@ -102,6 +107,7 @@ impl Device {
             key: format!("blk-{major}-{minor}"),
             path,
             devname,
+            backing: None,
             mmc: std::fs::read_to_string(format!("/sys/dev/block/{major}:{minor}/device/type"))
                 .is_ok_and(|t| t.trim() == "5"),
         })
@@ -120,6 +126,18 @@ impl Device {
     /// The node that is locked and opened.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// An emulated device's backing file, as resolved.
+    pub(crate) fn backing(&self) -> Option<&emu::Backing> {
+        self.backing.as_ref()
+    }
+
+    /// For an emulated device, a new read-write descriptor on its backing file, opened relative
+    /// to its checked directory without following symlinks and checked to be the inode
+    /// resolved; `None` for a block device.
+    pub(crate) fn open_emulated(&self) -> Option<Result<std::os::fd::OwnedFd>> {
+        self.backing.as_ref().map(emu::Backing::open)
     }
 
     /// The identity of the node's inode.
@@ -200,6 +218,9 @@ impl Device {
     /// - `HRESULT_FROM_WIN32(ERROR_DEV_NOT_EXIST)`: gone (or a detached loop device).
     /// - `HRESULT_FROM_WIN32(ERROR_INVALID_HANDLE)`: the node now names another device.
     pub fn check_present(&self) -> Result<()> {
+        if let Some(b) = &self.backing {
+            return b.check_present();
+        }
         let st = stat(&self.path, &self.spec)?;
         let same = match self.kind {
             DeviceKind::Block { major, minor } => {

@@ -1,29 +1,93 @@
-//! Emulated recorders: `emu:NAME`, a device any process of the machine can find by name.
+//! Emulated recorders: `emu:NAME`, a recorder without hardware, private to the user who
+//! created it unless an administrator set up sharing.
 //!
-//! Owns the backing file of each emulated device in the runtime directory
-//! (`discrecorder.emu.NAME`, mode 0666): creating it (only [`create`] does; resolving a name
-//! never creates a device, so a misspelt name is an error, not a second device), removing it,
-//! and reading and writing the emulated drive's state in it under a POSIX lock (`fcntl(2)`
-//! `F_SETLKW`). Its claims are kernel locks on that file, so the cross-process semantics
-//! (exclusive, named, released by the kernel when a holder dies) are the same as on a block
-//! device, without hardware or root. What the drive answers is `discrecorder_mmc::emulator`'s;
-//! this module only stores its state. It must not import the device, owner or transport layers
-//! above it.
+//! Owns the storage of emulated devices: where their state files live, creating them (only
+//! [`create`] and [`create_shared`] do; resolving a name never creates a device, so a misspelt
+//! name is an error, not a second device), removing them ([`remove`], refused while held unless
+//! forced), and reading and writing the emulated drive's state under a bounded POSIX lock. What
+//! the drive answers is `discrecorder_mmc::emulator`'s; this module only stores its state. It
+//! must not import the device, owner, claim, recorder or transport layers above it.
+//!
+//! # Storage
+//!
+//! - **Private** (the default): `$RUNTIME/discrecorder-emu-UID/NAME`, where `$RUNTIME` is
+//!   `$DISCRECORDER_RUNTIME_DIR` or `/dev/shm` and UID the effective uid. The directory is ours,
+//!   mode exactly 0700, not a symlink (checked on a descriptor after opening it with
+//!   `O_NOFOLLOW`, refused otherwise); files are mode 0600. Nobody else can read, lock, rename,
+//!   replace or list them; root's private devices are root's alone too.
+//! - **Shared** (an administrator's explicit act): `$RUNTIME/discrecorder-emu-shared/NAME`. The
+//!   directory must be owned by root, and sticky if anyone but root may write it; we never
+//!   create it. For a group, `install -d -o root -g cdrom -m 3770 /dev/shm/discrecorder-emu-shared`
+//!   (setgid, so files get the group). Files created there are mode 0600, plus read-write for
+//!   the group and for others when the directory lets them write. The sticky bit keeps every
+//!   file renamable and removable only by its creator (and root).
+//!
+//! `emu:NAME` is the caller's private device if there is one, else the shared one.
+//!
+//! # Defences
+//!
+//! - Every file is opened relative to a checked directory descriptor (`openat`) with
+//!   `O_NOFOLLOW`, and must be a regular file with one link: a symlink, FIFO or hard link
+//!   planted under a device's name is refused, never followed.
+//! - A device's identity is its inode, recorded when the name is resolved. Its
+//!   claim (the `flock`) is on that same inode, and every later use checks that the name still
+//!   names it: a device whose file was renamed or replaced is reported gone
+//!   (`ERROR_DEV_NOT_EXIST`), so a rename cannot make two holders of one name.
+//! - State is at most [`MAX_STATE_LEN`] bytes, read with a bounded read; a larger file is
+//!   `E_FAIL` without being read.
+//! - The state lock (`fcntl(2)` `F_SETLK`, a POSIX write lock) is tried without blocking until
+//!   the operation's deadline; a neighbour who holds it longer gets the operation
+//!   `E_IMAPI_RECORDER_COMMAND_TIMEOUT` naming its PID, never a hang.
+//! - Every string of a state is checked (printable ASCII, bounded length) and every error
+//!   message quoting a state is escaped ([`crate::sanitize`] and non-ASCII as `\u{..}`).
 
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use discrecorder_mmc::emulator::DriveState;
-use rustix::fs::{FlockOperation, Mode, OFlags};
+use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags};
 
 use crate::error::{errno_text, Error, HResult, Result};
-use crate::sys;
+use crate::sys::proc_locks::{LockKind, LockTable};
+use crate::sys::{self, FileId};
 
 /// The prefix that names an emulated device.
 pub const PREFIX: &str = "emu:";
 
 /// The longest emulated device name.
 pub const MAX_NAME_LEN: usize = 32;
+
+/// The largest state file accepted, in bytes (the JSON this library writes is under 1 KiB).
+pub const MAX_STATE_LEN: u64 = 64 * 1024;
+
+/// The shared directory's name in the runtime directory; only an administrator creates it.
+pub const SHARED_DIR: &str = "discrecorder-emu-shared";
+
+/// The longest wait for the state lock of a drive command or [`update`]: a state is read and
+/// written in microseconds, so a lock held longer is a hung or hostile neighbour.
+pub const STATE_LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// Where an emulated recorder lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Scope {
+    /// In the creator's private directory: only the creator (and root, by path) can use it.
+    Private,
+    /// In the administrator's shared directory.
+    Shared,
+}
+
+/// Whether [`remove`] may remove a device that someone holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Removal {
+    /// Refuse (`E_ACCESSDENIED` naming the holder) while anyone holds the device.
+    IfFree,
+    /// Remove it anyway: its holders then get `ERROR_DEV_NOT_EXIST`.
+    EvenIfHeld,
+}
 
 /// Checks an emulated device name: 1..=32 bytes of `A-Z a-z 0-9 _ -`.
 ///
@@ -48,191 +112,661 @@ pub fn check_name(name: &str) -> Result<()> {
     }
 }
 
-/// The backing file of `emu:NAME`.
-pub(crate) fn backing_path(name: &str) -> PathBuf {
-    sys::runtime_dir().join(format!("discrecorder.emu.{name}"))
+/// The key of `emu:NAME`'s owner records.
+pub(crate) fn record_key(name: &str) -> String {
+    format!("emu-{name}")
 }
 
-/// The backing file of an existing `emu:NAME`. Resolving never creates a device, so that two
-/// jobs that spell a name differently cannot each get a device of their own: a missing one is
-/// `ERROR_DEV_NOT_EXIST` with the command that creates it.
-pub(crate) fn existing(name: &str) -> Result<PathBuf> {
-    check_name(name)?;
-    let path = backing_path(name);
-    match rustix::fs::lstat(&path) {
-        Ok(st) => {
-            if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile
-            {
-                return Err(planted(&path));
+/// The name of this user's private directory in the runtime directory.
+fn private_dir_name() -> String {
+    format!("discrecorder-emu-{}", rustix::process::geteuid().as_raw())
+}
+
+/// The backing file `emu:NAME` has, or would have, in this user's private directory.
+pub(crate) fn backing_path(name: &str) -> PathBuf {
+    sys::runtime_dir().join(private_dir_name()).join(name)
+}
+
+/// The backing file `emu:NAME` has, or would have, in the shared directory.
+pub(crate) fn shared_backing_path(name: &str) -> PathBuf {
+    sys::runtime_dir().join(SHARED_DIR).join(name)
+}
+
+fn shown(path: &std::path::Path) -> String {
+    crate::text::sanitize(&path.display().to_string())
+}
+
+fn denied(why: String) -> Error {
+    Error::new(HResult::EAccessDenied, why)
+}
+
+/// A checked directory of emulated devices.
+#[derive(Debug)]
+struct Dir {
+    fd: Arc<OwnedFd>,
+    path: PathBuf,
+    scope: Scope,
+    /// Permission bits the directory grants group and others (`0o0g0`/`0o00o`).
+    mode: u32,
+}
+
+/// The runtime directory, opened (it may be any directory the user chose; what is in it is
+/// checked on its own).
+fn runtime() -> Result<(OwnedFd, PathBuf)> {
+    let path = sys::runtime_dir();
+    rustix::fs::open(
+        &path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map(|fd| (fd, path.clone()))
+    .map_err(|e| {
+        denied(format!(
+            "runtime directory {} cannot be used: {}",
+            shown(&path),
+            errno_text(&e.into())
+        ))
+    })
+}
+
+/// Opens `name` under `rt` as a directory without following a symlink; `None` if absent.
+fn open_subdir(rt: &OwnedFd, name: &str, path: &std::path::Path) -> Result<Option<OwnedFd>> {
+    match rustix::fs::openat(
+        rt,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => Ok(Some(fd)),
+        Err(rustix::io::Errno::NOENT) => Ok(None),
+        Err(e) => Err(denied(format!(
+            "{} cannot be used as a directory of emulated recorders ({}): refusing it",
+            shown(path),
+            errno_text(&e.into())
+        ))),
+    }
+}
+
+/// This user's private directory: ours, mode exactly 0700, not a symlink. Made (0700) when
+/// `create` and missing; `None` when missing and not `create`.
+fn private_dir(create: bool) -> Result<Option<Dir>> {
+    let (rt, rt_path) = runtime()?;
+    let name = private_dir_name();
+    let path = rt_path.join(&name);
+    let mut made = false;
+    if create {
+        match rustix::fs::mkdirat(&rt, name.as_str(), Mode::from_raw_mode(0o700)) {
+            Ok(()) => made = true,
+            Err(rustix::io::Errno::EXIST) => {}
+            Err(e) => {
+                return Err(denied(format!(
+                    "cannot create {}: {}",
+                    shown(&path),
+                    errno_text(&e.into())
+                )))
             }
-            Ok(path)
         }
-        Err(rustix::io::Errno::NOENT) => Err(Error::new(
-            HResult::DevNotExist,
-            format!(
-                "{PREFIX}{name} does not exist: create it with `discrec emu create {name}` (or discrecorder::emu::create)"
-            ),
-        )),
+    }
+    let Some(fd) = open_subdir(&rt, &name, &path)? else {
+        return Ok(None);
+    };
+    let st = rustix::fs::fstat(&fd)
+        .map_err(|e| Error::from_io(e.into(), &shown(&path), "cannot stat"))?;
+    let euid = rustix::process::geteuid().as_raw();
+    if st.st_uid != euid {
+        return Err(denied(format!(
+            "{} belongs to uid {}, not to us (uid {euid}): refusing to keep emulated recorders in it",
+            shown(&path),
+            st.st_uid
+        )));
+    }
+    if made {
+        // Whatever our umask did to the mode of the directory we just made.
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o700))
+            .map_err(|e| Error::from_io(e.into(), &shown(&path), "cannot chmod"))?;
+    } else if st.st_mode & 0o7777 != 0o700 {
+        return Err(denied(format!(
+            "{} has mode {:o}, not 0700: refusing to keep emulated recorders where others may reach them (chmod 700 it)",
+            shown(&path),
+            st.st_mode & 0o7777
+        )));
+    }
+    Ok(Some(Dir {
+        fd: Arc::new(fd),
+        path,
+        scope: Scope::Private,
+        mode: 0,
+    }))
+}
+
+/// The administrator's shared directory: owned by root, sticky if anyone but root may write
+/// it. `None` when there is none.
+fn shared_dir() -> Result<Option<Dir>> {
+    let (rt, rt_path) = runtime()?;
+    let path = rt_path.join(SHARED_DIR);
+    let Some(fd) = open_subdir(&rt, SHARED_DIR, &path)? else {
+        return Ok(None);
+    };
+    let st = rustix::fs::fstat(&fd)
+        .map_err(|e| Error::from_io(e.into(), &shown(&path), "cannot stat"))?;
+    if st.st_uid != 0 {
+        return Err(denied(format!(
+            "{} belongs to uid {}, not root: only an administrator may share emulated recorders (see discrec emu create --help)",
+            shown(&path),
+            st.st_uid
+        )));
+    }
+    let mode = st.st_mode & 0o7777;
+    if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+        return Err(denied(format!(
+            "{} is writable by others without the sticky bit (mode {mode:o}): refusing to share emulated recorders in it",
+            shown(&path)
+        )));
+    }
+    Ok(Some(Dir {
+        fd: Arc::new(fd),
+        path,
+        scope: Scope::Shared,
+        mode,
+    }))
+}
+
+/// Stats `name` in `dir` without following a symlink: `None` if absent, an error if it is not
+/// a regular file with one link (something planted there).
+fn stat_entry(dir: &Dir, name: &str) -> Result<Option<rustix::fs::Stat>> {
+    match rustix::fs::statat(&*dir.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) => {
+            check_regular(&st, &dir.path.join(name))?;
+            Ok(Some(st))
+        }
+        Err(rustix::io::Errno::NOENT) => Ok(None),
         Err(e) => Err(Error::from_io(
             e.into(),
-            &path.display().to_string(),
+            &format!("{PREFIX}{name}"),
             "cannot stat",
         )),
     }
 }
 
-fn planted(path: &Path) -> Error {
-    Error::new(
-        HResult::EAccessDenied,
-        format!(
-            "{} is not a regular file (a symlink or special file was planted there): refusing to use it",
-            crate::text::sanitize(&path.display().to_string())
-        ),
-    )
+fn check_regular(st: &rustix::fs::Stat, path: &std::path::Path) -> Result<()> {
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile || st.st_nlink != 1 {
+        return Err(denied(format!(
+            "{} is not a regular file with one link (a symlink, hard link or special file was planted there): refusing to use it",
+            shown(path)
+        )));
+    }
+    Ok(())
 }
 
-/// Creates the emulated recorder `emu:NAME` with a new drive (tray closed, no medium). Returns
-/// `true` if it was created now, `false` if it existed already.
-///
-/// # Errors
-/// - `E_INVALIDARG`: the name is not 1 to 32 of `A-Z a-z 0-9 _ -`.
-/// - `E_ACCESSDENIED`: the runtime directory is unsafe or not writable, or something other than
-///   a regular file was planted under the device's name.
-pub fn create(name: &str) -> Result<bool> {
-    check_name(name)?;
-    let dir = sys::runtime_dir();
-    let file = format!("discrecorder.emu.{name}");
-    let path = dir.join(&file);
-    let dirfd =
-        sys::open_shared_dir(&dir).map_err(|why| Error::new(HResult::EAccessDenied, why))?;
-    match rustix::fs::openat(
-        &dirfd,
-        file.as_str(),
-        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::from_raw_mode(0o666),
-    ) {
-        Ok(fd) => {
-            // Every user may use an emulated device, whatever our umask.
-            rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o666)).map_err(|e| {
-                Error::from_io(e.into(), &path.display().to_string(), "cannot chmod")
-            })?;
-            Ok(true)
-        }
-        Err(rustix::io::Errno::EXIST) => existing(name).map(|_| false),
-        Err(e) => Err(Error::new(
-            HResult::EAccessDenied,
+/// An emulated recorder's backing file, resolved: the checked directory it is in, its name and
+/// the identity of its inode when resolved. Every open goes through the directory descriptor
+/// and is checked against that identity.
+#[derive(Clone, Debug)]
+pub(crate) struct Backing {
+    dir: Arc<OwnedFd>,
+    dir_path: PathBuf,
+    name: String,
+    id: FileId,
+}
+
+impl Backing {
+    /// The file's path, for messages and inotify.
+    pub(crate) fn path(&self) -> PathBuf {
+        self.dir_path.join(&self.name)
+    }
+
+    /// The identity of the device's inode.
+    pub(crate) fn id(&self) -> FileId {
+        self.id
+    }
+
+    fn spec(&self) -> String {
+        format!("{PREFIX}{}", self.name)
+    }
+
+    fn vanished(&self) -> Error {
+        Error::new(
+            HResult::DevNotExist,
             format!(
-                "cannot create emulated device {}: {}",
-                crate::text::sanitize(&path.display().to_string()),
-                errno_text(&e.into())
+                "{} is gone: its file was removed or replaced since it was opened",
+                self.spec()
             ),
-        )),
+        )
+    }
+
+    /// Checks that the name still names the inode resolved.
+    ///
+    /// # Errors
+    /// - `HRESULT_FROM_WIN32(ERROR_DEV_NOT_EXIST)`: removed, renamed or replaced.
+    pub(crate) fn check_present(&self) -> Result<()> {
+        let st = match rustix::fs::statat(&*self.dir, self.name.as_str(), AtFlags::SYMLINK_NOFOLLOW)
+        {
+            Ok(st) => st,
+            Err(rustix::io::Errno::NOENT) => return Err(self.vanished()),
+            Err(e) => return Err(Error::from_io(e.into(), &self.spec(), "cannot stat")),
+        };
+        if FileId::of(&st) != self.id
+            || FileType::from_raw_mode(st.st_mode) != FileType::RegularFile
+        {
+            return Err(self.vanished());
+        }
+        Ok(())
+    }
+
+    /// Opens the backing file read-write (`O_NOFOLLOW`, relative to the directory descriptor)
+    /// and checks it is the inode resolved.
+    ///
+    /// # Errors
+    /// - `HRESULT_FROM_WIN32(ERROR_DEV_NOT_EXIST)`: removed, renamed or replaced.
+    /// - `E_ACCESSDENIED`: something other than a regular file is under the name.
+    pub(crate) fn open(&self) -> Result<OwnedFd> {
+        let fd = rustix::fs::openat(
+            &*self.dir,
+            self.name.as_str(),
+            OFlags::RDWR | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| match e {
+            rustix::io::Errno::NOENT => self.vanished(),
+            rustix::io::Errno::LOOP => denied(format!(
+                "{} is a symlink (planted there): refusing to follow it",
+                shown(&self.path())
+            )),
+            e => Error::from_io(e.into(), &self.spec(), "cannot open the emulated drive"),
+        })?;
+        let st = rustix::fs::fstat(&fd)
+            .map_err(|e| Error::from_io(e.into(), &self.spec(), "cannot stat"))?;
+        check_regular(&st, &self.path())?;
+        if FileId::of(&st) != self.id {
+            return Err(self.vanished());
+        }
+        Ok(fd)
     }
 }
 
-/// Removes `emu:NAME`: recorders on it then get `ERROR_DEV_NOT_EXIST`.
+/// Resolves an existing `emu:NAME`: this user's private device, else the shared one. Resolving
+/// never creates a device, so that two jobs that spell a name differently cannot each get a
+/// device of their own: a missing one is `ERROR_DEV_NOT_EXIST` with the command that creates it.
+///
+/// # Errors
+/// - `E_INVALIDARG`: the name is not valid.
+/// - `HRESULT_FROM_WIN32(ERROR_DEV_NOT_EXIST)`: no such device.
+/// - `E_ACCESSDENIED`: a directory is unsafe, or something other than a regular file is there.
+pub(crate) fn resolve(name: &str) -> Result<Backing> {
+    check_name(name)?;
+    let dirs = [private_dir(false)?, shared_dir()?];
+    for dir in dirs.into_iter().flatten() {
+        if let Some(st) = stat_entry(&dir, name)? {
+            return Ok(Backing {
+                dir: dir.fd,
+                dir_path: dir.path,
+                name: name.to_owned(),
+                id: FileId::of(&st),
+            });
+        }
+    }
+    Err(Error::new(
+        HResult::DevNotExist,
+        format!(
+            "{PREFIX}{name} does not exist: create it with `discrec emu create {name}` (or discrecorder::emu::create)"
+        ),
+    ))
+}
+
+/// Creates the emulated recorder `emu:NAME`, private to this user, with a new drive (tray
+/// closed, no medium). Returns `true` if it was created now, `false` if it existed already.
+///
+/// # Errors
+/// - `E_INVALIDARG`: the name is not 1 to 32 of `A-Z a-z 0-9 _ -`.
+/// - `E_ACCESSDENIED`: the private directory is unsafe (not ours, not 0700, a symlink) or
+///   cannot be made, or something other than a regular file was planted under the name.
+pub fn create(name: &str) -> Result<bool> {
+    check_name(name)?;
+    let dir = private_dir(true)?.ok_or_else(|| {
+        denied(format!(
+            "{} vanished while it was being made",
+            shown(&backing_path(name))
+        ))
+    })?;
+    create_in(&dir, name, Mode::from_raw_mode(0o600))
+}
+
+/// Creates `emu:NAME` in the shared directory that an administrator made, so that the users it
+/// lets in can use it. Returns `true` if it was created now, `false` if it existed already.
+///
+/// # Errors
+/// - `E_INVALIDARG`: the name is not valid.
+/// - `E_ACCESSDENIED`: there is no shared directory, it is unsafe (not root's, or writable by
+///   others without the sticky bit), we may not write it, or something other than a regular
+///   file is under the name.
+pub fn create_shared(name: &str) -> Result<bool> {
+    check_name(name)?;
+    let dir = shared_dir()?.ok_or_else(|| {
+        denied(format!(
+            "there is no shared directory {}: an administrator makes it, e.g. `install -d -o root -g cdrom -m 3770 {}`",
+            shown(&shared_backing_path(name).with_file_name("")),
+            shown(&sys::runtime_dir().join(SHARED_DIR))
+        ))
+    })?;
+    let mut mode = 0o600;
+    if dir.mode & 0o020 != 0 {
+        mode |= 0o060;
+    }
+    if dir.mode & 0o002 != 0 {
+        mode |= 0o006;
+    }
+    create_in(&dir, name, Mode::from_raw_mode(mode))
+}
+
+fn create_in(dir: &Dir, name: &str, mode: Mode) -> Result<bool> {
+    let path = dir.path.join(name);
+    match rustix::fs::openat(
+        &*dir.fd,
+        name,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        mode,
+    ) {
+        Ok(fd) => {
+            // Whatever our umask did.
+            rustix::fs::fchmod(&fd, mode)
+                .map_err(|e| Error::from_io(e.into(), &shown(&path), "cannot chmod"))?;
+            Ok(true)
+        }
+        Err(rustix::io::Errno::EXIST) => stat_entry(dir, name).map(|_| false),
+        Err(e) => Err(denied(format!(
+            "cannot create emulated device {}: {}",
+            shown(&path),
+            errno_text(&e.into())
+        ))),
+    }
+}
+
+/// Removes `emu:NAME` (the private one, else the shared one): recorders on it then get
+/// `ERROR_DEV_NOT_EXIST`. The check that nobody holds it is atomic with the removal: the
+/// device's `flock` is taken (`LOCK_EX|LOCK_NB`) and kept while the name is unlinked.
 ///
 /// # Errors
 /// - `E_INVALIDARG`: the name is not valid.
 /// - `HRESULT_FROM_WIN32(ERROR_DEV_NOT_EXIST)`: there is no such emulated recorder.
-/// - `E_ACCESSDENIED`: its file may not be removed by this user.
-pub fn remove(name: &str) -> Result<()> {
-    check_name(name)?;
-    let path = backing_path(name);
-    crate::record::remove_stale(&sys::runtime_dir(), &format!("emu-{name}"));
-    std::fs::remove_file(&path).map_err(|e| {
-        let mut err = Error::from_io(e, &format!("{PREFIX}{name}"), "cannot remove");
-        if err.hresult() == HResult::DevNotExist {
-            err = Error::new(
-                HResult::DevNotExist,
-                format!("{PREFIX}{name} does not exist"),
-            );
+/// - `E_ACCESSDENIED`: with [`Removal::IfFree`], someone holds it (the holder is named);
+///   or its file may not be removed by this user.
+pub fn remove(name: &str, removal: Removal) -> Result<()> {
+    let backing = resolve(name)?;
+    let spec = backing.spec();
+    let fd = backing.open()?;
+    match rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {}
+        Err(rustix::io::Errno::WOULDBLOCK) if removal == Removal::IfFree => {
+            return Err(denied(format!(
+                "{spec} is held by {}: refusing to remove it (force with `discrec emu remove --force {name}` or Removal::EvenIfHeld)",
+                flock_holder(&backing)
+            )));
         }
-        err
-    })
+        Err(rustix::io::Errno::WOULDBLOCK) => {}
+        Err(e) => return Err(Error::from_io(e.into(), &spec, "cannot lock")),
+    }
+    // Still the file we locked (only its creator and root may rename it)?
+    backing.check_present()?;
+    crate::record::remove_stale(&sys::runtime_dir(), &record_key(name));
+    rustix::fs::unlinkat(&*backing.dir, name, AtFlags::empty()).map_err(|e| {
+        if e == rustix::io::Errno::NOENT {
+            backing.vanished()
+        } else {
+            denied(format!(
+                "cannot remove {spec} ({}): {}",
+                shown(&backing.path()),
+                errno_text(&e.into())
+            ))
+        }
+    })?;
+    drop(fd);
+    Ok(())
 }
 
-/// The names of the emulated devices that exist now.
+/// Who holds the POSIX lock that blocks a write lock on `fd`, asked of the kernel with
+/// `F_GETLK` (never by reading `/proc/locks`, which another user can flood): PID and program.
+fn posix_holder(fd: &OwnedFd) -> String {
+    use rustix::process::{fcntl_getlk, Flock, FlockOffsetType, FlockType};
+    let want = Flock {
+        start: 0,
+        length: 0,
+        pid: None,
+        typ: FlockType::WriteLock,
+        offset_type: FlockOffsetType::Set,
+    };
+    match fcntl_getlk(fd, &want) {
+        Ok(Some(Flock { pid: Some(pid), .. })) => {
+            let pid = pid.as_raw_nonzero().get();
+            let program = sys::program_name(pid).unwrap_or_default();
+            crate::text::sanitize(&format!("PID {pid} ({program})"))
+        }
+        _ => "another process".to_owned(),
+    }
+}
+
+/// Who holds the device's `flock`: its client name from its owner record when the record is
+/// vouched for, else its PID and program.
+fn flock_holder(backing: &Backing) -> String {
+    let Ok(locks) = LockTable::read() else {
+        return "another process".to_owned();
+    };
+    let Some(pid) = locks
+        .on(backing.id)
+        .find(|e| e.kind == LockKind::Flock && e.pid > 0)
+        .map(|e| e.pid)
+    else {
+        return "another process".to_owned();
+    };
+    let program = sys::program_name(pid).unwrap_or_default();
+    // A record counts if its writer is the process that holds the lock now (start time and
+    // descriptors, as far as this process may see them).
+    let vouched =
+        crate::record::lookup(&sys::runtime_dir(), &record_key(&backing.name), pid, &locks)
+            .into_iter()
+            .map(|c| c.record)
+            .find(|r| {
+                sys::process::start_time(r.pid) == Some(r.start)
+                    && sys::process::holds_flock(r.pid, backing.id, pid) != sys::process::Holds::No
+            });
+    if let Some(rec) = vouched {
+        return crate::text::sanitize(&format!(
+            "\"{}\" (PID {pid}, {})",
+            rec.client.as_str(),
+            rec.program
+        ));
+    }
+    crate::text::sanitize(&format!("PID {pid} ({program})"))
+}
+
+/// The emulated devices this user can use: its private ones and the shared ones, sorted, each
+/// name once (a private device hides a shared one of the same name). Another user's private
+/// devices are never listed.
 pub fn list() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(sys::runtime_dir())
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.strip_prefix("discrecorder.emu."))
-                .filter(|n| check_name(n).is_ok())
-                .map(str::to_owned)
-        })
-        .collect();
-    names.sort();
+    let mut names: Vec<String> = list_scoped().into_iter().map(|(n, _)| n).collect();
+    names.dedup();
     names
 }
 
+/// [`list`] with where each device lives.
+pub fn list_scoped() -> Vec<(String, Scope)> {
+    let mut out: Vec<(String, Scope)> = Vec::new();
+    let dirs = [
+        private_dir(false).ok().flatten(),
+        shared_dir().ok().flatten(),
+    ];
+    for dir in dirs.into_iter().flatten() {
+        let Ok(entries) = rustix::fs::Dir::read_from(&*dir.fd) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let Some(name) = entry.file_name().to_str().ok().map(str::to_owned) else {
+                continue;
+            };
+            if check_name(&name).is_ok()
+                && !out.iter().any(|(n, _)| *n == name)
+                && stat_entry(&dir, &name).ok().flatten().is_some()
+            {
+                out.push((name, dir.scope));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Reads and changes the state of `emu:NAME`'s drive (tray, medium, faults) as a host-side
-/// operator would: no lock is needed, as on a real drive a person can press the eject button.
+/// operator would: no exclusive access is needed, as on a real drive a person can press the
+/// eject button. Waits at most [`STATE_LOCK_WAIT`] for the state lock.
 ///
 /// # Errors
 /// - `E_INVALIDARG`, `HRESULT_FROM_WIN32(ERROR_DEV_NOT_EXIST)`: as [`remove`].
-/// - `E_FAIL`: the state file is corrupt; others from reading or writing it.
+/// - `E_FAIL`: the state is corrupt or larger than [`MAX_STATE_LEN`].
+/// - `E_IMAPI_RECORDER_COMMAND_TIMEOUT`: another process kept the state locked.
 pub fn update<T>(name: &str, f: impl FnOnce(&mut DriveState) -> T) -> Result<T> {
-    let path = existing(name)?;
-    with_state(&path, &format!("{PREFIX}{name}"), f)
+    let backing = resolve(name)?;
+    with_state(&backing, &format!("{PREFIX}{name}"), STATE_LOCK_WAIT, f)
 }
 
 /// Serialises state changes of emulated drives among the threads of this process (POSIX locks,
 /// which serialise processes, do not exclude threads of one process).
 static EMU_STATE: Mutex<()> = Mutex::new(());
 
+/// The longest string of a state: INQUIRY fields are 8, 16 and 4 bytes, serials up to 32.
+const MAX_STATE_STRING: usize = 64;
+
+/// Text quoted from an untrusted state, made safe to show: [`crate::sanitize`], and every
+/// non-ASCII character escaped too.
+fn escape(text: &str) -> String {
+    crate::text::sanitize(text)
+        .chars()
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_string()
+            } else {
+                format!("\\u{{{:x}}}", c as u32)
+            }
+        })
+        .collect()
+}
+
 /// Parses the text of an emulated drive's state file: blank text is a new drive (its serial
 /// number follows `device`'s name, so two emulated drives differ), anything else must be the
-/// JSON this library writes, else `E_FAIL`.
+/// JSON this library writes, else `E_FAIL`: unknown enum values and strings that are not
+/// printable ASCII of at most 64 bytes are refused, and the refusal quotes nothing raw.
 ///
-/// The file is writable by every local user, so these bytes are untrusted; the emulator answers
-/// any state it accepts without panicking (`DriveState::execute`). Public only for the fuzz
-/// targets and property tests (feature `testing`); not a stable API.
+/// Other processes may be able to write the file (a shared device), so these bytes are
+/// untrusted; the emulator answers any state it accepts without panicking
+/// (`DriveState::execute`). Public only for the fuzz targets and property tests (feature
+/// `testing`); not a stable API.
 pub(crate) fn parse_state(text: &[u8], device: &str) -> Result<DriveState> {
+    let device = escape(device);
     if text.iter().all(u8::is_ascii_whitespace) {
         let mut fresh = DriveState::new_recorder();
-        let name = device.strip_prefix(PREFIX).unwrap_or(device);
+        let name = device.strip_prefix(PREFIX).unwrap_or(&device);
         fresh.serial = format!("EMU-{name}").chars().take(32).collect();
         return Ok(fresh);
     }
-    serde_json::from_slice(text).map_err(|e| {
+    let state: DriveState = serde_json::from_slice(text).map_err(|e| {
         Error::new(
             HResult::EFail,
-            format!("{device}: the emulated drive's state is corrupt ({e})"),
+            format!(
+                "{device}: the emulated drive's state is corrupt ({})",
+                escape(&e.to_string())
+            ),
         )
-    })
+    })?;
+    for (field, value) in [
+        ("vendor", &state.vendor),
+        ("product", &state.product),
+        ("revision", &state.revision),
+        ("serial", &state.serial),
+    ] {
+        let ok =
+            value.len() <= MAX_STATE_STRING && value.bytes().all(|b| (0x20..0x7f).contains(&b));
+        if !ok {
+            return Err(Error::new(
+                HResult::EFail,
+                format!(
+                    "{device}: the emulated drive's state is corrupt ({field} {:?} is not printable ASCII of at most {MAX_STATE_STRING} bytes)",
+                    escape(&value.chars().take(MAX_STATE_STRING).collect::<String>())
+                ),
+            ));
+        }
+    }
+    Ok(state)
 }
 
-/// Reads, changes and writes an emulated drive's state under a POSIX write lock on its file.
+/// Takes the state lock on `fd`, trying without blocking until `wait` has passed.
+fn lock_state(fd: &OwnedFd, device: &str, wait: Duration) -> Result<()> {
+    let deadline = Instant::now() + wait;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match rustix::fs::fcntl_lock(fd, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(()),
+            Err(rustix::io::Errno::AGAIN)
+            | Err(rustix::io::Errno::ACCESS)
+            | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => {
+                return Err(Error::from_io(
+                    e.into(),
+                    device,
+                    "cannot lock the emulated drive",
+                ))
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(Error::new(
+                HResult::RecorderCommandTimeout,
+                format!(
+                    "{device}: the emulated drive's state stayed locked by {} for over {} ms",
+                    posix_holder(fd),
+                    wait.as_millis()
+                ),
+            ));
+        }
+        std::thread::sleep(pause.min(left));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}
+
+/// Reads, changes and writes an emulated drive's state under a POSIX write lock on its file,
+/// waiting at most `wait` for the lock.
 pub(crate) fn with_state<T>(
-    path: &std::path::Path,
+    backing: &Backing,
     device: &str,
+    wait: Duration,
     f: impl FnOnce(&mut DriveState) -> T,
 ) -> Result<T> {
     let _threads = EMU_STATE.lock().unwrap_or_else(|p| p.into_inner());
-    let fd = rustix::fs::open(
-        path,
-        OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| {
-        if e == rustix::io::Errno::NOENT {
-            Error::new(HResult::DevNotExist, format!("{device} no longer exists"))
-        } else {
-            Error::from_io(e.into(), device, "cannot open the emulated drive")
-        }
-    })?;
+    let fd = backing.open()?;
     // Closing `fd` at the end drops this lock; this process holds no other POSIX lock on it.
-    rustix::fs::fcntl_lock(&fd, FlockOperation::LockExclusive)
-        .map_err(|e| Error::from_io(e.into(), device, "cannot lock the emulated drive"))?;
-    let mut file = std::fs::File::from(fd);
+    lock_state(&fd, device, wait)?;
+    let size = rustix::fs::fstat(&fd)
+        .map_err(|e| Error::from_io(e.into(), device, "cannot stat the emulated drive"))?
+        .st_size;
+    let too_big = || {
+        Error::new(
+            HResult::EFail,
+            format!(
+                "{device}: the emulated drive's state file is larger than {} KiB: refusing to read it (remove the device and create it again)",
+                MAX_STATE_LEN / 1024
+            ),
+        )
+    };
+    if u64::try_from(size).map_or(true, |s| s > MAX_STATE_LEN) {
+        return Err(too_big());
+    }
+    let file = std::fs::File::from(fd);
     let mut text = Vec::new();
-    std::io::Read::read_to_end(&mut file, &mut text)
-        .map_err(|e| Error::from_io(e, device, "cannot read the emulated drive"))?;
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(&file, MAX_STATE_LEN + 1),
+        &mut text,
+    )
+    .map_err(|e| Error::from_io(e, device, "cannot read the emulated drive"))?;
+    if text.len() as u64 > MAX_STATE_LEN {
+        return Err(too_big());
+    }
     let mut state = parse_state(&text, device)?;
     let before = state.clone();
     let out = f(&mut state);

@@ -25,7 +25,7 @@
 //!   |     |-> owner      who holds a device: Owner, discovery order
 //!   |     |     |-> registry   this process's table of held devices and its own identity
 //!   |     |     |-> device     resolving a device string, presence checks
-//!   |     |     |     |-> emu        emulated recorders: creation, state file
+//!   |     |     |     |-> emu        emulated recorders: private/shared storage, state file
 //!   |     |     |-> record     owner records: publish, lock, look up
 //!   |-> drive     MMC queries and tray commands over one device
 //!   |     |-> scsi       one command: transport choice, unit attention, sense -> HRESULT
@@ -87,9 +87,14 @@ pub mod testing {
     pub use crate::record::{OwnerRecord, ProcessId};
     use std::path::PathBuf;
 
-    /// The backing file of `emu:NAME`.
+    /// The backing file of this user's private `emu:NAME`.
     pub fn backing_path(name: &str) -> PathBuf {
         crate::emu::backing_path(name)
+    }
+
+    /// The backing file of the shared `emu:NAME`.
+    pub fn shared_backing_path(name: &str) -> PathBuf {
+        crate::emu::shared_backing_path(name)
     }
 
     /// Parses an emulated drive's state file (see `emu::parse_state`).

@@ -41,10 +41,16 @@ pub(crate) fn transport_for(
     access: Access,
 ) -> Result<Box<dyn Transport>> {
     match device.kind() {
-        DeviceKind::Emulated { .. } => Ok(Box::new(EmuTransport::new(
-            device.path().to_path_buf(),
-            device.spec(),
-        ))),
+        DeviceKind::Emulated { .. } => match device.backing() {
+            Some(b) => Ok(Box::new(EmuTransport::new(b.clone(), device.spec()))),
+            None => Err(Error::new(
+                HResult::DevNotExist,
+                format!(
+                    "{}: an emulated device without a backing file",
+                    device.spec()
+                ),
+            )),
+        },
         DeviceKind::Block { .. } => {
             let fd = match fd.or_else(|| registry::local_io_fd(device.key())) {
                 Some(fd) => fd,

@@ -5,7 +5,6 @@
 //! SCSI device); what the bytes mean is [`crate::mmc`]'s business.
 
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -114,15 +113,15 @@ impl Transport for SgTransport {
 /// process sees the same tray, medium and events; commands run here, in the caller's process.
 #[derive(Debug)]
 pub struct EmuTransport {
-    path: PathBuf,
+    backing: emu::Backing,
     device: String,
 }
 
 impl EmuTransport {
-    /// The drive whose state is in `path`.
-    pub fn new(path: PathBuf, device: &str) -> EmuTransport {
+    /// The drive whose state is in `backing`.
+    pub(crate) fn new(backing: emu::Backing, device: &str) -> EmuTransport {
         EmuTransport {
-            path,
+            backing,
             device: device.to_owned(),
         }
     }
@@ -134,7 +133,12 @@ impl Transport for EmuTransport {
             Data::Out(buf) => buf,
             _ => &[],
         };
-        let outcome = emu::with_state(&self.path, &self.device, |s| s.execute(cdb, data_out))?;
+        // The state lock is held for microseconds by a well-behaved process: wait for it no
+        // longer than the command's timeout, and no longer than emu::STATE_LOCK_WAIT.
+        let wait = timeout.min(emu::STATE_LOCK_WAIT);
+        let outcome = emu::with_state(&self.backing, &self.device, wait, |s| {
+            s.execute(cdb, data_out)
+        })?;
         match outcome {
             Outcome::Hang => {
                 // A command that never completes: the host gives up after its timeout.

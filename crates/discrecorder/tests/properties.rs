@@ -478,7 +478,15 @@ proptest! {
             serde_json::to_vec(&state)
         }
         .expect("serialises");
-        prop_assert_eq!(parse_emu_state(&json, "emu:prop").ok(), Some(state));
+        // A state is accepted exactly when its strings are printable ASCII of at most 64 bytes
+        // (what reaches output must be harmless); the rest is E_FAIL, never a panic.
+        let printable = [&state.vendor, &state.product, &state.revision, &state.serial]
+            .iter()
+            .all(|s| s.len() <= 64 && s.bytes().all(|b| (0x20..0x7f).contains(&b)));
+        prop_assert_eq!(
+            parse_emu_state(&json, "emu:prop").ok(),
+            printable.then_some(state)
+        );
         fuzzing::emu_state(&emu_input(&json, &script));
     }
 

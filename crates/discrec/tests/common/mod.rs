@@ -51,6 +51,16 @@ pub fn unique_emu(tag: &str) -> String {
     spec
 }
 
+/// A fresh emulated device in the shared directory ([`enable_shared_emu`]), created by this
+/// (root) process so that other users can use it too; returns its `emu:NAME`.
+pub fn unique_shared_emu(tag: &str) -> String {
+    let spec = unique_emu_name(tag);
+    enable_shared_emu();
+    let name = spec.strip_prefix("emu:").expect("emu spec");
+    assert!(discrecorder::emu::create_shared(name).expect("create shared emulated device"));
+    spec
+}
+
 /// A fresh emulated device name for one test, not created.
 pub fn unique_emu_name(tag: &str) -> String {
     init();
@@ -266,7 +276,17 @@ pub fn probe_entry() {
                 }
                 Err(e) => return say(&err_line(&e)),
             }
-            wait_stdin_eof();
+            // While held, a line `close-tray` runs a drive command and says `ok` or the error.
+            let mut line = String::new();
+            while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
+                if line.trim() == "close-tray" {
+                    match rec.close_tray() {
+                        Ok(()) => say("ok"),
+                        Err(e) => say(&err_line(&e)),
+                    }
+                }
+                line.clear();
+            }
             let _ = rec.release_exclusive_access();
             say("released");
         }
@@ -328,6 +348,28 @@ pub fn probe_entry() {
                 Path::new(f[2]),
             );
         }
+        // A hostile neighbour: a POSIX read lock on a file (an emulated drive's state), held
+        // until stdin closes. Says `ready`, or `err open ERRNO` if the file cannot be opened.
+        "posix-lock" => {
+            let fd = match rustix::fs::open(
+                a[0].as_str(),
+                OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC,
+                Mode::empty(),
+            ) {
+                Ok(fd) => fd,
+                Err(e) => return say(&format!("err open {e:?}")),
+            };
+            if let Err(e) = rustix::fs::fcntl_lock(&fd, FlockOperation::NonBlockingLockShared) {
+                return say(&format!("err lock {e:?}"));
+            }
+            say("ready");
+            wait_stdin_eof();
+            drop(fd);
+        }
+        // A hostile neighbour racing the name PATH between a regular file and a symlink to
+        // TARGET (renames of prepared entries), until stdin closes. Says `ready`, or
+        // `err ...` if it may not write the directory.
+        "flip" => flip(Path::new(&a[0]), &a[1]),
         // From a separate process: which of the foreign claims would succeed now?
         "check" => say(&check_foreign_claims(Path::new(&a[0]))),
         // Race protocol: "go N" -> try once; "release N" -> release.
@@ -338,6 +380,36 @@ pub fn probe_entry() {
         "load" => load(&a[0], &a[1], Path::new(&a[2]), &a[3]),
         other => panic!("unknown probe mode {other}"),
     }
+}
+
+/// The "flip" probe: alternately renames a symlink to `target` and a regular file onto `path`.
+fn flip(path: &Path, target: &str) {
+    let dir = path.parent().expect("parent");
+    let me = std::process::id();
+    let link = dir.join(format!(".flip-link-{me}"));
+    let file = dir.join(format!(".flip-file-{me}"));
+    if let Err(e) = std::fs::write(&file, b"") {
+        return say(&format!("err write {e}"));
+    }
+    let _ = std::fs::remove_file(&file);
+    say("ready");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stopper = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            wait_stdin_eof();
+            stop.store(true, Ordering::Relaxed);
+        })
+    };
+    while !stop.load(Ordering::Relaxed) {
+        let _ = std::os::unix::fs::symlink(target, &link);
+        let _ = std::fs::rename(&link, path);
+        let _ = std::fs::write(&file, b"");
+        let _ = std::fs::rename(&file, path);
+    }
+    let _ = stopper.join();
+    let _ = std::fs::remove_file(&link);
+    let _ = std::fs::remove_file(&file);
 }
 
 /// Tries the claims a foreign program would take: `flock(LOCK_SH|LOCK_NB)`, a POSIX write
@@ -738,10 +810,29 @@ pub fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// The backing file of an emulated device.
+/// The backing file of an emulated device of this (root or test) user.
 pub fn emu_backing(spec: &str) -> PathBuf {
-    let name = spec.strip_prefix("emu:").expect("emu spec");
-    init().join(format!("discrecorder.emu.{name}"))
+    init();
+    discrecorder::testing::backing_path(spec.strip_prefix("emu:").expect("emu spec"))
+}
+
+/// The backing file of a shared emulated device.
+pub fn emu_shared_backing(spec: &str) -> PathBuf {
+    init();
+    discrecorder::testing::shared_backing_path(spec.strip_prefix("emu:").expect("emu spec"))
+}
+
+/// Sets up the shared directory of emulated devices in the test runtime directory, as an
+/// administrator would (root's, mode 1777: every user may share); needs root.
+pub fn enable_shared_emu() -> PathBuf {
+    let dir = init().join(discrecorder::emu::SHARED_DIR);
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => panic!("create {}: {e}", dir.display()),
+    }
+    rustix::fs::chmod(&dir, Mode::from_raw_mode(0o1777)).expect("chmod 1777");
+    dir
 }
 
 /// Runs `discrec ARGS`; returns (status code, stdout, stderr).

@@ -101,7 +101,7 @@ impl EmuDevice {
 
 impl Drop for EmuDevice {
     fn drop(&mut self) {
-        let _ = discrecorder::emu::remove(&self.name);
+        let _ = discrecorder::emu::remove(&self.name, discrecorder::emu::Removal::EvenIfHeld);
     }
 }
 
