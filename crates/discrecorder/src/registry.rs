@@ -55,6 +55,20 @@ pub(crate) fn local_io_fd(key: &str) -> Option<Arc<OwnedFd>> {
         .and_then(|h| h.io_fd.clone())
 }
 
+/// Runs `probe` unless a recorder of this process holds (or is acquiring) `key`, with the table
+/// locked so that none can begin to meanwhile: descriptors `probe` opens and closes on the
+/// device cannot drop a POSIX lock of ours. `None` when a recorder of this process has it.
+/// Keep `probe` short and free of calls into this module (the table is locked).
+pub(crate) fn while_unheld<T>(key: &str, probe: impl FnOnce() -> T) -> Option<T> {
+    let table = local();
+    if table.iter().any(|h| h.key == key) {
+        return None;
+    }
+    let out = probe();
+    drop(table);
+    Some(out)
+}
+
 /// A row in the table, removed when dropped.
 pub(crate) struct Reservation {
     key: String,

@@ -301,6 +301,24 @@ pub fn probe_entry() {
             wait_stdin_eof();
             drop(fd);
         }
+        // A foreign holder with nothing but the kernel's claim: an `O_EXCL` read-only open of
+        // every node given, no lock of any kind, no mount (issue 11 A1).
+        "excl-only" => {
+            let mut fds = Vec::new();
+            for path in &a {
+                match rustix::fs::open(
+                    path.as_str(),
+                    OFlags::RDONLY | OFlags::NONBLOCK | OFlags::EXCL | OFlags::CLOEXEC,
+                    Mode::empty(),
+                ) {
+                    Ok(fd) => fds.push(fd),
+                    Err(e) => return say(&format!("err open {path} {e}")),
+                }
+            }
+            say("ready");
+            wait_stdin_eof();
+            drop(fds);
+        }
         // A foreign program that takes a BSD lock on a node, under a chosen process name.
         "foreign-flock" => {
             // The process name is the main thread's; any thread of the group may set it.
