@@ -145,10 +145,13 @@ mod tests {
     use super::*;
     use std::cell::{Cell, RefCell};
 
+    /// One descriptor: its number, its link target and the block device it is open on.
+    type FakeFd = (&'static str, &'static str, Option<u64>);
+
     /// A process table of `(pid, [(fd, link target, block rdev)])`, a clock that advances by
     /// `tick` on every reading, and a log of the descriptors stat'ed.
     struct Fake {
-        procs: Vec<(i32, Vec<(&'static str, &'static str, Option<u64>)>)>,
+        procs: Vec<(i32, Vec<FakeFd>)>,
         clock: Cell<Instant>,
         tick: Duration,
         stated: RefCell<Vec<(i32, String)>>,
@@ -156,7 +159,7 @@ mod tests {
 
     impl Fake {
         fn new(
-            procs: Vec<(i32, Vec<(&'static str, &'static str, Option<u64>)>)>,
+            procs: Vec<(i32, Vec<FakeFd>)>,
             tick: Duration,
         ) -> Fake {
             Fake {
@@ -167,7 +170,7 @@ mod tests {
             }
         }
 
-        fn fd(&self, pid: i32, fd: &str) -> Option<&(&'static str, &'static str, Option<u64>)> {
+        fn fd(&self, pid: i32, fd: &str) -> Option<&FakeFd> {
             self.procs
                 .iter()
                 .find(|p| p.0 == pid)
