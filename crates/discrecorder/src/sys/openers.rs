@@ -158,10 +158,7 @@ mod tests {
     }
 
     impl Fake {
-        fn new(
-            procs: Vec<(i32, Vec<FakeFd>)>,
-            tick: Duration,
-        ) -> Fake {
+        fn new(procs: Vec<(i32, Vec<FakeFd>)>, tick: Duration) -> Fake {
             Fake {
                 procs,
                 clock: Cell::new(Instant::now()),
