@@ -66,8 +66,12 @@ pub const FILES: &[(&str, &str)] = &[
         "The same files, when DISCRECORDER_RUNTIME_DIR is set.",
     ),
     (
-        "/proc/locks, /proc/self/mountinfo",
-        "Read to find who holds a device (the kernel's lock table) and what is mounted from it.",
+        "/proc/locks, /proc/PID/fdinfo, /proc/*/fd, /proc/self/mountinfo",
+        "Read to find who holds a device: the locks of candidate holders (their fdinfo; the \
+         whole lock table only when those cannot be read), the processes with the device open \
+         (a scan that stats only nodes under /dev and gives up after 500 ms) and what is \
+         mounted from it. A block device is also asked directly, through a read-only \
+         descriptor opened for a moment: F_GETLK, a shared flock and an O_EXCL open.",
     ),
 ];
 

@@ -339,3 +339,59 @@ fn a_loop_partition_is_a_device_like_its_disk_not_gone() {
     let (code, out, err) = discrec(&["owner", &part]);
     assert_eq!((code, out.trim()), (0, ""), "{err}");
 }
+
+/// Issue 11 A1: a process holding a loop device, or a partition of another one, with nothing
+/// but `O_EXCL` (no lock, no mount) was named by `lock`'s refusal while `owner` printed an empty
+/// line and `info` said free. Every command names it, on the disk, on the partition and on the
+/// disk whose partition it holds; and all say free once it exits.
+#[test]
+fn a_holder_with_only_o_excl_is_named_alike_by_owner_info_and_lock() {
+    if !require_root("a1") {
+        return;
+    }
+    let _serial = serial();
+    let whole = LoopDev::new(false);
+    let disk = LoopDev::partitioned();
+    let part = disk.partition1();
+    let mut holder = probe("excl-only", &[whole.dev(), &part]);
+    assert_eq!(holder.line(), "ready");
+    let comm = std::fs::read_to_string(format!("/proc/{}/comm", holder.pid()))
+        .expect("comm")
+        .trim()
+        .to_owned();
+    for dev in [whole.dev(), part.as_str(), disk.dev()] {
+        let o = open(dev).owner().expect("owner").expect("held");
+        assert_eq!(o.kind, OwnerKind::ForeignProgram, "{dev}");
+        assert_eq!(
+            (o.pid, o.name.as_str()),
+            (Some(holder.pid()), comm.as_str()),
+            "{dev}"
+        );
+        let (code, out, err) = discrec(&["owner", dev]);
+        assert_eq!((code, out.trim()), (0, comm.as_str()), "owner {dev}: {err}");
+        let (code, out, err) = discrec(&["owner", dev, "--json"]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+        assert_eq!(v["owner"]["kind"], "foreign_program", "{out}");
+        assert_eq!(v["owner"]["pid"], holder.pid(), "{out}");
+        let (code, out, err) = discrec(&["info", dev]);
+        assert_eq!(code, 0, "{err}");
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("owner"))
+            .unwrap_or_else(|| panic!("no owner line in {out}"));
+        assert!(
+            line.contains(&comm) && line.contains(&holder.pid().to_string()),
+            "info {dev}: {line}"
+        );
+        let (code, _, err) = discrec(&["lock", dev, "-N", "Second", "--", "true"]);
+        assert_eq!(code, 1, "lock {dev} must be refused: {err}");
+        assert!(err.contains(&comm), "lock {dev}: {err}");
+    }
+    holder.finish();
+    for dev in [whole.dev(), part.as_str(), disk.dev()] {
+        assert_eq!(open(dev).owner().expect("owner"), None, "{dev}");
+        let (code, out, err) = discrec(&["owner", dev]);
+        assert_eq!((code, out.trim()), (0, ""), "{dev}: {err}");
+    }
+}

@@ -31,7 +31,7 @@ use crate::error::{errno_text, libc_errno, Error, HResult, Result};
 use crate::owner::{self, Owner};
 use crate::record::{self, HoldMode, OwnerRecord, PublishedRecord};
 use crate::registry::{self, Reservation};
-use crate::sys::{self, proc_locks::LockKind, proc_locks::LockTable, ChangeWaiter};
+use crate::sys::{self, ChangeWaiter};
 
 /// Something the caller should know about an acquire that nevertheless succeeded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -612,16 +612,21 @@ fn take_flock(device: &Device, lock_fd: &OwnedFd) -> std::result::Result<(), Att
         // Worth a short wait: a shared lock (systemd-udevd probing), or a lock of our own PID.
         // The table of this process says no recorder of ours holds the device, so ours is a
         // released one that outlives its close() while another process (lsof, a /proc/PID/fd
-        // scan) still holds a reference to the open file.
-        let me = registry::own_local_pid();
-        let locks = LockTable::read().unwrap_or_default();
-        let foreign_exclusive = locks
-            .on(device.node())
-            .any(|e| e.kind == LockKind::Flock && e.write && e.pid != me);
-        if foreign_exclusive {
-            if let Some(o) = owner::find_in_locks(device, &locks) {
-                return Err(Attempt::Busy(owner::denied(device, &o)));
+        // scan) still holds a reference to the open file. An exclusive lock of another process
+        // is a holder. A shared lock of our own tells the kinds apart (granted: only shared
+        // ones), and F_GETLK and the candidates' fdinfo name the holder, without reading the
+        // whole of /proc/locks, which another user can make huge.
+        match sys::node::try_shared_flock(lock_fd) {
+            Ok(true) => {
+                let _ = rustix::fs::flock(lock_fd, FlockOperation::Unlock);
             }
+            Ok(false) => {
+                let posix = sys::node::posix_lock_holder(lock_fd).ok().flatten();
+                if let Some(o) = owner::flock_holder(device, posix) {
+                    return Err(Attempt::Busy(owner::denied(device, &o)));
+                }
+            }
+            Err(_) => {}
         }
         std::thread::sleep(Duration::from_millis(4));
     }
@@ -634,46 +639,27 @@ fn take_flock(device: &Device, lock_fd: &OwnedFd) -> std::result::Result<(), Att
     )))
 }
 
-/// `E_ACCESSDENIED` for a device whose `O_EXCL` open failed with no mount to explain it: name
-/// the lock holder, else the processes that have it open.
+/// `E_ACCESSDENIED` for a device whose `O_EXCL` open or POSIX lock failed with no mount to
+/// explain it, while our `flock` was held (so no other process holds one): name the POSIX lock
+/// holder (`F_GETLK`), else the processes that have it open. Every caller holds no POSIX lock on
+/// the node (its exclusive descriptor is closed), so the probe's descriptor may be closed.
 fn busy_without_mount(device: &Device) -> Error {
-    let locks = LockTable::read().unwrap_or_default();
-    if let Some(o) = owner::find_in_locks(device, &locks) {
+    if !device.is_block() {
+        return Error::new(HResult::EAccessDenied, format!("{} is busy", device.spec()));
+    }
+    if let Some(o) = owner::posix_holder(device) {
         return owner::denied(device, &o);
     }
-    if let crate::device::DeviceKind::Block { major, minor } = device.kind() {
-        let (pids, hidden) = sys::openers_of(rustix::fs::makedev(*major, *minor), false);
-        if let Some(&pid) = pids.first() {
-            let o = Owner::foreign(pid);
-            let mut err = owner::denied(device, &o);
-            if pids.len() > 1 {
-                let others: Vec<String> = pids[1..]
-                    .iter()
-                    .map(|p| Owner::foreign(*p).describe())
-                    .collect();
-                err = Error::new(
-                    HResult::EAccessDenied,
-                    format!("{} (also open in {})", err.context(), others.join(", ")),
-                );
-            }
-            return err;
-        }
-        let why = if hidden > 0 {
-            format!(
-                "; {hidden} processes of other users could not be inspected (run as root to name the holder)"
-            )
-        } else {
-            String::new()
-        };
-        return Error::new(
-            HResult::EAccessDenied,
-            format!(
-                "{} is open exclusively (O_EXCL) by an unidentified holder{why}",
-                device.spec()
-            ),
-        );
+    let (o, others) = owner::exclusive_holder(device);
+    let err = owner::denied(device, &o);
+    if others.is_empty() {
+        return err;
     }
-    Error::new(HResult::EAccessDenied, format!("{} is busy", device.spec()))
+    let others: Vec<String> = others.iter().map(Owner::describe).collect();
+    Error::new(
+        HResult::EAccessDenied,
+        format!("{} (also open in {})", err.context(), others.join(", ")),
+    )
 }
 
 /// Opens the node: plain (for the `flock`) or exclusive (the kernel claim). Read-write, falling

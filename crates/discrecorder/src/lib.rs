@@ -13,9 +13,9 @@
 //! Every claim is held by the kernel (an `O_EXCL` open, `flock`, a POSIX lock, on the device
 //! node), so a holder that crashes or is killed frees the device at once. The client name is
 //! published to other processes as an owner record in the runtime directory (`/dev/shm` or
-//! `$DISCRECORDER_RUNTIME_DIR`) that counts only while `/proc/locks` shows its writer holding
-//! the device's lock, so it can be neither stale nor forged by a process that does not hold the
-//! device.
+//! `$DISCRECORDER_RUNTIME_DIR`) that counts only while the kernel's locks (the writer's
+//! `/proc/PID/fdinfo`, else `/proc/locks`) show its writer holding the device's lock, so it can
+//! be neither stale nor forged by a process that does not hold the device.
 //!
 //! Module map (each imports only modules below it):
 //!

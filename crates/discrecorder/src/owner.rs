@@ -1,19 +1,23 @@
 //! Who holds a device: one of our recorders, a foreign program, or a mounted file system.
 //!
 //! Owns the [`Owner`] value and the discovery order: this process's own recorders, then the
-//! kernel's lock table (our `flock` with a record that the locks vouch for; a foreign `flock` or
-//! POSIX lock), then the mount table. It never opens the device node, so asking never disturbs a
-//! holder, and any user may ask.
+//! kernel's locks (our `flock` with a record that the locks vouch for; a foreign `flock` or
+//! POSIX lock), then the mount table, then (block devices) an exclusive opener. Any user may
+//! ask. For a block device no recorder of this process holds, asking opens the node read-only
+//! for a moment: a shared `flock`, `F_GETLK` and, under that shared lock, an `O_EXCL` open
+//! closed at once. Our contenders wait out the shared lock as they do udev's; a foreign program
+//! opening the device with `O_EXCL` in that moment gets `EBUSY`. An emulated recorder's file is
+//! never opened here.
 
 use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::device::Device;
+use crate::device::{Device, DeviceKind};
 use crate::error::{Error, HResult, Result};
 use crate::record::{self, HoldMode};
 use crate::registry;
-use crate::sys::{self, mountinfo, proc_locks::LockKind, proc_locks::LockTable};
+use crate::sys::{self, mountinfo, node, proc_locks::LockKind, proc_locks::LockTable};
 use crate::text::sanitize;
 
 /// What kind of owner holds the device.
@@ -88,6 +92,19 @@ impl Owner {
         }
     }
 
+    /// A holder the kernel shows but does not name, described by `name` (a sentence).
+    pub(crate) fn unidentified(name: String) -> Owner {
+        Owner {
+            kind: OwnerKind::ForeignProgram,
+            name,
+            pid: None,
+            program: None,
+            since_unix_ms: None,
+            mode: None,
+            mount_points: Vec::new(),
+        }
+    }
+
     pub(crate) fn mount(points: Vec<PathBuf>) -> Owner {
         let name = points
             .first()
@@ -141,33 +158,199 @@ pub(crate) fn local(key: &str) -> Option<Owner> {
 }
 
 /// Finds who holds `device` now, or `None` when it is free of every claim we can see.
+///
+/// A block device is asked through descriptors of our own, so the cost does not grow with the
+/// rest of the system's locks: `F_GETLK` names a POSIX lock's holder, a shared `flock` tells
+/// whether an exclusive one is held (whose holder the `fdinfo` of a few candidate processes
+/// names), and an `O_EXCL` open tells whether an exclusive opener holds it. Only when those
+/// cannot name a holder is the whole lock table read.
 pub fn find(device: &Device) -> Result<Option<Owner>> {
     if let Some(owner) = local(device.key()) {
         return Ok(Some(owner));
     }
-    let locks = LockTable::read()
-        .map_err(|e| Error::from_io(e, "/proc/locks", "cannot read the kernel lock table"))?;
+    if !device.is_block() {
+        // An emulated recorder's claims are locks on its state file: the lock table has them.
+        let locks = read_lock_table()?;
+        return Ok(find_in_locks(device, &locks));
+    }
+    // No recorder of this process holds the device, and none can begin to while the probe
+    // runs, so closing the probe's descriptor cannot drop a POSIX lock of ours.
+    let probe = registry::while_unheld(device.key(), || {
+        let fd = node::open_probe(device.path())?;
+        if !node::try_shared_flock(&fd)? {
+            return Ok::<_, std::io::Error>((true, node::posix_lock_holder(&fd)?, false));
+        }
+        // Under our shared flock no client of ours is between taking its flock and its O_EXCL
+        // open, so the O_EXCL probe cannot make one of them fail. Closing drops the flock.
+        let posix = node::posix_lock_holder(&fd)?;
+        let exclusive = posix.is_none() && node::held_exclusively(device.path()).unwrap_or(false);
+        Ok((false, posix, exclusive))
+    });
+    let (flocked, posix, exclusive) = match probe {
+        None => return Ok(local(device.key())),
+        Some(Ok(answers)) => answers,
+        // No read access to the node: the lock table names holders to anyone.
+        Some(Err(_)) => return find_without_probe(device),
+    };
+    if flocked {
+        if let Some(owner) = flock_holder(device, posix) {
+            return Ok(Some(owner));
+        }
+    }
+    if let Some(pid) = posix {
+        return Ok(Some(Owner::foreign(pid)));
+    }
+    let points = mounts_of(device)?;
+    if !points.is_empty() {
+        return Ok(Some(Owner::mount(points)));
+    }
+    // A holder with nothing but the kernel's claim (xorriso 1.5 opens with O_EXCL and takes no
+    // lock): `lock` would be refused, so name it too.
+    Ok(exclusive.then(|| exclusive_holder(device).0))
+}
+
+/// [`find`] for a block device this process cannot open: the lock table, the mount table,
+/// then (optical drives only, since a disk has writers that own nothing) writers among the
+/// open descriptors.
+fn find_without_probe(device: &Device) -> Result<Option<Owner>> {
+    let locks = read_lock_table()?;
     if let Some(owner) = find_in_locks(device, &locks) {
         return Ok(Some(owner));
     }
-    if device.is_block() {
-        let points = mounts_of(device)?;
-        if !points.is_empty() {
-            return Ok(Some(Owner::mount(points)));
-        }
-        // A burner that holds the drive with O_EXCL and no lock (xorriso 1.5 does so): the
-        // kernel shows no claim to anyone else, so look for writers among open descriptors,
-        // as K3b does with lsof. Optical drives only: a disk has writers that own nothing.
-        if device.is_mmc() {
-            if let crate::device::DeviceKind::Block { major, minor } = device.kind() {
-                let (pids, _) = sys::openers_of(rustix::fs::makedev(*major, *minor), true);
-                if let Some(&pid) = pids.first() {
-                    return Ok(Some(Owner::foreign(pid)));
-                }
+    let points = mounts_of(device)?;
+    if !points.is_empty() {
+        return Ok(Some(Owner::mount(points)));
+    }
+    if device.is_mmc() {
+        if let DeviceKind::Block { major, minor } = device.kind() {
+            let found = sys::openers_of(&[rustix::fs::makedev(*major, *minor)], true);
+            if let Some(&pid) = found.pids.first() {
+                return Ok(Some(Owner::foreign(pid)));
             }
         }
     }
     Ok(None)
+}
+
+fn read_lock_table() -> Result<LockTable> {
+    LockTable::read()
+        .map_err(|e| Error::from_io(e, "/proc/locks", "cannot read the kernel lock table"))
+}
+
+/// The holder of the exclusive `flock` on a block device that another open file is known to
+/// hold, and `posix` the holder `F_GETLK` named, if any. The candidates (that PID, the PIDs
+/// owner records are named after, then the processes with the node open) are asked through
+/// their `/proc/PID/fdinfo`, which costs their descriptor count; only when none of them can be
+/// read and shown to hold it (other users' processes, unless we are root) is the whole lock
+/// table read. `None` when nobody else holds it after all (a lock of our own PID outliving its
+/// close for a moment, or one released meanwhile).
+pub(crate) fn flock_holder(device: &Device, posix: Option<i32>) -> Option<Owner> {
+    let me = registry::own_local_pid();
+    let node = device.node();
+    let named_by = |pids: &[i32]| {
+        pids.iter().filter(|&&p| p > 0 && p != me).find_map(|&pid| {
+            let locks = LockTable::of_process(pid).ok()?;
+            let holder = locks
+                .on(node)
+                .find(|e| e.kind == LockKind::Flock && e.write && e.pid != me)?
+                .pid;
+            Some(flock_owner(device, holder, &locks))
+        })
+    };
+    let mut candidates: Vec<i32> = posix.into_iter().collect();
+    candidates.extend(record::named_pids(&sys::runtime_dir(), device.key()));
+    if let Some(owner) = named_by(&candidates) {
+        return Some(owner);
+    }
+    if let DeviceKind::Block { major, minor } = device.kind() {
+        let openers = sys::openers_of(&[rustix::fs::makedev(*major, *minor)], false);
+        if let Some(owner) = named_by(&openers.pids) {
+            return Some(owner);
+        }
+    }
+    find_in_locks(device, &LockTable::read().ok()?)
+}
+
+/// The owner behind the exclusive `flock` that `locks` lists under `pid`: our client if a
+/// record under `pid`'s names is vouched for by `locks` and verified (see [`verify`]), else a
+/// foreign program: the process that holds the lock now where `/proc` shows it (the lock
+/// table's PID is the process that took the lock, which may be gone while a child holds the
+/// open file, and its PID reused).
+fn flock_owner(device: &Device, pid: i32, locks: &LockTable) -> Owner {
+    if pid <= 0 {
+        return Owner::foreign(pid);
+    }
+    let candidates = record::lookup(&sys::runtime_dir(), device.key(), pid, locks);
+    if let Some(owner) = candidates.into_iter().find_map(|c| verify(device, pid, c)) {
+        return owner;
+    }
+    use sys::process::{find_flock_holder, holds_flock, Holds};
+    let holder = match holds_flock(pid, device.node(), pid) {
+        Holds::No => find_flock_holder(device.node(), pid).unwrap_or(pid),
+        Holds::Yes | Holds::Unknown => pid,
+    };
+    Owner::foreign(holder)
+}
+
+/// The holder of a POSIX or OFD lock on a block device's node, as `F_GETLK` names it. Only for
+/// a device this process holds no POSIX lock on (the probe's descriptor is closed again).
+pub(crate) fn posix_holder(device: &Device) -> Option<Owner> {
+    let fd = node::open_probe(device.path()).ok()?;
+    node::posix_lock_holder(&fd).ok()?.map(Owner::foreign)
+}
+
+/// Who holds a block device exclusively (an `O_EXCL` open fails) when no lock and no mount
+/// explains it: the first process with a descriptor on the device, one of its partitions or its
+/// disk (the kernel's claim on either excludes the other), with the others that have one; else
+/// the kernel's own holder (a device-mapper or md device built on it); else an unidentified
+/// exclusive opener, saying why it is unidentified.
+pub(crate) fn exclusive_holder(device: &Device) -> (Owner, Vec<Owner>) {
+    let mut numbers = device.block_numbers();
+    if let DeviceKind::Block { major, minor } = device.kind() {
+        numbers.extend(sys::block_disk_of(*major, *minor));
+    }
+    let rdevs: Vec<u64> = numbers
+        .iter()
+        .map(|&(major, minor)| rustix::fs::makedev(major, minor))
+        .collect();
+    let found = sys::openers_of(&rdevs, false);
+    if let Some((&first, rest)) = found.pids.split_first() {
+        return (
+            Owner::foreign(first),
+            rest.iter().map(|&p| Owner::foreign(p)).collect(),
+        );
+    }
+    let kernel: Vec<String> = numbers
+        .iter()
+        .flat_map(|&(major, minor)| sys::block_holders(major, minor))
+        .map(|n| sanitize(&n))
+        .collect();
+    if !kernel.is_empty() {
+        return (
+            Owner::unidentified(format!("the kernel ({} built on it)", kernel.join(", "))),
+            Vec::new(),
+        );
+    }
+    let mut why = Vec::new();
+    if found.hidden > 0 {
+        why.push(format!(
+            "{} processes of other users could not be inspected: run as root to name it",
+            found.hidden
+        ));
+    }
+    if let Some(after) = found.gave_up_after {
+        why.push(format!(
+            "the scan of /proc/*/fd gave up after {} ms",
+            after.as_millis()
+        ));
+    }
+    let mut name = "an unidentified exclusive opener (O_EXCL".to_owned();
+    for w in why {
+        name.push_str("; ");
+        name.push_str(&w);
+    }
+    name.push(')');
+    (Owner::unidentified(name), Vec::new())
 }
 
 /// The owner the lock table shows: our record-backed `flock`, else any foreign lock.
@@ -182,22 +365,7 @@ pub(crate) fn find_in_locks(device: &Device, locks: &LockTable) -> Option<Owner>
         .find(|e| e.kind == LockKind::Flock && e.write && e.pid != me)
         .map(|e| e.pid);
     if let Some(pid) = flock_holder {
-        if pid > 0 {
-            let candidates = record::lookup(&sys::runtime_dir(), device.key(), pid, locks);
-            if let Some(owner) = candidates.into_iter().find_map(|c| verify(device, pid, c)) {
-                return Some(owner);
-            }
-            // No record of ours: a foreign holder. The lock table's PID is the process that
-            // took the lock, which may be gone (its child holds the open file) and its PID
-            // reused: name the process that holds the lock now where /proc lets us see it.
-            use sys::process::{find_flock_holder, holds_flock, Holds};
-            let holder = match holds_flock(pid, node, pid) {
-                Holds::No => find_flock_holder(node, pid).unwrap_or(pid),
-                Holds::Yes | Holds::Unknown => pid,
-            };
-            return Some(Owner::foreign(holder));
-        }
-        return Some(Owner::foreign(pid));
+        return Some(flock_owner(device, pid, locks));
     }
     locks
         .on(node)

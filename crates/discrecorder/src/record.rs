@@ -420,6 +420,27 @@ pub fn remove_stale(dir: &Path, key: &str) {
     }
 }
 
+/// The PIDs that records for `key` in `dir` are named after: candidates for the device's
+/// holder, each still to be verified against the kernel's locks (a name proves nothing).
+pub fn named_pids(dir: &Path, key: &str) -> Vec<i32> {
+    let prefix = format!("discrecorder.owner.{key}.");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut pids: Vec<i32> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let rest = name.strip_prefix(&prefix)?;
+            rest.split('.').next()?.parse().ok()
+        })
+        .filter(|&pid| pid > 0)
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
+}
+
 /// A record found for a lock holder: what it says, the inode it is in and who owns that file
 /// (the kernel sets the owner; a writer cannot choose it).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -57,6 +57,20 @@ pub(crate) fn local_io_fd(key: &str) -> Option<Arc<OwnedFd>> {
         .and_then(|h| h.io_fd.clone())
 }
 
+/// Runs `probe` unless a recorder of this process holds (or is acquiring) `key`, with the table
+/// locked so that none can begin to meanwhile: descriptors `probe` opens and closes on the
+/// device cannot drop a POSIX lock of ours. `None` when a recorder of this process has it.
+/// Keep `probe` short and free of calls into this module (the table is locked).
+pub(crate) fn while_unheld<T>(key: &str, probe: impl FnOnce() -> T) -> Option<T> {
+    let table = local();
+    if table.iter().any(|h| h.key == key) {
+        return None;
+    }
+    let out = probe();
+    drop(table);
+    Some(out)
+}
+
 /// A row in the table, removed when dropped.
 pub(crate) struct Reservation {
     key: String,
@@ -140,7 +154,7 @@ pub(crate) fn own_local_pid() -> i32 {
 pub(crate) fn own_program() -> String {
     static NAME: OnceLock<String> = OnceLock::new();
     NAME.get_or_init(|| {
-        sys::program_name(own_pid())
+        sys::program_name(own_local_pid())
             .map(|p| sanitize(&p))
             .unwrap_or_else(|| "unknown".to_owned())
     })

@@ -321,6 +321,40 @@ pub fn probe_entry() {
             wait_stdin_eof();
             drop(fd);
         }
+        // A foreign holder with nothing but the kernel's claim: an `O_EXCL` read-only open of
+        // every node given, no lock of any kind, no mount (issue 11 A1).
+        "excl-only" => {
+            let mut fds = Vec::new();
+            for path in &a {
+                match rustix::fs::open(
+                    path.as_str(),
+                    OFlags::RDONLY | OFlags::NONBLOCK | OFlags::EXCL | OFlags::CLOEXEC,
+                    Mode::empty(),
+                ) {
+                    Ok(fd) => fds.push(fd),
+                    Err(e) => return say(&format!("err open {path} {e}")),
+                }
+            }
+            say("ready");
+            wait_stdin_eof();
+            drop(fds);
+        }
+        // A neighbour flooding the kernel's lock table: COUNT one-byte POSIX write locks on
+        // every other byte (adjacent ones would merge) of files of its own in DIR, 1000 a file.
+        "posix-flood" => {
+            let count: usize = a[1].parse().expect("count");
+            let mut files = Vec::new();
+            for i in 0..count {
+                if i % 1000 == 0 {
+                    let path = Path::new(&a[0]).join(format!("flood{}", i / 1000));
+                    files.push(std::fs::File::create(path).expect("flood file"));
+                }
+                let lock = format!("{}", 2 * (i % 1000));
+                posix_lock_byte(files.last().expect("a file"), lock.parse().expect("offset"));
+            }
+            say("ready");
+            wait_stdin_eof();
+        }
         // A foreign program that takes a BSD lock on a node, under a chosen process name.
         "foreign-flock" => {
             // The process name is the main thread's; any thread of the group may set it.
@@ -410,6 +444,22 @@ fn flip(path: &Path, target: &str) {
     let _ = stopper.join();
     let _ = std::fs::remove_file(&link);
     let _ = std::fs::remove_file(&file);
+}
+
+/// Takes a POSIX write lock on one byte of `file` at `offset` (`fcntl(F_SETLK)`).
+fn posix_lock_byte(file: &std::fs::File, offset: i64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: `struct flock` is plain integers; F_SETLK reads the one passed and keeps no
+    // pointer to it; the descriptor is open for the call.
+    let rc = unsafe {
+        let mut fl: libc::flock = std::mem::zeroed();
+        fl.l_type = libc::F_WRLCK as _;
+        fl.l_whence = libc::SEEK_SET as _;
+        fl.l_start = offset;
+        fl.l_len = 1;
+        libc::fcntl(file.as_raw_fd(), libc::F_SETLK, &fl)
+    };
+    assert_eq!(rc, 0, "F_SETLK: {}", std::io::Error::last_os_error());
 }
 
 /// Tries the claims a foreign program would take: `flock(LOCK_SH|LOCK_NB)`, a POSIX write

@@ -6,14 +6,17 @@
 
 pub(crate) mod exec;
 pub(crate) mod mountinfo;
+pub(crate) mod node;
+mod openers;
 pub(crate) mod proc_locks;
 pub(crate) mod process;
 pub(crate) mod sg;
 
+pub use openers::openers_of;
+
 use std::fs;
 use std::io::{self, Read, Seek};
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -105,52 +108,27 @@ pub fn program_name(pid: i32) -> Option<String> {
     Some(String::from_utf8_lossy(&comm).into_owned())
 }
 
-/// Processes with a descriptor open on the block device `rdev`, found by scanning
-/// `/proc/*/fd` (as K3b does with lsof). Best effort: other users' descriptors are visible only
-/// to root. With `writers_only`, only descriptors opened for writing count (what a burner holds;
-/// probes such as blkid read). Returns the PIDs found and how many processes could not be
-/// inspected.
-pub fn openers_of(rdev: u64, writers_only: bool) -> (Vec<i32>, usize) {
-    let me = rustix::process::getpid().as_raw_nonzero().get();
-    let mut found = Vec::new();
-    let mut hidden = 0;
-    let Ok(procs) = fs::read_dir("/proc") else {
-        return (found, hidden);
-    };
-    for p in procs.flatten() {
-        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        let Ok(fds) = fs::read_dir(p.path().join("fd")) else {
-            hidden += 1;
-            continue;
-        };
-        let hit = fds.flatten().any(|fd| {
-            let on_device = fs::metadata(fd.path())
-                .is_ok_and(|m| m.file_type().is_block_device() && m.rdev() == rdev);
-            on_device && (!writers_only || opened_for_writing(pid, &fd.file_name()))
-        });
-        if hit {
-            found.push(pid);
-        }
+/// The disk a partition belongs to, as `(major, minor)`; `None` for a whole disk.
+pub fn block_disk_of(major: u32, minor: u32) -> Option<(u32, u32)> {
+    let dir = block_sysfs_dir(major, minor);
+    if !dir.join("partition").exists() {
+        return None;
     }
-    (found, hidden)
+    let dev = fs::read_to_string(dir.join("../dev")).ok()?;
+    let (ma, mi) = dev.trim().split_once(':')?;
+    Some((ma.parse().ok()?, mi.parse().ok()?))
 }
 
-/// Whether descriptor `fd` of `pid` was opened for writing (`flags:` in its fdinfo, octal).
-fn opened_for_writing(pid: i32, fd: &std::ffi::OsStr) -> bool {
-    let Some(fd) = fd.to_str() else { return false };
-    fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}"))
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|l| l.strip_prefix("flags:"))
-                .and_then(|f| u32::from_str_radix(f.trim(), 8).ok())
-        })
-        .is_some_and(|flags| flags & 0o3 != 0)
+/// The kernel's own holders of a block device (`holders/` in sysfs: the device-mapper or md
+/// devices built on it), by kernel name.
+pub fn block_holders(major: u32, minor: u32) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(block_sysfs_dir(major, minor).join("holders")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect()
 }
 
 /// Where owner records and emulated devices live: `$DISCRECORDER_RUNTIME_DIR`, else `/dev/shm`
