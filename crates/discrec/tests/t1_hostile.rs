@@ -4,6 +4,7 @@
 mod common;
 
 use std::process::Command;
+use std::time::Duration;
 
 use common::*;
 use discrecorder::{HResult, OwnerKind, Recorder, Warning};
@@ -253,4 +254,43 @@ fn sparse_2gib_state_file_is_refused_without_being_read_whole() {
     assert!(err.to_string().contains("larger than"), "{err}");
     let (_, out, err) = discrec(&["info", &dev]);
     assert!(format!("{out}{err}").contains("larger than"), "{out}{err}");
+}
+
+/// Issue 11 A8: holders and waiters killed with SIGKILL leave their record files behind. They
+/// count for nothing, but piled up (17 in one afternoon); the same user's next acquire now
+/// reaps those that nobody holds the lock of, and leaves held ones and fresh ones alone.
+#[test]
+fn stale_records_of_killed_holders_are_reaped_by_the_next_acquire() {
+    let dev = unique_emu("reap");
+    let dir = init();
+    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    let stale = dir.join("discrecorder.owner.emu-somewhere.999999");
+    std::fs::write(&stale, "left by a killed holder").expect("stale");
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .and_then(|f| f.set_modified(old))
+        .expect("age it");
+    let fresh = dir.join("discrecorder.owner.emu-somewhere.999998");
+    std::fs::write(&fresh, "being written now").expect("fresh");
+    // A killed holder's record that its job still holds (locked): not stale.
+    let held = dir.join("discrecorder.owner.emu-somewhere.999997");
+    std::fs::write(&held, "held").expect("held");
+    std::fs::File::options()
+        .write(true)
+        .open(&held)
+        .and_then(|f| f.set_modified(old))
+        .expect("age it");
+    let held_fd = std::fs::File::open(&held).expect("open");
+    rustix::fs::flock(&held_fd, rustix::fs::FlockOperation::LockExclusive).expect("flock");
+    let rec = Recorder::open(&dev).expect("open");
+    rec.acquire_exclusive_access(false, "Reaper")
+        .expect("acquire");
+    assert!(!stale.exists(), "a stale record survived the next acquire");
+    assert!(fresh.exists(), "a record being written was reaped");
+    assert!(held.exists(), "a held record was reaped");
+    rec.release_exclusive_access().expect("release");
+    drop(held_fd);
+    let _ = std::fs::remove_file(&fresh);
+    let _ = std::fs::remove_file(&held);
 }

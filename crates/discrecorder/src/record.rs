@@ -299,6 +299,8 @@ impl Drop for PublishedRecord {
 /// Writes and locks a record for `key` in `dir`. Errors are sentences for a warning: a record
 /// that cannot be published never stops a device from being acquired.
 pub fn publish(dir: &Path, key: &str, record: &OwnerRecord) -> Result<PublishedRecord, String> {
+    // Each new record first clears away this user's leftovers (killed holders and waiters).
+    reap_own_stale(dir);
     let dirfd = crate::sys::open_shared_dir(dir)?;
     let euid = rustix::process::geteuid().as_raw();
     let text = record.encode();
@@ -395,27 +397,69 @@ pub fn publish(dir: &Path, key: &str, record: &OwnerRecord) -> Result<PublishedR
     ))
 }
 
-/// Removes records for `key` in `dir` that no live process vouches for (crash leftovers).
-/// Only files the caller may remove go: in a sticky directory, its own.
+/// Removes records for `key` in `dir` that nobody holds the lock of (crash leftovers). Only
+/// files the caller may remove go: in a sticky directory, its own.
 pub fn remove_stale(dir: &Path, key: &str) {
-    let prefix = format!("discrecorder.owner.{key}.");
-    let Ok(locks) = LockTable::read() else {
+    reap(
+        dir,
+        &format!("discrecorder.owner.{key}."),
+        std::time::Duration::ZERO,
+    );
+}
+
+/// Removes this user's records in `dir`, for any device, that nobody holds the lock of and
+/// that are older than [`STALE_AFTER`]: what holders and waiters killed with SIGKILL leave
+/// behind. They count for nothing (a reader needs the lock), but they should not pile up.
+pub fn reap_own_stale(dir: &Path) {
+    reap(dir, "discrecorder.owner.", STALE_AFTER);
+}
+
+/// How old an unlocked record must be before it is reaped: a writer locks its record right
+/// after creating it, so a younger unlocked one may be on its way.
+pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Removes the files in `dir` whose names start with `prefix`, owned by us, regular with one
+/// link, last modified over `min_age` ago, and whose `flock` we can take: nobody holds it. The
+/// file is removed while we hold the lock, so a writer reusing it meanwhile is not possible
+/// (its lock attempt would fail). No read of `/proc/locks`, which another user can make huge.
+fn reap(dir: &Path, prefix: &str, min_age: std::time::Duration) {
+    let Ok(dirfd) = crate::sys::open_shared_dir(dir) else {
         return;
     };
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
+    let euid = rustix::process::geteuid().as_raw();
+    let now = std::time::SystemTime::now();
     for entry in entries.flatten() {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
-        if !name.starts_with(&prefix) {
+        if !name.starts_with(prefix) {
             continue;
         }
-        let Ok(st) = rustix::fs::lstat(entry.path()) else {
+        let Ok(fd) = rustix::fs::openat(
+            &dirfd,
+            name,
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) else {
             continue;
         };
-        if !locks.on(FileId::of(&st)).any(|e| e.kind == LockKind::Flock) {
-            let _ = std::fs::remove_file(entry.path());
+        let Ok(st) = rustix::fs::fstat(&fd) else {
+            continue;
+        };
+        let modified = std::time::UNIX_EPOCH
+            + std::time::Duration::new(st.st_mtime.max(0) as u64, st.st_mtime_nsec as u32);
+        let old_enough = now.duration_since(modified).is_ok_and(|d| d >= min_age);
+        if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile
+            || st.st_uid != euid
+            || st.st_nlink != 1
+            || !old_enough
+        {
+            continue;
+        }
+        if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok() {
+            let _ = rustix::fs::unlinkat(&dirfd, name, rustix::fs::AtFlags::empty());
         }
     }
 }
