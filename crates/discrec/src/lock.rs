@@ -82,6 +82,9 @@ pub struct Args {
 }
 
 const AFTER_HELP: &str = "\
+COMMAND inherits the claim (as with flock): the device stays held while any process of the job
+holds it, also if discrec is killed; -o/--close keeps the claim out of COMMAND.
+
 Examples:
   discrec lock /dev/sr0 -N 'Disc Robot' -- growisofs -Z /dev/sr0=image.iso
   discrec lock /dev/loop0 --name Backup --force -- ./write-image.sh
@@ -89,6 +92,7 @@ Examples:
   discrec lock emu:bay1 -N 'Job 43' -w inf -c 'cp image.iso /srv/burn && ./burn.sh'
   discrec lock /dev/sr0 -N 'Try once' -n -E 75 -- ./burn.sh || echo busy
   discrec lock /dev/sr0 -N 'xorriso job' --handoff -- xorriso -outdev /dev/sr0 -blank as_needed
+  discrec lock /dev/sr0 -N 'Detached' -o -- ./spawns-a-daemon.sh   # the daemon gets no claim
 
 Exit status: COMMAND's own; 1 (or -E N) busy or the wait timed out; 64 usage; 66 no such
 device; 71 other system error; 74 device I/O error; 77 permission denied; 126/127 COMMAND
