@@ -12,8 +12,9 @@ use crate::output::{self, status, Failure, Outcome};
 
 /// Hold exclusive access to DEVICE while COMMAND runs, then release it.
 ///
-/// COMMAND never inherits the claim: if discrec itself is killed, the device is free at once
-/// even while COMMAND keeps running. SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to
+/// COMMAND inherits the claim, as with flock(1): the device stays held while any process of the
+/// job holds it, also if discrec itself is killed; with -o/--close the device is free the moment
+/// discrec dies, even while COMMAND keeps running. SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to
 /// COMMAND. Exits with COMMAND's status (128+N if it died of signal N); 126/127 if it could
 /// not be run; 1 (or -E N) if the device is busy or the wait timed out. Unlike flock(1),
 /// discrec does not wait unless told to with --wait.
@@ -82,9 +83,6 @@ pub struct Args {
 }
 
 const AFTER_HELP: &str = "\
-COMMAND inherits the claim (as with flock): the device stays held while any process of the job
-holds it, also if discrec is killed; -o/--close keeps the claim out of COMMAND.
-
 Examples:
   discrec lock /dev/sr0 -N 'Disc Robot' -- growisofs -Z /dev/sr0=image.iso
   discrec lock /dev/loop0 --name Backup --force -- ./write-image.sh
