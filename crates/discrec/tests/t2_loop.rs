@@ -395,3 +395,60 @@ fn a_holder_with_only_o_excl_is_named_alike_by_owner_info_and_lock() {
         assert_eq!((code, out.trim()), (0, ""), "{dev}: {err}");
     }
 }
+
+/// Issue 11 A6: `--force` unmounted the volume this process sees, but the device stayed mounted
+/// in another mount namespace, so no `O_EXCL` claim was possible and access was weak, silently.
+/// Now a warning says so, in text and in JSON.
+#[test]
+fn force_falling_back_to_weak_mode_warns_when_the_volume_is_mounted_in_another_namespace() {
+    use std::io::BufRead;
+    if !require_root("a6") {
+        return;
+    }
+    let _s = serial();
+    let mut lo = LoopDev::new(true);
+    let elsewhere = tempfile::tempdir().expect("tempdir");
+    let mut ns = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(format!(
+            "mount {} {} && echo ready && exec sleep 60",
+            lo.dev(),
+            elsewhere.path().display()
+        ))
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("unshare");
+    let mut line = String::new();
+    std::io::BufReader::new(ns.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read");
+    assert_eq!(line, "ready\n", "the other namespace did not mount it");
+    for json in [true, false] {
+        lo.mount();
+        let mut args = vec![
+            "lock",
+            lo.dev(),
+            "--name",
+            "Forcer",
+            "--force",
+            "--",
+            "true",
+        ];
+        if json {
+            args.insert(0, "--json");
+        }
+        let (code, _, err) = discrec(&args);
+        assert_eq!(code, 0, "{err}");
+        if json {
+            assert!(err.contains("\"kind\":\"no_exclusive_claim\""), "{err}");
+            assert!(err.contains("\"mode\":\"weak\""), "{err}");
+        } else {
+            assert!(
+                err.contains("warning: access gained without the kernel's exclusive claim"),
+                "{err}"
+            );
+        }
+    }
+    let _ = ns.kill();
+    let _ = ns.wait();
+}

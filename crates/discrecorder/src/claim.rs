@@ -46,6 +46,14 @@ pub enum Warning {
         /// Why unmounting failed.
         reason: String,
     },
+    /// `force` left no visible volume mounted, yet the kernel's exclusive claim stayed
+    /// impossible: a file system of the device is mounted where this process cannot see it
+    /// (another mount namespace: a container, a service with a private /tmp) or another program
+    /// opened it exclusively meanwhile. Access was gained without the exclusive claim.
+    NoExclusiveClaim {
+        /// What is known of why.
+        reason: String,
+    },
     /// The owner record could not be published: other processes see our PID and program name
     /// instead of the client name.
     OwnerNotPublished {
@@ -68,6 +76,10 @@ impl std::fmt::Display for Warning {
             Warning::OwnerNotPublished { reason } => {
                 write!(f, "client name not published to other processes: {reason}")
             }
+            Warning::NoExclusiveClaim { reason } => write!(
+                f,
+                "access gained without the kernel's exclusive claim: {reason}"
+            ),
         }
     }
 }
@@ -542,7 +554,7 @@ fn attempt(
             let remaining = owner::mounts_of(device).map_err(Attempt::Fatal)?;
             state.still_mounted.retain(|w| match w {
                 Warning::StillMounted { mount_point, .. } => remaining.contains(mount_point),
-                Warning::OwnerNotPublished { .. } => true,
+                Warning::OwnerNotPublished { .. } | Warning::NoExclusiveClaim { .. } => true,
             });
             for point in remaining {
                 let known = state.still_mounted.iter().any(|w| {
@@ -554,6 +566,20 @@ fn attempt(
                         reason: "mounted again or busy".to_owned(),
                     });
                 }
+            }
+            let explained = state.still_mounted.iter().any(|w| {
+                matches!(
+                    w,
+                    Warning::StillMounted { .. } | Warning::NoExclusiveClaim { .. }
+                )
+            });
+            if !explained {
+                state.still_mounted.push(Warning::NoExclusiveClaim {
+                    reason: format!(
+                        "{} is still busy after its visible volumes were unmounted: it is mounted in another mount namespace, or open exclusively",
+                        device.spec()
+                    ),
+                });
             }
             return Ok((None, HoldMode::Weak));
         }
