@@ -452,3 +452,39 @@ fn force_falling_back_to_weak_mode_warns_when_the_volume_is_mounted_in_another_n
     let _ = ns.kill();
     let _ = ns.wait();
 }
+
+/// Issue 11 A9: a holder inside a PID namespace published its namespace PID (1), so readers
+/// outside saw a foreign `discrec` instead of the client. The record now gives the PID as the
+/// initial namespace sees it (`NSpid`).
+#[test]
+fn a_holder_inside_a_pid_namespace_is_named_by_readers_outside() {
+    use std::io::BufRead;
+    if !require_root("a9") {
+        return;
+    }
+    let dev = unique_emu("pidns");
+    let mut inside = std::process::Command::new("unshare")
+        .args([
+            "--pid",
+            "--fork",
+            DISCREC,
+            "lock",
+            &dev,
+            "--name",
+            "Contained Job",
+        ])
+        .args(["--", "sh", "-c", "echo ready; exec sleep 60"])
+        .env("DISCRECORDER_RUNTIME_DIR", init())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("unshare");
+    let mut line = String::new();
+    std::io::BufReader::new(inside.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read");
+    assert_eq!(line, "ready\n");
+    let (code, out, err) = discrec(&["owner", &dev]);
+    assert_eq!((code, out.as_str()), (0, "Contained Job\n"), "{err}");
+    let _ = inside.kill();
+    let _ = inside.wait();
+}

@@ -245,7 +245,7 @@ fn read_lock_table() -> Result<LockTable> {
 /// table read. `None` when nobody else holds it after all (a lock of our own PID outliving its
 /// close for a moment, or one released meanwhile).
 pub(crate) fn flock_holder(device: &Device, posix: Option<i32>) -> Option<Owner> {
-    let me = registry::own_local_pid();
+    let me = registry::own_pid();
     let node = device.node();
     let named_by = |pids: &[i32]| {
         pids.iter().filter(|&&p| p > 0 && p != me).find_map(|&pid| {
@@ -358,7 +358,7 @@ pub(crate) fn find_in_locks(device: &Device, locks: &LockTable) -> Option<Owner>
     // Locks in our own PID that this process's table does not account for are released ones
     // still alive for a moment: a forked child (another thread's spawn) or a /proc/PID/fd reader
     // briefly holds a reference to the open file. They are nobody's.
-    let me = registry::own_local_pid();
+    let me = registry::own_pid();
     let node = device.node();
     let flock_holder = locks
         .on(node)

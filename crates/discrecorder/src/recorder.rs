@@ -455,10 +455,9 @@ impl Recorder {
         let child = cmd.spawn().map_err(|e| {
             Error::new(HResult::EFail, format!("cannot start the job: {e}")).with_source(e)
         })?;
-        let job = sys::process::start_time(child.id() as i32).map(|start| ProcessId {
-            pid: sys::process::outer_pid_of(child.id() as i32),
-            start,
-        });
+        // The child's PID as /proc numbers it (ours may be a namespace's), then its start time.
+        let job = sys::process::proc_pid_of_child(child.id() as i32)
+            .and_then(|pid| sys::process::start_time(pid).map(|start| ProcessId { pid, start }));
         if let (Some(r), Some(claim)) = (st.record.as_ref(), st.claim.as_ref()) {
             r.rewrite(&OwnerRecord {
                 job,

@@ -132,7 +132,7 @@ pub(crate) fn own_pid() -> i32 {
     match PID.get() {
         Some((pid, outer)) if *pid == now => *outer,
         _ => {
-            let outer = sys::process::own_outer_pid();
+            let outer = sys::process::own_proc_pid();
             let _ = PID.set((now, outer));
             outer
         }
@@ -141,20 +141,14 @@ pub(crate) fn own_pid() -> i32 {
 
 /// This process's start time (`/proc/self/stat` field 22), published beside its PID.
 pub(crate) fn own_start() -> u64 {
-    sys::process::start_time(rustix::process::getpid().as_raw_nonzero().get()).unwrap_or(0)
-}
-
-/// This process's PID in its own namespace (for comparisons with the lock table a reader in
-/// this namespace sees).
-pub(crate) fn own_local_pid() -> i32 {
-    rustix::process::getpid().as_raw_nonzero().get()
+    sys::process::own_start_time().unwrap_or(0)
 }
 
 /// This process's program name, read once and sanitised.
 pub(crate) fn own_program() -> String {
     static NAME: OnceLock<String> = OnceLock::new();
     NAME.get_or_init(|| {
-        sys::program_name(own_local_pid())
+        sys::process::own_program_name()
             .map(|p| sanitize(&p))
             .unwrap_or_else(|| "unknown".to_owned())
     })

@@ -28,34 +28,66 @@ pub fn start_time(pid: i32) -> Option<u64> {
         .take(4096)
         .read_to_string(&mut text)
         .ok()?;
+    stat_start_time(&text)
+}
+
+/// This process's PID as the mounted `/proc` numbers it: the first `NSpid` value of
+/// `/proc/self/status`, else `getpid()`. Every PID in `/proc` (the lock table, fdinfo, process
+/// directories) is in that numbering, which is the initial PID namespace's unless a container
+/// mounted its own `/proc`.
+///
+/// A holder inside a PID namespace has PID 1 or so in its own namespace; readers outside see its
+/// lock under the outer PID, and the record must say that one.
+pub fn own_proc_pid() -> i32 {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| first_nspid(&status))
+        .unwrap_or_else(|| rustix::process::getpid().as_raw_nonzero().get())
+}
+
+/// This process's start time (`/proc/self/stat` field 22).
+pub fn own_start_time() -> Option<u64> {
+    stat_start_time(&fs::read_to_string("/proc/self/stat").ok()?)
+}
+
+/// This process's program name (`/proc/self/comm`), unsanitised.
+pub fn own_program_name() -> Option<String> {
+    let comm = fs::read("/proc/self/comm").ok()?;
+    Some(String::from_utf8_lossy(comm.strip_suffix(b"\n").unwrap_or(&comm)).into_owned())
+}
+
+/// A child's PID (as `fork` returned it, in our namespace) as the mounted `/proc` numbers it,
+/// through a pidfd's `/proc/self/fdinfo` `Pid:` line; `None` if the kernel cannot say.
+pub fn proc_pid_of_child(pid: i32) -> Option<i32> {
+    use std::os::fd::AsRawFd;
+    let fd = rustix::process::pidfd_open(
+        rustix::process::Pid::from_raw(pid)?,
+        rustix::process::PidfdFlags::empty(),
+    )
+    .ok()?;
+    let info = fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).ok()?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("Pid:"))?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|p: &i32| *p > 0)
+}
+
+fn first_nspid(status: &str) -> Option<i32> {
+    let line = status.lines().find(|l| l.starts_with("NSpid:"))?;
+    line["NSpid:".len()..]
+        .split_ascii_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn stat_start_time(text: &str) -> Option<u64> {
     // The command name (field 2) is in parentheses and may hold spaces or ')': the fields that
     // follow start after the last ')'. Field 3 is the first after it, so field 22 is the 20th.
     let rest = &text[text.rfind(')')? + 1..];
     rest.split_ascii_whitespace().nth(19)?.parse().ok()
-}
-
-/// This process's PID as the initial PID namespace sees it: the first `NSpid` value of
-/// `/proc/self/status` (the outermost namespace the mounted `/proc` knows), else `getpid()`.
-///
-/// A holder inside a PID namespace (a container) has PID 1 or so in its own namespace; readers
-/// outside see its lock under the outer PID, and the record must say that one.
-pub fn own_outer_pid() -> i32 {
-    outer_pid_of(rustix::process::getpid().as_raw_nonzero().get())
-}
-
-/// `pid`'s PID as the initial PID namespace sees it (first `NSpid` value), else `pid`.
-pub fn outer_pid_of(pid: i32) -> i32 {
-    fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("NSpid:"))?;
-            line["NSpid:".len()..]
-                .split_ascii_whitespace()
-                .next()?
-                .parse()
-                .ok()
-        })
-        .unwrap_or(pid)
 }
 
 /// What `/proc/PID/fdinfo` says about whether `pid` holds, through one of its open files, an
@@ -173,10 +205,20 @@ mod tests {
     }
 
     #[test]
-    fn outer_pid_is_our_pid_outside_namespaces() {
+    fn proc_pid_is_our_pid_outside_namespaces() {
         // The test suite runs in the initial PID namespace (or one whose /proc says so).
         let me = rustix::process::getpid().as_raw_nonzero().get();
-        assert_eq!(own_outer_pid(), me);
+        assert_eq!(own_proc_pid(), me);
+        assert_eq!(own_start_time(), start_time(me));
+        let child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("sleep");
+        let pid = child.id() as i32;
+        assert_eq!(proc_pid_of_child(pid), Some(pid));
+        let mut child = child;
+        let _ = child.kill();
+        let _ = child.wait();
     }
 
     #[test]
