@@ -383,14 +383,14 @@ pub(crate) fn find_in_locks(device: &Device, locks: &LockTable) -> Option<Owner>
 ///   record gives, and that process holds the device's lock now, as its own `/proc/PID/fdinfo`
 ///   shows (readable by root and by the holder's own user);
 /// - where those descriptors cannot be read (another user's process, a reader without root),
-///   the record file's owner (set by the kernel) may open the device for writing: a user without
-///   access to the device cannot pass for its holder; one with access could, to such readers
-///   only;
+///   that process may open the device for writing by its credentials (`/proc/PID/status`,
+///   readable by all), else by the record file's owner (set by the kernel): a user without access
+///   to the device cannot pass for its holder; one with access could, to such readers only;
 /// - when neither named process is alive, the claim is held by descendants of the job: the
 ///   record counts if its owner may open the device for writing, with the PID of a process
 ///   that holds the lock where `/proc` lets us find one.
 fn verify(device: &Device, lock_pid: i32, c: record::Candidate) -> Option<Owner> {
-    use sys::process::{holds_flock, start_time, uid_may_write, Holds};
+    use sys::process::{holds_flock, process_may_write, start_time, uid_may_write, Holds};
     let writer_may_write = || {
         rustix::fs::stat(device.path())
             .is_ok_and(|st| uid_may_write(c.uid, st.st_mode & 0o7777, st.st_uid, st.st_gid))
@@ -402,11 +402,19 @@ fn verify(device: &Device, lock_pid: i32, c: record::Candidate) -> Option<Owner>
         .filter(|j| start_time(j.pid) == Some(j.start))
         .map(|j| j.pid);
     let alive: Vec<i32> = writer.into_iter().chain(job).collect();
+    // Whether `pid`, by its credentials (world-readable in /proc/PID/status), may open the
+    // device read-write; the record file's owner stands in when that cannot be read.
+    let may_write = |pid: i32| {
+        rustix::fs::stat(device.path()).is_ok_and(|st| {
+            process_may_write(pid, st.st_mode & 0o7777, st.st_uid, st.st_gid)
+                .unwrap_or_else(writer_may_write)
+        })
+    };
     for pid in &alive {
         match holds_flock(*pid, device.node(), lock_pid) {
             Holds::Yes => return Some(Owner::client_held_by(c.record, Some(*pid))),
             Holds::No => {}
-            Holds::Unknown if writer_may_write() => {
+            Holds::Unknown if may_write(*pid) => {
                 return Some(Owner::client_held_by(c.record, Some(*pid)))
             }
             Holds::Unknown => {}

@@ -342,10 +342,16 @@ c_sigkill_frees_for_xorriso() {
     wait_for 5 owner_is Doomed || { bad "holder did not show up as owner within 5 s"; return; }
     child=$(pgrep -P "$d" | head -n 1)
     kill -KILL "$d"; note "kill -KILL $d"; bg_wait "$d" 5
-    x xorriso -outdev "$DEV" -toc || bad "xorriso -toc failed right after SIGKILL of the holder"
+    # The job's command inherited the claim (as with flock(1)): still held, still named.
     x "$DISCREC" owner "$DEV"
-    [ -z "$OUT" ] || bad "owner after SIGKILL is '$OUT', want empty"
-    [ -z "$child" ] || kill "$child" 2>/dev/null   # COMMAND outlives discrec by design
+    [ "$OUT" = Doomed ] || bad "owner after SIGKILL of discrec is '$OUT', want Doomed (its job holds the claim)"
+    x xorriso -outdev "$DEV" -toc && bad "xorriso got the drive while the job still held it"
+    [ -n "$child" ] || { bad "no job process found"; return; }
+    kill -KILL "$child"; note "kill -KILL $child (the job)"
+    wait_for 5 sh -c "! kill -0 $child 2>/dev/null" || bad "the job did not die"
+    x xorriso -outdev "$DEV" -toc || bad "xorriso -toc failed right after SIGKILL of the last holder"
+    x "$DISCREC" owner "$DEV"
+    [ -z "$OUT" ] || bad "owner after the last holder died is '$OUT', want empty"
 }
 
 # 8. kernel media polling stops while held (no DISK_MEDIA_CHANGE uevent), resumes after

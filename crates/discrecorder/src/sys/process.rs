@@ -155,6 +155,37 @@ pub fn find_flock_holder(file: FileId, lock_pid: i32) -> Option<i32> {
         .find(|&pid| holds_flock(pid, file, lock_pid) == Holds::Yes)
 }
 
+/// Whether process `pid` may open a node of mode `mode`, owner `owner` and group `group` for
+/// reading and writing, by its effective user and groups as `/proc/PID/status` gives them
+/// (readable by every user), and the mode bits. `None` if the process is gone.
+pub fn process_may_write(pid: i32, mode: u32, owner: u32, group: u32) -> Option<bool> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Vec<u32> {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|rest| {
+                rest.split_ascii_whitespace()
+                    .filter_map(|v| v.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // Uid: real, effective, saved, filesystem; the filesystem IDs decide file access.
+    let uid = *field("Uid:").get(3)?;
+    let gid = *field("Gid:").get(3)?;
+    let groups = field("Groups:");
+    Some(if uid == 0 {
+        true
+    } else if uid == owner {
+        mode & 0o600 == 0o600
+    } else if gid == group || groups.contains(&group) {
+        mode & 0o060 == 0o060
+    } else {
+        mode & 0o006 == 0o006
+    })
+}
+
 /// Whether user `uid` may open a node of mode `mode`, owner `owner` and group `group` for
 /// reading and writing, by its mode bits and the user's groups (`/etc/passwd`, `/etc/group`).
 /// Access control lists are not read, so this may say no where an ACL says yes.
