@@ -47,6 +47,19 @@ Exit status:
   128+N    COMMAND died of signal N
   141      stdout is a pipe whose reader has gone (EPIPE)";
 
+/// `--timeout SECS`: how long one drive command may take, in seconds (fractions allowed, more
+/// than 0).
+pub fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| "give a number of seconds (fractions allowed)".to_owned())?;
+    if secs.is_finite() && secs > 0.0 {
+        Ok(std::time::Duration::from_secs_f64(secs.min(1.0e6)))
+    } else {
+        Err("give a number of seconds greater than 0".to_owned())
+    }
+}
+
 /// Why discrec did not succeed.
 #[derive(Debug)]
 pub enum Failure {

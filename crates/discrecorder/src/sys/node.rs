@@ -88,7 +88,11 @@ pub fn inherited_flock(file: super::FileId) -> Option<OwnedFd> {
     use std::os::fd::{BorrowedFd, RawFd};
     use std::os::unix::fs::MetadataExt;
     const MAX_FDS: usize = 1024;
-    for entry in std::fs::read_dir("/proc/self/fd").ok()?.flatten().take(MAX_FDS) {
+    for entry in std::fs::read_dir("/proc/self/fd")
+        .ok()?
+        .flatten()
+        .take(MAX_FDS)
+    {
         let Some(n) = entry
             .file_name()
             .to_str()
