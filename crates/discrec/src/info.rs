@@ -212,47 +212,37 @@ pub fn run(json: bool, args: Args) -> Outcome {
             hung: false,
             skipped: Vec::new(),
         };
-        match queries.run("identity", || rec.identity()) {
-            Some(id) => {
-                info.vendor = Some(id.vendor);
-                info.product = Some(id.product);
-                info.revision = Some(id.revision);
-            }
-            None => {}
+        if let Some(id) = queries.run("identity", || rec.identity()) {
+            info.vendor = Some(id.vendor);
+            info.product = Some(id.product);
+            info.revision = Some(id.revision);
         }
-        match queries.run("serial number", || rec.serial_number()) {
-            Some(s) => info.serial = s,
-            None => {}
+        if let Some(s) = queries.run("serial number", || rec.serial_number()) {
+            info.serial = s;
         }
-        match queries.run("configuration", || rec.configuration(RequestType::All)) {
-            Some(config) => {
-                if let Some(Ok(list)) = config.profiles() {
-                    info.profiles = list.iter().map(|p| profile(p.profile, p.current)).collect();
-                }
-                info.features = config
-                    .features
-                    .iter()
-                    .map(|f| feature(f.code, f.current))
-                    .collect();
-                info.device_can_load_media = config
-                    .removable_medium()
-                    .and_then(|r| r.ok())
-                    .map(|r| r.can_load_media());
+        if let Some(config) = queries.run("configuration", || rec.configuration(RequestType::All)) {
+            if let Some(Ok(list)) = config.profiles() {
+                info.profiles = list.iter().map(|p| profile(p.profile, p.current)).collect();
             }
-            None => {}
+            info.features = config
+                .features
+                .iter()
+                .map(|f| feature(f.code, f.current))
+                .collect();
+            info.device_can_load_media = config
+                .removable_medium()
+                .and_then(|r| r.ok())
+                .map(|r| r.can_load_media());
         }
-        match queries.run("mode pages", || rec.supported_mode_pages()) {
-            Some(pages) => {
-                info.mode_pages = pages
-                    .into_iter()
-                    .map(|p| Named {
-                        code: format!("0x{p:02X}"),
-                        name: mode_page_name(p),
-                        current: false,
-                    })
-                    .collect()
-            }
-            None => {}
+        if let Some(pages) = queries.run("mode pages", || rec.supported_mode_pages()) {
+            info.mode_pages = pages
+                .into_iter()
+                .map(|p| Named {
+                    code: format!("0x{p:02X}"),
+                    name: mode_page_name(p),
+                    current: false,
+                })
+                .collect();
         }
         info.medium = match queries.run_raw("medium", || rec.check_medium()) {
             Some(Ok(())) => Some("ready".to_owned()),
