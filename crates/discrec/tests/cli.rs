@@ -990,3 +990,28 @@ fn info_on_a_hung_drive_takes_one_timeout_and_exits_74() {
     let (code, _, err) = discrec(&["list", "--timeout", "0.3"]);
     assert_ne!(code, 64, "{err}");
 }
+
+/// Issue 11 E2: an unusable runtime directory is not "in use by another application": its own
+/// meaning, and exit 77 like other permission problems, not 1 (busy).
+#[test]
+fn a_broken_runtime_directory_is_not_in_use_by_another_application() {
+    use std::os::unix::fs::PermissionsExt;
+    let runtime = tempfile::tempdir().expect("tempdir");
+    let private = runtime.path().join(format!(
+        "discrecorder-emu-{}",
+        rustix::process::geteuid().as_raw()
+    ));
+    std::fs::create_dir(&private).expect("mkdir");
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    for json in [false, true] {
+        let mut args = vec!["emu", "create", "broken"];
+        if json {
+            args.insert(0, "--json");
+        }
+        let (code, _, err) = discrec_in(runtime.path(), &args);
+        assert_eq!(code, 77, "{err}");
+        assert!(err.contains("E_ACCESSDENIED"), "{err}");
+        assert!(!err.contains("another application"), "{err}");
+        assert!(err.contains("directory"), "{err}");
+    }
+}
