@@ -86,8 +86,8 @@ impl From<Error> for Failure {
 pub type Outcome = Result<ExitCode, Failure>;
 
 /// Whether `err` means "someone else has the device" (busy, or a wait that timed out), as
-/// opposed to a permission problem: E_ACCESSDENIED covers both, and only an errno of EACCES or
-/// EPERM behind it tells them apart.
+/// opposed to a permission problem or an unusable runtime directory: E_ACCESSDENIED covers all
+/// of them, and [`Error::is_permission_problem`] tells them apart.
 pub fn is_conflict(err: &Error) -> bool {
     match err.hresult() {
         HResult::RecorderLocked => true,
@@ -97,9 +97,7 @@ pub fn is_conflict(err: &Error) -> bool {
 }
 
 fn is_permission(err: &Error) -> bool {
-    const EPERM: i32 = 1;
-    const EACCES: i32 = 13;
-    matches!(err.raw_os_error(), Some(EPERM | EACCES))
+    err.is_permission_problem()
 }
 
 /// The exit status for a library error (the table in `discrec --help`).

@@ -743,13 +743,10 @@ fn open_error(device: &Device, err: std::io::Error) -> Error {
                     )
                 })
                 .unwrap_or_default();
-            Error::new(
-                HResult::EAccessDenied,
-                format!(
-                    "permission denied opening {path}: {}{detail}",
-                    errno_text(&err)
-                ),
-            )
+            Error::permission_denied(format!(
+                "permission denied opening {path}: {}{detail}",
+                errno_text(&err)
+            ))
             .with_source(err)
         }
         Some(libc_errno::EBUSY) => Error::new(
