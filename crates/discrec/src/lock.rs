@@ -12,8 +12,8 @@ use crate::output::{self, status, Failure, Outcome};
 
 /// Hold exclusive access to DEVICE while COMMAND runs, then release it.
 ///
-/// COMMAND never inherits the claim: if discrec itself is killed, the device is free at once
-/// even while COMMAND keeps running. SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to
+/// COMMAND inherits the claim, as with flock(1) (-o/--close keeps it out), and a discrec run
+/// inside the job nests under it. SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to
 /// COMMAND. Exits with COMMAND's status (128+N if it died of signal N); 126/127 if it could
 /// not be run; 1 (or -E N) if the device is busy or the wait timed out. Unlike flock(1),
 /// discrec does not wait unless told to with --wait.
