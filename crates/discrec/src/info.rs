@@ -20,10 +20,15 @@ use crate::output::{self, outln, Failure, Outcome};
 
 Partial failures (a command the drive did not answer) are printed on stderr (listed under
 \"errors\" with --json) after everything that could be read; the exit status is then the
-first failure's (66 the device vanished, 74 it did not answer or answered garbage).")]
+first failure's (66 the device vanished, 74 it did not answer or answered garbage). After a
+command timeout the remaining queries are not attempted (each would wait as long again).")]
 pub struct Args {
     /// The device: /dev/srN, emu:NAME, or a recorder id from `discrec list`.
     device: String,
+    /// Give up on a drive command after SECS seconds (E_IMAPI_RECORDER_COMMAND_TIMEOUT); after
+    /// the first timeout the remaining queries are not attempted.
+    #[arg(long, value_name = "SECS", value_parser = output::parse_timeout)]
+    timeout: Option<std::time::Duration>,
 }
 
 /// A profile or feature: its number and name.
@@ -104,11 +109,79 @@ struct Info {
     errors: Vec<String>,
 }
 
+/// The drive queries of `info`: each failure is noted (the first one's exit status kept), and
+/// after a command timeout the rest are not attempted, since each would wait as long again.
+struct Queries<'a> {
+    failed: &'a mut Option<u8>,
+    errors: &'a mut Vec<String>,
+    /// Whether a command timed out.
+    hung: bool,
+    /// The queries skipped after a timeout.
+    skipped: Vec<&'static str>,
+}
+
+impl Queries<'_> {
+    /// Runs `query` unless the drive timed out already; `None` if it failed or was skipped.
+    fn run<T>(
+        &mut self,
+        what: &'static str,
+        query: impl FnOnce() -> Result<T, Error>,
+    ) -> Option<T> {
+        match self.run_raw(what, query)? {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.note(e);
+                None
+            }
+        }
+    }
+
+    /// Runs `query` unless the drive timed out already, leaving its error to the caller except
+    /// for a timeout, which is noted; `None` if it was skipped or timed out.
+    fn run_raw<T>(
+        &mut self,
+        what: &'static str,
+        query: impl FnOnce() -> Result<T, Error>,
+    ) -> Option<Result<T, Error>> {
+        if self.hung {
+            self.skipped.push(what);
+            return None;
+        }
+        match query() {
+            Err(e) if e.hresult() == HResult::RecorderCommandTimeout => {
+                self.hung = true;
+                self.note(e);
+                None
+            }
+            other => Some(other),
+        }
+    }
+
+    fn note(&mut self, e: Error) {
+        self.failed
+            .get_or_insert(output::exit_status(&e, output::status::CONFLICT));
+        self.errors.push(e.to_string());
+    }
+
+    /// Adds one line for the queries skipped after a timeout.
+    fn finish(self) {
+        if !self.skipped.is_empty() {
+            self.errors.push(format!(
+                "not attempted after the drive timed out: {}",
+                self.skipped.join(", ")
+            ));
+        }
+    }
+}
+
 pub fn run(json: bool, args: Args) -> Outcome {
     let device = args.device.as_str();
     // The exit status of the first query that failed: everything else is still reported.
     let mut failed: Option<u8> = None;
     let rec = Recorder::open(device)?;
+    if let Some(t) = args.timeout {
+        rec.set_command_timeout(t);
+    }
     let mut info = Info {
         id: rec.active_recorder_id(),
         device: rec.device().spec().to_owned(),
@@ -133,57 +206,51 @@ pub fn run(json: bool, args: Args) -> Outcome {
         errors: Vec::new(),
     };
     if info.is_mmc {
-        let mut note = |e: Error| {
-            failed.get_or_insert(output::exit_status(&e, output::status::CONFLICT));
-            info.errors.push(e.to_string());
+        let mut queries = Queries {
+            failed: &mut failed,
+            errors: &mut info.errors,
+            hung: false,
+            skipped: Vec::new(),
         };
-        match rec.identity() {
-            Ok(id) => {
-                info.vendor = Some(id.vendor);
-                info.product = Some(id.product);
-                info.revision = Some(id.revision);
+        if let Some(id) = queries.run("identity", || rec.identity()) {
+            info.vendor = Some(id.vendor);
+            info.product = Some(id.product);
+            info.revision = Some(id.revision);
+        }
+        if let Some(s) = queries.run("serial number", || rec.serial_number()) {
+            info.serial = s;
+        }
+        if let Some(config) = queries.run("configuration", || rec.configuration(RequestType::All)) {
+            if let Some(Ok(list)) = config.profiles() {
+                info.profiles = list.iter().map(|p| profile(p.profile, p.current)).collect();
             }
-            Err(e) => note(e),
+            info.features = config
+                .features
+                .iter()
+                .map(|f| feature(f.code, f.current))
+                .collect();
+            info.device_can_load_media = config
+                .removable_medium()
+                .and_then(|r| r.ok())
+                .map(|r| r.can_load_media());
         }
-        match rec.serial_number() {
-            Ok(s) => info.serial = s,
-            Err(e) => note(e),
+        if let Some(pages) = queries.run("mode pages", || rec.supported_mode_pages()) {
+            info.mode_pages = pages
+                .into_iter()
+                .map(|p| Named {
+                    code: format!("0x{p:02X}"),
+                    name: mode_page_name(p),
+                    current: false,
+                })
+                .collect();
         }
-        match rec.configuration(RequestType::All) {
-            Ok(config) => {
-                if let Some(Ok(list)) = config.profiles() {
-                    info.profiles = list.iter().map(|p| profile(p.profile, p.current)).collect();
-                }
-                info.features = config
-                    .features
-                    .iter()
-                    .map(|f| feature(f.code, f.current))
-                    .collect();
-                info.device_can_load_media = config
-                    .removable_medium()
-                    .and_then(|r| r.ok())
-                    .map(|r| r.can_load_media());
-            }
-            Err(e) => note(e),
-        }
-        match rec.supported_mode_pages() {
-            Ok(pages) => {
-                info.mode_pages = pages
-                    .into_iter()
-                    .map(|p| Named {
-                        code: format!("0x{p:02X}"),
-                        name: mode_page_name(p),
-                        current: false,
-                    })
-                    .collect()
-            }
-            Err(e) => note(e),
-        }
-        info.medium = Some(match rec.check_medium() {
-            Ok(()) => "ready".to_owned(),
-            Err(e) if e.hresult() == HResult::MediaNoMedia => "none".to_owned(),
-            Err(e) => format!("not ready: {}", e.name()),
-        });
+        info.medium = match queries.run_raw("medium", || rec.check_medium()) {
+            Some(Ok(())) => Some("ready".to_owned()),
+            Some(Err(e)) if e.hresult() == HResult::MediaNoMedia => Some("none".to_owned()),
+            Some(Err(e)) => Some(format!("not ready: {}", e.name())),
+            None => None,
+        };
+        queries.finish();
     }
     if json {
         output::print_json(&info)?;

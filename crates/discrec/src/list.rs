@@ -35,6 +35,10 @@ pub struct Args {
         default_value = "id,device,vendor,product,rev,medium,owner"
     )]
     output: Vec<Column>,
+    /// Give up on a drive command after SECS seconds (default 2: one hung drive must not stall
+    /// the whole list).
+    #[arg(long, value_name = "SECS", value_parser = output::parse_timeout)]
+    timeout: Option<std::time::Duration>,
 }
 
 /// A column of the table.
@@ -115,7 +119,7 @@ struct ListRow {
     error: Option<String>,
 }
 
-fn list_row(info: master::RecorderInfo) -> ListRow {
+fn list_row(info: master::RecorderInfo, timeout: std::time::Duration) -> ListRow {
     let mut row = ListRow {
         id: info.id,
         device: info.device,
@@ -136,7 +140,7 @@ fn list_row(info: master::RecorderInfo) -> ListRow {
         }
     };
     // One hung drive must not stall the whole list for the default timeout per command.
-    rec.set_command_timeout(std::time::Duration::from_secs(2));
+    rec.set_command_timeout(timeout);
     match rec.identity() {
         Ok(id) => {
             row.vendor = Some(id.vendor);
@@ -166,7 +170,11 @@ fn list_row(info: master::RecorderInfo) -> ListRow {
 pub fn run(json: bool, args: Args) -> Outcome {
     let recorders = master::recorders();
     let drives = recorders.iter().filter(|r| !r.emulated).count();
-    let rows: Vec<ListRow> = recorders.into_iter().map(list_row).collect();
+    let timeout = args.timeout.unwrap_or(std::time::Duration::from_secs(2));
+    let rows: Vec<ListRow> = recorders
+        .into_iter()
+        .map(|r| list_row(r, timeout))
+        .collect();
     if json {
         output::print_json(&ListOutput {
             optical_drives: drives,

@@ -14,7 +14,8 @@ use crate::output::{self, status, Failure, Outcome};
 ///
 /// COMMAND inherits the claim, as with flock(1): the device stays held while any process of the
 /// job holds it, also if discrec itself is killed; with -o/--close the device is free the moment
-/// discrec dies, even while COMMAND keeps running. SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to
+/// discrec dies, even while COMMAND keeps running. A discrec run inside the job nests under its
+/// claim. SIGINT, SIGTERM, SIGHUP and SIGQUIT are forwarded to
 /// COMMAND. Exits with COMMAND's status (128+N if it died of signal N); 126/127 if it could
 /// not be run; 1 (or -E N) if the device is busy or the wait timed out. Unlike flock(1),
 /// discrec does not wait unless told to with --wait.
@@ -74,6 +75,13 @@ pub struct Args {
     /// Say on stderr what discrec waits for, and when and how access was gained.
     #[arg(long)]
     verbose: bool,
+    /// Eject the medium after COMMAND exits, before releasing the device.
+    #[arg(long)]
+    eject: bool,
+    /// Give up on a drive command (the check that the drive answers, --eject) after SECS
+    /// seconds: E_IMAPI_RECORDER_COMMAND_TIMEOUT, exit 74.
+    #[arg(long, value_name = "SECS", value_parser = output::parse_timeout)]
+    timeout: Option<Duration>,
     /// Words after DEVICE not preceded by `--`: refused with a usage error that says so.
     #[arg(hide = true, num_args = 0.., allow_hyphen_values = true)]
     stray: Vec<String>,
@@ -174,6 +182,9 @@ pub fn run(json: bool, args: Args) -> Outcome {
             ClaimScope::Full
         });
     let recorder = Recorder::open(device).map_err(refused)?;
+    if let Some(t) = args.timeout {
+        recorder.set_command_timeout(t);
+    }
     if args.verbose && wait != Wait::Immediately {
         output::notice(format_args!(
             "waiting {} for {device}",
@@ -246,6 +257,12 @@ pub fn run(json: bool, args: Args) -> Outcome {
     };
     let forwarder = forward_signals(signals, child.id());
     let status = child.wait();
+    // --eject: under the claim still held, after COMMAND and before releasing.
+    let ejected = if args.eject {
+        access.recorder().eject_media()
+    } else {
+        Ok(())
+    };
     drop(access);
     if let Some(handle) = forwarder {
         handle.close();
@@ -258,7 +275,16 @@ pub fn run(json: bool, args: Args) -> Outcome {
         (None, Some(sig)) => 128 + sig,
         (None, None) => 1,
     };
-    Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+    let code = u8::try_from(code).unwrap_or(1);
+    match ejected {
+        Ok(()) => Ok(ExitCode::from(code)),
+        // COMMAND's failure comes first; else the eject's.
+        Err(e) if code != 0 => {
+            output::print_error(json, &e);
+            Ok(ExitCode::from(code))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn print_notices(acquired: &Acquired) {

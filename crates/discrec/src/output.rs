@@ -47,6 +47,19 @@ Exit status:
   128+N    COMMAND died of signal N
   141      stdout is a pipe whose reader has gone (EPIPE)";
 
+/// `--timeout SECS`: how long one drive command may take, in seconds (fractions allowed, more
+/// than 0).
+pub fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| "give a number of seconds (fractions allowed)".to_owned())?;
+    if secs.is_finite() && secs > 0.0 {
+        Ok(std::time::Duration::from_secs_f64(secs.min(1.0e6)))
+    } else {
+        Err("give a number of seconds greater than 0".to_owned())
+    }
+}
+
 /// Why discrec did not succeed.
 #[derive(Debug)]
 pub enum Failure {
@@ -73,8 +86,8 @@ impl From<Error> for Failure {
 pub type Outcome = Result<ExitCode, Failure>;
 
 /// Whether `err` means "someone else has the device" (busy, or a wait that timed out), as
-/// opposed to a permission problem: E_ACCESSDENIED covers both, and only an errno of EACCES or
-/// EPERM behind it tells them apart.
+/// opposed to a permission problem or an unusable runtime directory: E_ACCESSDENIED covers all
+/// of them, and [`Error::is_permission_problem`] tells them apart.
 pub fn is_conflict(err: &Error) -> bool {
     match err.hresult() {
         HResult::RecorderLocked => true,
@@ -84,9 +97,7 @@ pub fn is_conflict(err: &Error) -> bool {
 }
 
 fn is_permission(err: &Error) -> bool {
-    const EPERM: i32 = 1;
-    const EACCES: i32 = 13;
-    matches!(err.raw_os_error(), Some(EPERM | EACCES))
+    err.is_permission_problem()
 }
 
 /// The exit status for a library error (the table in `discrec --help`).

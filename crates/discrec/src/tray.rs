@@ -2,6 +2,7 @@
 //! the refusal while another client holds the device is the library's.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use discrecorder::Recorder;
 use serde::Serialize;
@@ -19,6 +20,9 @@ pub struct EjectArgs {
     /// The client name to publish while ejecting.
     #[arg(long, short = 'N', default_value = "discrec eject")]
     name: String,
+    /// Give up on a drive command after SECS seconds (E_IMAPI_RECORDER_COMMAND_TIMEOUT, exit 74).
+    #[arg(long, value_name = "SECS", value_parser = output::parse_timeout)]
+    timeout: Option<Duration>,
 }
 
 /// Close the tray (refused with E_IMAPI_RECORDER_LOCKED while another client holds it).
@@ -32,6 +36,9 @@ pub struct CloseArgs {
     /// The client name to publish while closing.
     #[arg(long, short = 'N', default_value = "discrec close-tray")]
     name: String,
+    /// Give up on a drive command after SECS seconds (E_IMAPI_RECORDER_COMMAND_TIMEOUT, exit 74).
+    #[arg(long, value_name = "SECS", value_parser = output::parse_timeout)]
+    timeout: Option<Duration>,
 }
 
 /// Which way the tray moves.
@@ -49,17 +56,26 @@ struct Done<'a> {
 }
 
 pub fn eject(json: bool, args: EjectArgs) -> Outcome {
-    tray(json, &args.device, &args.name, Move::Eject)
+    tray(json, &args.device, &args.name, args.timeout, Move::Eject)
 }
 
 pub fn close(json: bool, args: CloseArgs) -> Outcome {
-    tray(json, &args.device, &args.name, Move::CloseTray)
+    tray(
+        json,
+        &args.device,
+        &args.name,
+        args.timeout,
+        Move::CloseTray,
+    )
 }
 
-fn tray(json: bool, device: &str, name: &str, how: Move) -> Outcome {
+fn tray(json: bool, device: &str, name: &str, timeout: Option<Duration>, how: Move) -> Outcome {
     // The one place these subcommands call the library.
     let rec = Recorder::open(device)?;
     rec.set_client_name(name)?;
+    if let Some(t) = timeout {
+        rec.set_command_timeout(t);
+    }
     match how {
         Move::Eject => rec.eject_media()?,
         Move::CloseTray => rec.close_tray()?,

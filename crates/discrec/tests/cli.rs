@@ -876,3 +876,149 @@ fn chaos_lock_killed_at_random_instants_never_frees_a_device_its_command_holds()
         "kills landed: {started} after the command started, {not_started} before"
     );
 }
+
+/// Whether the tray of the emulated `dev` is open, from its state file.
+fn tray_open(dev: &str) -> bool {
+    let bytes = std::fs::read(emu_backing(dev)).expect("read emu state");
+    discrecorder::testing::parse_emu_state(&bytes, dev)
+        .expect("parse emu state")
+        .tray_open
+}
+
+/// Issue 11 E5: a `discrec` started inside a job acts under the job's claim (nesting): eject,
+/// close-tray, owner and lock succeed, and the job's client stays the owner throughout.
+#[test]
+fn a_job_acts_on_the_drive_it_holds_nesting_under_its_claim() {
+    let dev = created_emu("cli-job-nest");
+    let d = DISCREC;
+    let script = format!(
+        "set -e; {d} eject {dev}; {d} close-tray {dev}; {d} owner {dev}; \
+         {d} lock {dev} -N Inner -- {d} owner {dev}; \
+         {d} lock {dev} -N Inner -- {d} eject {dev}; {d} owner {dev}"
+    );
+    let (code, out, err) = discrec(&["lock", &dev, "-N", "Outer Job", "--", "sh", "-c", &script]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out, "Outer Job\nOuter Job\nOuter Job\n",
+        "the job's client stays the owner: the inner commands nested"
+    );
+    assert!(tray_open(&dev), "the inner eject ran");
+    assert_eq!(owner_of(&dev), None, "free once the job ended");
+}
+
+/// Issue 11 E5: only the job's own processes nest. A sibling, even with the job's whole
+/// environment, is another client and is refused.
+#[test]
+fn outside_the_job_the_drive_stays_refused_even_with_the_jobs_environment() {
+    let dev = created_emu("cli-job-sibling");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env_file = dir.path().join("env");
+    let (mut lock, line) = lock_running_sh(
+        &dev,
+        "Outer Job",
+        &format!("env -0 > {}; echo $$; exec sleep 100", env_file.display()),
+    );
+    let command_pid: i32 = line.trim().parse().expect("pid");
+    let env = std::fs::read(&env_file).expect("env");
+    let vars: Vec<(String, String)> = env
+        .split(|&b| b == 0)
+        .filter_map(|kv| {
+            let kv = String::from_utf8_lossy(kv).into_owned();
+            let (k, v) = kv.split_once('=')?;
+            Some((k.to_owned(), v.to_owned()))
+        })
+        .collect();
+    for args in [
+        &["eject", &dev][..],
+        &["close-tray", &dev],
+        &["lock", &dev, "-N", "Sibling", "--", "true"],
+    ] {
+        let out = discrec_with(args, |c| {
+            c.env_clear().envs(vars.iter().cloned());
+        });
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("E_IMAPI_RECORDER_LOCKED") || err.contains("E_ACCESSDENIED"),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!tray_open(&dev), "the sibling's eject did nothing");
+    kill9(command_pid);
+    let _ = lock.wait();
+    assert_eq!(owner_of(&dev), None);
+}
+
+/// Issue 11 E5: `lock --eject` ejects the medium after COMMAND exits, before releasing.
+#[test]
+fn lock_eject_opens_the_tray_after_the_command_and_keeps_its_status() {
+    let dev = created_emu("cli-lock-eject");
+    assert!(!tray_open(&dev));
+    let (code, _, err) = discrec(&["lock", &dev, "-N", "Ejector", "--eject", "--", "true"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(tray_open(&dev), "ejected");
+    let (code, _, err) = discrec(&["close-tray", &dev]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = discrec(&[
+        "lock", &dev, "-N", "Ejector", "--eject", "--", "sh", "-c", "exit 3",
+    ]);
+    assert_eq!(code, 3, "{err}");
+    assert!(tray_open(&dev), "ejected after a failed command too");
+    assert_eq!(owner_of(&dev), None);
+}
+
+/// Issue 11 E8: `--timeout SECS` on the commands that talk to the drive, and `info` on a hung
+/// drive gives up after the first timeout instead of timing out on every query.
+#[test]
+fn info_on_a_hung_drive_takes_one_timeout_and_exits_74() {
+    let dev = created_emu("cli-hang");
+    let (code, _, err) = discrec(&["emu", "set", &dev, "--fault", "hang"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = discrec(&["info", &dev, "--timeout", "0.3"]);
+    assert_eq!(code, 74, "{err}");
+    assert_eq!(
+        err.matches("E_IMAPI_RECORDER_COMMAND_TIMEOUT").count(),
+        1,
+        "one timeout: {err}"
+    );
+    assert!(err.contains("not attempted"), "{err}");
+    let (code, out, err) = discrec(&["--json", "info", &dev, "--timeout", "0.3"]);
+    assert_eq!(code, 74, "{err}");
+    assert_eq!(out.matches("COMMAND_TIMEOUT").count(), 1, "{out}");
+    for args in [
+        &["eject", &dev, "--timeout", "0.3"][..],
+        &["close-tray", &dev, "--timeout", "0.3"],
+        &["lock", &dev, "-N", "T", "--timeout", "0.3", "--", "true"],
+    ] {
+        let (code, _, err) = discrec(args);
+        assert_eq!(code, 74, "{args:?}: {err}");
+        assert!(err.contains("within 300 ms"), "{args:?}: {err}");
+    }
+    let (code, _, err) = discrec(&["list", "--timeout", "0.3"]);
+    assert_ne!(code, 64, "{err}");
+}
+
+/// Issue 11 E2: an unusable runtime directory is not "in use by another application": its own
+/// meaning, and exit 77 like other permission problems, not 1 (busy).
+#[test]
+fn a_broken_runtime_directory_is_not_in_use_by_another_application() {
+    use std::os::unix::fs::PermissionsExt;
+    let runtime = tempfile::tempdir().expect("tempdir");
+    let private = runtime.path().join(format!(
+        "discrecorder-emu-{}",
+        rustix::process::geteuid().as_raw()
+    ));
+    std::fs::create_dir(&private).expect("mkdir");
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    for json in [false, true] {
+        let mut args = vec!["emu", "create", "broken"];
+        if json {
+            args.insert(0, "--json");
+        }
+        let (code, _, err) = discrec_in(runtime.path(), &args);
+        assert_eq!(code, 77, "{err}");
+        assert!(err.contains("E_ACCESSDENIED"), "{err}");
+        assert!(!err.contains("another application"), "{err}");
+        assert!(err.contains("directory"), "{err}");
+    }
+}

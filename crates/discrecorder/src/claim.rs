@@ -16,6 +16,13 @@
 //! 5. a whole-file POSIX write lock on it, for libburn-based tools (xorriso, cdrskin).
 //!
 //! An emulated device stops after step 3: its `flock` is its claim.
+//!
+//! Jobs: when step 3 finds the `flock` held, and this process has a descriptor open on the
+//! node whose open file holds that `flock` (its parent passed the claim down to it, as
+//! `discrec lock` does to its command), the process is part of the holder's job: the acquire
+//! nests under the job's claim through that descriptor instead of failing. A descriptor is
+//! proof no other process can forge (an environment variable would be): only the holder or a
+//! process it gave the open file to has one.
 
 use std::os::fd::OwnedFd;
 use std::path::PathBuf;
@@ -412,11 +419,20 @@ fn acquire_inner(
         unmounted: Vec::new(),
         still_mounted: Vec::new(),
     };
+    let mut looked_for_job = false;
     let (excl_fd, mode) = loop {
         match attempt(device, &lock_fd, opts, &mut state) {
             Ok(v) => break v,
             Err(Attempt::Fatal(e)) => return Err(e),
             Err(Attempt::Busy(e)) => {
+                if !looked_for_job {
+                    looked_for_job = true;
+                    if let Some(fd) = sys::node::inherited_flock(device.node()) {
+                        // Our job's own claim: the job's record names the client; ours goes.
+                        *record = None;
+                        return Ok(adopt(fd, rec, reservation));
+                    }
+                }
                 wait_or(e, waiter)?;
                 // While another process holds the flock nothing can have changed for us, so
                 // keep waiting on a single flock call per wake-up. A full attempt reads
@@ -473,6 +489,30 @@ fn acquire_inner(
         },
         acquired,
     ))
+}
+
+/// A claim on the `flock`ed open file `fd` that a parent passed down to this process (see
+/// [`sys::node::inherited_flock`]): this process runs inside a job that holds the device, and
+/// nests under it. Releasing only closes our duplicate: the lock stays with the job.
+fn adopt(fd: OwnedFd, rec: OwnerRecord, reservation: Reservation) -> (Claim, Acquired) {
+    let lock_fd = Arc::new(fd);
+    let mode = HoldMode::Exclusive;
+    reservation.set_held(mode, lock_fd.clone());
+    let acquired = Acquired {
+        lock_count: 1,
+        mode,
+        unmounted: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let claim = Claim {
+        excl_fd: None,
+        lock_fd,
+        shared: true,
+        published: OwnerRecord { mode, ..rec },
+        reservation,
+        mode,
+    };
+    (claim, acquired)
 }
 
 struct AttemptState {
@@ -729,13 +769,10 @@ fn open_error(device: &Device, err: std::io::Error) -> Error {
                     )
                 })
                 .unwrap_or_default();
-            Error::new(
-                HResult::EAccessDenied,
-                format!(
-                    "permission denied opening {path}: {}{detail}",
-                    errno_text(&err)
-                ),
-            )
+            Error::permission_denied(format!(
+                "permission denied opening {path}: {}{detail}",
+                errno_text(&err)
+            ))
             .with_source(err)
         }
         Some(libc_errno::EBUSY) => Error::new(

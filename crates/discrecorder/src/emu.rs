@@ -137,7 +137,7 @@ fn shown(path: &std::path::Path) -> String {
 }
 
 fn denied(why: String) -> Error {
-    Error::new(HResult::EAccessDenied, why)
+    Error::unsafe_directory(why)
 }
 
 /// A checked directory of emulated devices.

@@ -227,6 +227,17 @@ pub struct Error {
     context: String,
     source: Option<io::Error>,
     sense: Option<Sense>,
+    denial: Option<Denial>,
+}
+
+/// Why an `E_ACCESSDENIED` was not "in use by another client": its meaning then says so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Denial {
+    /// This user may not open or command the device (or a file of ours) as needed.
+    Permission,
+    /// The runtime directory, or a directory or file of emulated recorders in it, is unsafe
+    /// or unusable, and was refused.
+    UnsafeDirectory,
 }
 
 /// The raw sense the device returned, kept with the error it caused.
@@ -248,7 +259,36 @@ impl Error {
             context: context.into(),
             source: None,
             sense: None,
+            denial: None,
         }
+    }
+
+    /// `E_ACCESSDENIED` for lack of permission (not a holder): its meaning says so.
+    pub(crate) fn permission_denied(context: impl Into<String>) -> Error {
+        Error {
+            denial: Some(Denial::Permission),
+            ..Error::new(HResult::EAccessDenied, context)
+        }
+    }
+
+    /// `E_ACCESSDENIED` for a runtime directory (or a file of emulated recorders in it) that is
+    /// unsafe or unusable (not a holder): its meaning says so.
+    pub(crate) fn unsafe_directory(context: impl Into<String>) -> Error {
+        Error {
+            denial: Some(Denial::UnsafeDirectory),
+            ..Error::new(HResult::EAccessDenied, context)
+        }
+    }
+
+    /// Whether this is an `E_ACCESSDENIED` that no holder caused: no permission, or a runtime
+    /// directory that is unsafe or unusable. Waiting does not help; fixing permissions does.
+    pub fn is_permission_problem(&self) -> bool {
+        self.hresult == HResult::EAccessDenied
+            && (self.denial.is_some()
+                || matches!(
+                    self.raw_os_error(),
+                    Some(libc_errno::EACCES) | Some(libc_errno::EPERM)
+                ))
     }
 
     /// Attaches the device's sense data.
@@ -283,9 +323,19 @@ impl Error {
         self.hresult.name()
     }
 
-    /// The documented meaning of the HRESULT.
+    /// The documented meaning of the HRESULT, or for an `E_ACCESSDENIED` no holder caused,
+    /// a meaning that fits its cause (see [`Error::is_permission_problem`]).
     pub fn meaning(&self) -> &'static str {
-        self.hresult.meaning()
+        match self.denial {
+            Some(Denial::Permission) => "access denied: this user lacks the permission needed",
+            Some(Denial::UnsafeDirectory) => {
+                "access denied: the runtime directory is unsafe or unusable, so it was refused"
+            }
+            None if self.is_permission_problem() => {
+                "access denied: this user lacks the permission needed"
+            }
+            None => self.hresult.meaning(),
+        }
     }
 
     /// The context: device, owner, mount points, errno.
@@ -380,7 +430,7 @@ impl fmt::Display for Error {
             "{} (0x{:08X}): {}",
             self.hresult.name(),
             self.hresult.code(),
-            self.hresult.meaning()
+            self.meaning()
         )?;
         if !self.context.is_empty() {
             write!(f, ": {}", self.context)?;
@@ -402,6 +452,29 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn access_denied_meanings_fit_their_cause() {
+        let busy = Error::new(HResult::EAccessDenied, "held");
+        assert!(busy.meaning().contains("another application"));
+        assert!(!busy.is_permission_problem());
+        for e in [
+            Error::permission_denied("no"),
+            Error::unsafe_directory("no"),
+            Error::from_io(
+                io::Error::from_raw_os_error(libc_errno::EACCES),
+                "d",
+                "open",
+            ),
+        ] {
+            assert!(e.is_permission_problem(), "{e}");
+            assert_eq!(e.code(), 0x8007_0005);
+            assert!(!e.meaning().contains("another application"), "{e}");
+            assert!(!e.to_string().contains("another application"), "{e}");
+        }
+        assert!(Error::unsafe_directory("x").meaning().contains("directory"));
+    }
+
     use super::*;
     use discrecorder_mmc::sense::SenseKey;
 

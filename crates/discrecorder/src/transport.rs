@@ -60,8 +60,7 @@ impl Transport for SgTransport {
                         self.device
                     ),
                 ),
-                Some(libc_errno::EACCES) | Some(libc_errno::EPERM) => Error::new(
-                    HResult::EAccessDenied,
+                Some(libc_errno::EACCES) | Some(libc_errno::EPERM) => Error::permission_denied(
                     format!(
                         "{} refused the command (SG_IO: {text}): commands that change the drive need it opened read-write",
                         self.device

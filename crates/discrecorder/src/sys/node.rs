@@ -77,3 +77,56 @@ pub fn held_exclusively(path: &Path) -> io::Result<bool> {
         Err(e) => Err(e.into()),
     }
 }
+
+/// A duplicate (close-on-exec) of a descriptor this process already has open on `file` whose
+/// open file holds an exclusive `flock` on it, as its `/proc/self/fdinfo` `lock:` lines show:
+/// one a parent passed down when it started this process (a job's claim), since a descriptor
+/// cannot be put into a process from outside. At most `MAX_FDS` descriptors are looked at.
+///
+/// Closing the duplicate later leaves the lock alone while the original stays open.
+pub fn inherited_flock(file: super::FileId) -> Option<OwnedFd> {
+    use std::os::fd::{BorrowedFd, RawFd};
+    use std::os::unix::fs::MetadataExt;
+    const MAX_FDS: usize = 1024;
+    for entry in std::fs::read_dir("/proc/self/fd")
+        .ok()?
+        .flatten()
+        .take(MAX_FDS)
+    {
+        let Some(n) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<RawFd>().ok())
+        else {
+            continue;
+        };
+        // stat follows the link to the open file's inode, without opening it anew.
+        match std::fs::metadata(entry.path()) {
+            Ok(md) if md.dev() == file.dev && md.ino() == file.ino => {}
+            _ => continue,
+        }
+        // SAFETY: the borrow lasts one fcntl(F_DUPFD_CLOEXEC). Should another thread close
+        // descriptor `n` meanwhile, the call fails with EBADF, or duplicates whatever reuses
+        // the number, which the checks below, on the duplicate itself, then reject.
+        let fd = unsafe { BorrowedFd::borrow_raw(n) };
+        let Ok(dup) = rustix::io::fcntl_dupfd_cloexec(fd, 0) else {
+            continue;
+        };
+        let same = rustix::fs::fstat(&dup).is_ok_and(|st| super::FileId::of(&st) == file);
+        if same && holds_exclusive_flock(&dup, file) {
+            return Some(dup);
+        }
+    }
+    None
+}
+
+/// Whether the open file of `fd` holds an exclusive `flock` on `file` (its fdinfo `lock:` lines).
+fn holds_exclusive_flock(fd: &OwnedFd, file: super::FileId) -> bool {
+    use super::proc_locks::{parse_line, LockKind};
+    std::fs::read_to_string(format!("/proc/self/fdinfo/{}", fd.as_raw_fd())).is_ok_and(|text| {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("lock:"))
+            .filter_map(|l| parse_line(l.trim_start()))
+            .any(|e| e.kind == LockKind::Flock && e.write && e.file == file)
+    })
+}
