@@ -108,6 +108,58 @@ fn parse_wait(s: &str) -> Result<Wait, String> {
     }
 }
 
+/// Says on stderr whom this process waits for (client, PID, since) and how many waiters are
+/// ahead of it, again whenever that changes, until `done`.
+fn report_waiting(recorder: &Recorder, device: &str, done: &std::sync::Mutex<bool>) {
+    let me = i32::try_from(std::process::id()).unwrap_or(0);
+    let mut last = None;
+    loop {
+        let owner = recorder.owner().ok().flatten();
+        let queue = recorder.waiting();
+        let ahead = queue
+            .iter()
+            .position(|w| w.pid == me)
+            .unwrap_or(queue.len());
+        let now = owner
+            .as_ref()
+            .map(|o| (o.name.clone(), o.pid, o.since_unix_ms, ahead));
+        {
+            let done = done.lock().unwrap_or_else(|e| e.into_inner());
+            if *done {
+                return;
+            }
+            if now.is_some() && now != last {
+                if let Some((name, pid, since, ahead)) = &now {
+                    let pid = pid.map_or_else(|| "?".to_owned(), |p| p.to_string());
+                    let since = since.map_or_else(
+                        || "an unknown time".to_owned(),
+                        |ms| {
+                            let secs = ms / 1000 % 86_400;
+                            format!(
+                                "{:02}:{:02}:{:02} UTC",
+                                secs / 3600,
+                                secs / 60 % 60,
+                                secs % 60
+                            )
+                        },
+                    );
+                    output::notice(format_args!(
+                        "waiting for {device}: held by \"{}\" (PID {pid}) since {since}; {ahead} waiting ahead of us",
+                        discrecorder::sanitize(name)
+                    ));
+                }
+                last = now;
+            }
+        }
+        for _ in 0..10 {
+            std::thread::sleep(Duration::from_millis(20));
+            if *done.lock().unwrap_or_else(|e| e.into_inner()) {
+                return;
+            }
+        }
+    }
+}
+
 /// What `lock --json` prints on stderr once access is gained.
 #[derive(Serialize)]
 struct AcquiredOutput<'a> {
@@ -182,7 +234,23 @@ pub fn run(json: bool, args: Args) -> Outcome {
         ));
     }
     let asked = Instant::now();
-    let access = recorder.lock_with(name, opts).map_err(refused)?;
+    // While waiting, say whom for and how many are ahead, on stderr: with --verbose, or by
+    // default when stderr is a terminal.
+    use std::io::IsTerminal;
+    let report = wait != Wait::Immediately
+        && !args.quiet
+        && !json
+        && (args.verbose || std::io::stderr().is_terminal());
+    let done = std::sync::Mutex::new(false);
+    let access = std::thread::scope(|s| {
+        if report {
+            s.spawn(|| report_waiting(&recorder, device, &done));
+        }
+        let got = recorder.lock_with(name, opts);
+        *done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        got
+    })
+    .map_err(refused)?;
     let acquired = access.acquired();
     if json {
         output::eprint_json(&AcquiredOutput {

@@ -29,6 +29,7 @@ use crate::client_name::ClientName;
 use crate::device::Device;
 use crate::error::{errno_text, libc_errno, Error, HResult, Result};
 use crate::owner::{self, Owner};
+use crate::queue;
 use crate::record::{self, HoldMode, OwnerRecord, PublishedRecord};
 use crate::registry::{self, Reservation};
 use crate::sys::{self, ChangeWaiter};
@@ -353,6 +354,19 @@ fn acquire_inner(
         ))
     };
     let since = sys::now_unix_ms();
+    // A waiter queues: it tries to claim the device only when no live waiter that arrived
+    // before it is still waiting (see `crate::queue`). Held until the claim is taken.
+    let ticket = deadline.and_then(|_| {
+        queue::publish(
+            &sys::runtime_dir(),
+            device.key(),
+            client,
+            registry::own_pid(),
+            registry::own_start(),
+            since,
+        )
+        .ok()
+    });
     let handoff = opts.scope == ClaimScope::Handoff;
     let first_mode = if handoff {
         HoldMode::Handoff
@@ -401,6 +415,21 @@ fn acquire_inner(
         still_mounted: Vec::new(),
     };
     let (excl_fd, mode) = loop {
+        if let Some(t) = &ticket {
+            let ahead = t.ahead(&sys::runtime_dir(), device.key(), device.path());
+            if ahead > 0 {
+                if wait_for_change(waiter, ChangeWaiter::FALLBACK_PERIOD)?.is_none() {
+                    return Err(Error::new(
+                        HResult::EAccessDenied,
+                        format!(
+                            "{} is busy: {ahead} waiter(s) arrived before us (gave up waiting)",
+                            device.spec()
+                        ),
+                    ));
+                }
+                continue;
+            }
+        }
         match attempt(device, &lock_fd, opts, &mut state) {
             Ok(v) => break v,
             Err(Attempt::Fatal(e)) => return Err(e),
@@ -427,6 +456,7 @@ fn acquire_inner(
             }
         }
     };
+    drop(ticket);
     let (excl_fd, mode) = if handoff {
         // Closing our exclusive descriptor also drops our POSIX lock: both are the child's now.
         drop(excl_fd);
