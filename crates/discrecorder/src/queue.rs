@@ -274,11 +274,8 @@ fn entries(dir: &Path, key: &str, node: &Path) -> Vec<Entry> {
             continue;
         }
         let Some(text) = text else { continue };
-        if !name[prefix.len()..]
-            .split('.')
-            .next()
-            .is_some_and(|p| p.parse::<i32>().ok() == Some(text.pid))
-        {
+        let named = name[prefix.len()..].split('.').next();
+        if named.and_then(|p| p.parse::<i32>().ok()) != Some(text.pid) {
             continue;
         }
         if !may_wait(&text, st.st_uid, euid, node_st.as_ref()) {
