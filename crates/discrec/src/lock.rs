@@ -108,21 +108,40 @@ fn parse_wait(s: &str) -> Result<Wait, String> {
     }
 }
 
+/// Who holds the device and who waits for it, as `discrec owner --json` run in a child process
+/// sees it: this process's own table lists the device as ours while it waits, and answers
+/// nothing else about it.
+fn queue_view(device: &str) -> Option<serde_json::Value> {
+    let exe = std::env::current_exe().ok()?;
+    let out = Command::new(exe)
+        .args(["owner", device, "--json"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    serde_json::from_slice(&out.stdout).ok()
+}
+
 /// Says on stderr whom this process waits for (client, PID, since) and how many waiters are
 /// ahead of it, again whenever that changes, until `done`.
-fn report_waiting(recorder: &Recorder, device: &str, done: &std::sync::Mutex<bool>) {
-    let me = i32::try_from(std::process::id()).unwrap_or(0);
+fn report_waiting(device: &str, done: &std::sync::Mutex<bool>) {
+    let me = u64::from(std::process::id());
     let mut last = None;
     loop {
-        let owner = recorder.owner().ok().flatten();
-        let queue = recorder.waiting();
-        let ahead = queue
-            .iter()
-            .position(|w| w.pid == me)
-            .unwrap_or(queue.len());
-        let now = owner
-            .as_ref()
-            .map(|o| (o.name.clone(), o.pid, o.since_unix_ms, ahead));
+        let now = queue_view(device).and_then(|v| {
+            let owner = v.get("owner").filter(|o| !o.is_null())?.clone();
+            let queue = v.get("waiting")?.as_array()?.clone();
+            let ahead = queue
+                .iter()
+                .position(|w| w["pid"].as_u64() == Some(me))
+                .unwrap_or(queue.len());
+            Some((
+                owner["name"].as_str().unwrap_or("?").to_owned(),
+                owner["pid"].as_i64(),
+                owner["since_unix_ms"].as_u64(),
+                ahead,
+            ))
+        });
         {
             let done = done.lock().unwrap_or_else(|e| e.into_inner());
             if *done {
@@ -244,7 +263,7 @@ pub fn run(json: bool, args: Args) -> Outcome {
     let done = std::sync::Mutex::new(false);
     let access = std::thread::scope(|s| {
         if report {
-            s.spawn(|| report_waiting(&recorder, device, &done));
+            s.spawn(|| report_waiting(device, &done));
         }
         let got = recorder.lock_with(name, opts);
         *done.lock().unwrap_or_else(|e| e.into_inner()) = true;

@@ -418,6 +418,8 @@ fn acquire_inner(
         if let Some(t) = &ticket {
             let ahead = t.ahead(&sys::runtime_dir(), device.key(), device.path());
             if ahead > 0 {
+                // Not ours to try: hold nothing the ones ahead need.
+                let _ = rustix::fs::flock(&lock_fd, FlockOperation::Unlock);
                 if wait_for_change(waiter, ChangeWaiter::FALLBACK_PERIOD)?.is_none() {
                     return Err(Error::new(
                         HResult::EAccessDenied,
@@ -604,11 +606,18 @@ fn attempt(
 /// How soon a waiter looks at the lock again after a close event that did not free it.
 const QUICK_RECHECK: Duration = Duration::from_millis(1);
 
-/// Whether another open file holds a `flock` on the node. Takes the lock when it is free (the
-/// attempt that follows takes it again on the same descriptor, which is a no-op).
+/// Whether another open file holds an exclusive `flock` on the node. Probes with a shared lock,
+/// dropped at once: a waiter that found the device free must not hold it while the waiter ahead
+/// of it in the queue tries (the one ahead would find it taken and sleep).
 fn flock_is_taken(lock_fd: &OwnedFd) -> bool {
-    rustix::fs::flock(lock_fd, FlockOperation::NonBlockingLockExclusive)
-        == Err(rustix::io::Errno::WOULDBLOCK)
+    match sys::node::try_shared_flock(lock_fd) {
+        Ok(true) => {
+            let _ = rustix::fs::flock(lock_fd, FlockOperation::Unlock);
+            false
+        }
+        Ok(false) => true,
+        Err(_) => false,
+    }
 }
 
 /// Step 5 on the exclusive descriptor; a foreign POSIX lock means a foreign holder.
