@@ -416,18 +416,29 @@ fn acquire_inner(
     };
     let (excl_fd, mode) = loop {
         if let Some(t) = &ticket {
-            let ahead = t.ahead(&sys::runtime_dir(), device.key(), device.path());
-            if ahead > 0 {
-                // Not ours to try: hold nothing the ones ahead need.
+            if t.anyone_ahead(&sys::runtime_dir(), device.key(), device.path()) {
+                // Not ours to try: hold nothing the ones ahead need, and look again when the
+                // device is free (a holder's close wakes us; the queue is read only then).
                 let _ = rustix::fs::flock(&lock_fd, FlockOperation::Unlock);
-                if wait_for_change(waiter, ChangeWaiter::FALLBACK_PERIOD)?.is_none() {
-                    return Err(Error::new(
+                let gave_up = || {
+                    Error::new(
                         HResult::EAccessDenied,
                         format!(
-                            "{} is busy: {ahead} waiter(s) arrived before us (gave up waiting)",
+                            "{} is busy: waiters that arrived before us are still waiting (gave up waiting)",
                             device.spec()
                         ),
-                    ));
+                    )
+                };
+                if wait_for_change(waiter, ChangeWaiter::FALLBACK_PERIOD)?.is_none() {
+                    return Err(gave_up());
+                }
+                let mut cap = QUICK_RECHECK;
+                while flock_is_taken(&lock_fd) {
+                    match wait_for_change(waiter, cap)? {
+                        None => return Err(gave_up()),
+                        Some(true) => cap = QUICK_RECHECK,
+                        Some(false) => cap = ChangeWaiter::FALLBACK_PERIOD,
+                    }
                 }
                 continue;
             }

@@ -220,8 +220,10 @@ struct Entry {
     waiter: Waiter,
 }
 
-/// The live tickets for `key` in `dir` whose waiters may open `node`, oldest first.
-fn entries(dir: &Path, key: &str, node: &Path) -> Vec<Entry> {
+/// The live tickets for `key` in `dir` whose waiters may open `node`, oldest first. With
+/// `first_older_than`, only tickets older than that (sequence, PID) are checked for liveness,
+/// and the search stops at the first live one: what a waiter asks after every wake-up.
+fn entries(dir: &Path, key: &str, node: &Path, first_older_than: Option<(u64, i32)>) -> Vec<Entry> {
     let prefix = prefix(key);
     let Ok(dirfd) = rustix::fs::open(
         dir,
@@ -266,6 +268,11 @@ fn entries(dir: &Path, key: &str, node: &Path) -> Vec<Entry> {
             continue;
         }
         let text = TicketText::decode(&buf);
+        if let (Some(limit), Some(t)) = (first_older_than, &text) {
+            if (t.seq, t.pid) >= limit {
+                continue;
+            }
+        }
         // Live while its waiter holds the lock: our shared lock is refused.
         if rustix::fs::flock(&file, FlockOperation::NonBlockingLockShared).is_ok() {
             if text.is_some() && (st.st_uid == euid || euid == 0) {
@@ -290,6 +297,9 @@ fn entries(dir: &Path, key: &str, node: &Path) -> Vec<Entry> {
                 since_unix_ms: text.since_unix_ms,
             },
         });
+        if first_older_than.is_some() {
+            break;
+        }
     }
     out.sort_by_key(|e| (e.seq, e.pid));
     out
@@ -343,19 +353,16 @@ fn credentials(pid: i32) -> Option<(u32, Vec<u32>)> {
 
 /// The waiting queue for `key` in `dir`, oldest first.
 pub fn waiting(dir: &Path, key: &str, node: &Path) -> Vec<Waiter> {
-    entries(dir, key, node)
+    entries(dir, key, node, None)
         .into_iter()
         .map(|e| e.waiter)
         .collect()
 }
 
 impl Ticket {
-    /// How many live tickets in the queue are older than this one.
-    pub fn ahead(&self, dir: &Path, key: &str, node: &Path) -> usize {
-        entries(dir, key, node)
-            .iter()
-            .filter(|e| (e.seq, e.pid) < (self.seq, self.pid))
-            .count()
+    /// Whether a live ticket in the queue is older than this one.
+    pub fn anyone_ahead(&self, dir: &Path, key: &str, node: &Path) -> bool {
+        !entries(dir, key, node, Some((self.seq, self.pid))).is_empty()
     }
 }
 
