@@ -118,6 +118,77 @@ fn parse_wait(s: &str) -> Result<Wait, String> {
     }
 }
 
+/// Who holds the device and who waits for it, as `discrec owner --json` run in a child process
+/// sees it: this process's own table lists the device as ours while it waits, and answers
+/// nothing else about it.
+fn queue_view(device: &str) -> Option<serde_json::Value> {
+    let exe = std::env::current_exe().ok()?;
+    let out = Command::new(exe)
+        .args(["owner", device, "--json"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    serde_json::from_slice(&out.stdout).ok()
+}
+
+/// Says on stderr whom this process waits for (client, PID, since) and how many waiters are
+/// ahead of it, again whenever that changes, until `done`.
+fn report_waiting(device: &str, done: &std::sync::Mutex<bool>) {
+    let me = u64::from(std::process::id());
+    let mut last = None;
+    loop {
+        let now = queue_view(device).and_then(|v| {
+            let owner = v.get("owner").filter(|o| !o.is_null())?.clone();
+            let queue = v.get("waiting")?.as_array()?.clone();
+            let ahead = queue
+                .iter()
+                .position(|w| w["pid"].as_u64() == Some(me))
+                .unwrap_or(queue.len());
+            Some((
+                owner["name"].as_str().unwrap_or("?").to_owned(),
+                owner["pid"].as_i64(),
+                owner["since_unix_ms"].as_u64(),
+                ahead,
+            ))
+        });
+        {
+            let done = done.lock().unwrap_or_else(|e| e.into_inner());
+            if *done {
+                return;
+            }
+            if now.is_some() && now != last {
+                if let Some((name, pid, since, ahead)) = &now {
+                    let pid = pid.map_or_else(|| "?".to_owned(), |p| p.to_string());
+                    let since = since.map_or_else(
+                        || "an unknown time".to_owned(),
+                        |ms| {
+                            let secs = ms / 1000 % 86_400;
+                            format!(
+                                "{:02}:{:02}:{:02} UTC",
+                                secs / 3600,
+                                secs / 60 % 60,
+                                secs % 60
+                            )
+                        },
+                    );
+                    output::notice(format_args!(
+                        "waiting for {device}: held by \"{}\" (PID {pid}) since {since}; {ahead} waiting ahead of us",
+                        discrecorder::sanitize(name)
+                    ));
+                }
+                last = now;
+            }
+        }
+        for _ in 0..10 {
+            std::thread::sleep(Duration::from_millis(20));
+            if *done.lock().unwrap_or_else(|e| e.into_inner()) {
+                return;
+            }
+        }
+    }
+}
+
 /// What `lock --json` prints on stderr once access is gained.
 #[derive(Serialize)]
 struct AcquiredOutput<'a> {
@@ -195,7 +266,23 @@ pub fn run(json: bool, args: Args) -> Outcome {
         ));
     }
     let asked = Instant::now();
-    let access = recorder.lock_with(name, opts).map_err(refused)?;
+    // While waiting, say whom for and how many are ahead, on stderr: with --verbose, or by
+    // default when stderr is a terminal.
+    use std::io::IsTerminal;
+    let report = wait != Wait::Immediately
+        && !args.quiet
+        && !json
+        && (args.verbose || std::io::stderr().is_terminal());
+    let done = std::sync::Mutex::new(false);
+    let access = std::thread::scope(|s| {
+        if report {
+            s.spawn(|| report_waiting(device, &done));
+        }
+        let got = recorder.lock_with(name, opts);
+        *done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        got
+    })
+    .map_err(refused)?;
     let acquired = access.acquired();
     if json {
         output::eprint_json(&AcquiredOutput {

@@ -27,12 +27,15 @@ pub struct Args {
 struct OwnerOutput<'a> {
     device: &'a str,
     owner: Option<Owner>,
+    /// The processes waiting for the device, in the order they will be served.
+    waiting: Vec<discrecorder::Waiter>,
 }
 
 pub fn run(json: bool, args: Args) -> Outcome {
     let device = args.device.as_str();
     // The one place this subcommand calls the library.
-    let owner = Recorder::open(device)?.owner()?;
+    let recorder = Recorder::open(device)?;
+    let owner = recorder.owner()?;
     if args.silent {
         return Ok(if owner.is_some() {
             ExitCode::SUCCESS
@@ -41,7 +44,11 @@ pub fn run(json: bool, args: Args) -> Outcome {
         });
     }
     if json {
-        output::print_json(&OwnerOutput { device, owner })?;
+        output::print_json(&OwnerOutput {
+            device,
+            owner,
+            waiting: recorder.waiting(),
+        })?;
     } else if let Some(o) = owner {
         outln!("{}", o.name)?;
     } else {

@@ -476,3 +476,142 @@ fn emu_remove_of_a_held_device_is_refused_naming_the_holder_unless_forced() {
     let (code, _, err) = discrec(&["emu", "remove", &dev]);
     assert_eq!(code, 0, "{err}");
 }
+
+/// Starts `discrec lock DEV -N W<i> -w inf` appending `i` to `log` as its job, and waits until
+/// the holder's view of the queue has `queued` waiters (its ticket is visible).
+fn queue_waiter(
+    holder: &Recorder,
+    dev: &str,
+    i: usize,
+    log: &std::path::Path,
+    queued: usize,
+    extra: &[&str],
+) -> std::process::Child {
+    let mut cmd = std::process::Command::new(DISCREC);
+    cmd.args(["lock", dev, "-N", &format!("W{i}"), "-w", "inf"])
+        .args(extra)
+        .args([
+            "--",
+            "sh",
+            "-c",
+            &format!("echo {i} >> '{}'", log.display()),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().expect("start waiter");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while holder.waiting().len() < queued {
+        assert!(Instant::now() < deadline, "waiter {i} never queued");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child
+}
+
+fn served_order(log: &std::path::Path) -> Vec<usize> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| l.parse().expect("index"))
+        .collect()
+}
+
+/// Issue 11 E: eight waiters arriving one after another are served in arrival order, every
+/// round (fails with the queue check in `claim::acquire_inner` removed: all wake at once).
+#[test]
+fn wait_queue_serves_eight_waiters_in_arrival_order_every_round() {
+    let dev = unique_emu("fifo");
+    let holder = open(&dev);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for round in 0..4 {
+        let log = tmp.path().join(format!("order{round}"));
+        holder
+            .acquire_exclusive_access(false, "Holder")
+            .expect("hold");
+        let mut kids: Vec<_> = (0..8)
+            .map(|i| queue_waiter(&holder, &dev, i, &log, i + 1, &[]))
+            .collect();
+        let names: Vec<String> = holder.waiting().iter().map(|w| w.client.clone()).collect();
+        assert_eq!(names, (0..8).map(|i| format!("W{i}")).collect::<Vec<_>>());
+        holder.release_exclusive_access().expect("release");
+        for k in &mut kids {
+            assert!(k.wait().expect("wait").success());
+        }
+        assert_eq!(
+            served_order(&log),
+            (0..8).collect::<Vec<_>>(),
+            "round {round}"
+        );
+        assert!(holder.waiting().is_empty());
+    }
+}
+
+/// Issue 11 E: a waiter killed with SIGKILL in the middle of the queue drops out of it at once
+/// and blocks nobody; `owner --json` lists the queue.
+#[test]
+fn wait_queue_skips_a_killed_waiter_and_owner_json_lists_the_queue() {
+    let dev = unique_emu("fifo-kill");
+    let holder = open(&dev);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let log = tmp.path().join("order");
+    holder
+        .acquire_exclusive_access(false, "Holder")
+        .expect("hold");
+    let mut kids: Vec<_> = (0..3)
+        .map(|i| queue_waiter(&holder, &dev, i, &log, i + 1, &[]))
+        .collect();
+    let (code, out, _) = discrec(&["owner", &dev, "--json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let waiting = v["waiting"].as_array().expect("waiting list");
+    let clients: Vec<&str> = waiting
+        .iter()
+        .map(|w| w["client"].as_str().expect("client"))
+        .collect();
+    assert_eq!(clients, ["W0", "W1", "W2"]);
+    assert_eq!(waiting[1]["pid"], kids[1].id());
+    assert!(waiting[1]["since_unix_ms"].as_u64().expect("since") > 0);
+    kids[1].kill().expect("SIGKILL");
+    kids[1].wait().expect("reap");
+    assert_eq!(holder.waiting().len(), 2, "the killed waiter still counts");
+    holder.release_exclusive_access().expect("release");
+    for i in [0, 2] {
+        assert!(kids[i].wait().expect("wait").success());
+    }
+    assert_eq!(served_order(&log), [0, 2]);
+}
+
+/// Issue 11 E: `lock --wait --verbose` says on stderr whom it waits for and how many are
+/// ahead; nothing on stdout.
+#[test]
+fn wait_verbose_names_the_holder_and_counts_those_ahead_on_stderr() {
+    let dev = unique_emu("fifo-verbose");
+    let holder = open(&dev);
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let log = tmp.path().join("order");
+    holder
+        .acquire_exclusive_access(false, "Holder")
+        .expect("hold");
+    let first = queue_waiter(&holder, &dev, 0, &log, 1, &[]);
+    let second = queue_waiter(&holder, &dev, 1, &log, 2, &["--verbose"]);
+    std::thread::sleep(Duration::from_millis(400));
+    holder.release_exclusive_access().expect("release");
+    let out0 = first.wait_with_output().expect("first");
+    let out1 = second.wait_with_output().expect("second");
+    assert!(out0.status.success() && out1.status.success());
+    assert!(out1.stdout.is_empty(), "stdout belongs to COMMAND");
+    let err = String::from_utf8_lossy(&out1.stderr);
+    let me = std::process::id();
+    assert!(
+        err.lines().any(|l| l.contains("\"Holder\"")
+            && l.contains(&format!("PID {me}"))
+            && l.contains("since")
+            && l.contains("1 waiting ahead")),
+        "{err}"
+    );
+    // Not verbose and not a terminal: silent.
+    assert!(
+        out0.stderr.is_empty(),
+        "{:?}",
+        String::from_utf8_lossy(&out0.stderr)
+    );
+}

@@ -36,6 +36,7 @@ use crate::client_name::ClientName;
 use crate::device::Device;
 use crate::error::{errno_text, libc_errno, Error, HResult, Result};
 use crate::owner::{self, Owner};
+use crate::queue;
 use crate::record::{self, HoldMode, OwnerRecord, PublishedRecord};
 use crate::registry::{self, Reservation};
 use crate::sys::{self, ChangeWaiter};
@@ -372,6 +373,19 @@ fn acquire_inner(
         ))
     };
     let since = sys::now_unix_ms();
+    // A waiter queues: it tries to claim the device only when no live waiter that arrived
+    // before it is still waiting (see `crate::queue`). Held until the claim is taken.
+    let ticket = deadline.and_then(|_| {
+        queue::publish(
+            &sys::runtime_dir(),
+            device.key(),
+            client,
+            registry::own_pid(),
+            registry::own_start(),
+            since,
+        )
+        .ok()
+    });
     let handoff = opts.scope == ClaimScope::Handoff;
     let first_mode = if handoff {
         HoldMode::Handoff
@@ -421,6 +435,34 @@ fn acquire_inner(
     };
     let mut looked_for_job = false;
     let (excl_fd, mode) = loop {
+        if let Some(t) = &ticket {
+            if t.anyone_ahead(&sys::runtime_dir(), device.key(), device.path()) {
+                // Not ours to try: hold nothing the ones ahead need, and look again when the
+                // device is free (a holder's close wakes us; the queue is read only then).
+                let _ = rustix::fs::flock(&lock_fd, FlockOperation::Unlock);
+                let gave_up = || {
+                    Error::new(
+                        HResult::EAccessDenied,
+                        format!(
+                            "{} is busy: waiters that arrived before us are still waiting (gave up waiting)",
+                            device.spec()
+                        ),
+                    )
+                };
+                if wait_for_change(waiter, ChangeWaiter::FALLBACK_PERIOD)?.is_none() {
+                    return Err(gave_up());
+                }
+                let mut cap = QUICK_RECHECK;
+                while flock_is_taken(&lock_fd) {
+                    match wait_for_change(waiter, cap)? {
+                        None => return Err(gave_up()),
+                        Some(true) => cap = QUICK_RECHECK,
+                        Some(false) => cap = ChangeWaiter::FALLBACK_PERIOD,
+                    }
+                }
+                continue;
+            }
+        }
         match attempt(device, &lock_fd, opts, &mut state) {
             Ok(v) => break v,
             Err(Attempt::Fatal(e)) => return Err(e),
@@ -455,6 +497,7 @@ fn acquire_inner(
             }
         }
     };
+    drop(ticket);
     let (excl_fd, mode) = if handoff {
         // Closing our exclusive descriptor also drops our POSIX lock: both are the child's now.
         drop(excl_fd);
@@ -640,11 +683,18 @@ fn attempt(
 /// How soon a waiter looks at the lock again after a close event that did not free it.
 const QUICK_RECHECK: Duration = Duration::from_millis(1);
 
-/// Whether another open file holds a `flock` on the node. Takes the lock when it is free (the
-/// attempt that follows takes it again on the same descriptor, which is a no-op).
+/// Whether another open file holds an exclusive `flock` on the node. Probes with a shared lock,
+/// dropped at once: a waiter that found the device free must not hold it while the waiter ahead
+/// of it in the queue tries (the one ahead would find it taken and sleep).
 fn flock_is_taken(lock_fd: &OwnedFd) -> bool {
-    rustix::fs::flock(lock_fd, FlockOperation::NonBlockingLockExclusive)
-        == Err(rustix::io::Errno::WOULDBLOCK)
+    match sys::node::try_shared_flock(lock_fd) {
+        Ok(true) => {
+            let _ = rustix::fs::flock(lock_fd, FlockOperation::Unlock);
+            false
+        }
+        Ok(false) => true,
+        Err(_) => false,
+    }
 }
 
 /// Step 5 on the exclusive descriptor; a foreign POSIX lock means a foreign holder.

@@ -27,6 +27,7 @@
 //!   |     |     |-> device     resolving a device string, presence checks
 //!   |     |     |     |-> emu        emulated recorders: private/shared storage, state file
 //!   |     |     |-> record     owner records: publish, lock, look up
+//!   |     |-> queue      wait tickets: waiters served in arrival order
 //!   |-> drive     MMC queries and tray commands over one device
 //!   |     |-> scsi       one command: transport choice, unit attention, sense -> HRESULT
 //!   |           |-> transport  moving bytes: SG_IO or the emulated drive
@@ -59,6 +60,7 @@ mod error;
 pub mod fuzzing;
 pub mod master;
 mod owner;
+mod queue;
 mod record;
 mod recorder;
 mod registry;
@@ -75,6 +77,7 @@ pub use drive::Identity;
 pub use error::{Error, HResult, Result, Sense};
 pub use master::RecorderInfo;
 pub use owner::{Owner, OwnerKind};
+pub use queue::Waiter;
 pub use record::HoldMode;
 pub use recorder::{AccessGuard, ExclusiveAccess, OwnedExclusiveAccess, Recorder};
 pub use text::sanitize;

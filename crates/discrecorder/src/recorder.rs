@@ -334,6 +334,13 @@ impl Recorder {
         Ok(self.owner()?.map(|o| o.name).unwrap_or_default())
     }
 
+    /// The processes waiting for the device, oldest first: the order they will be served in.
+    /// Only live waiters count (a killed one drops out at once), and only those whose
+    /// credentials may open the device.
+    pub fn waiting(&self) -> Vec<crate::queue::Waiter> {
+        crate::queue::waiting(&sys::runtime_dir(), self.device.key(), self.device.path())
+    }
+
     /// Who holds the device, with PID, program, since and kind; `None` when it is free.
     ///
     /// # Errors
