@@ -1022,3 +1022,28 @@ fn a_broken_runtime_directory_is_not_in_use_by_another_application() {
         assert!(err.contains("directory"), "{err}");
     }
 }
+
+/// Issue 11 C: paths given on the command line were echoed raw in errors (ESC, U+202E), and
+/// `emu:`/`wwid:` names were escaped twice (`\\x1b`). Every error context is escaped once.
+#[test]
+fn error_contexts_escape_hostile_text_once() {
+    init();
+    let (code, _, err) = discrec(&["owner", "/dev/x\u{1b}[31m\u{202e}evil"]);
+    assert_eq!(code, 66, "{err}");
+    assert!(
+        !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+        "{err:?}"
+    );
+    assert!(err.contains("/dev/x\\x1b[31m\\u{202e}evil"), "{err}");
+    let (code, _, err) = discrec(&["owner", "emu:a\u{1b}[2Jb"]);
+    assert_eq!(code, 64, "{err}");
+    assert!(
+        err.contains("a\\x1b[2Jb") && !err.contains("\\\\x1b"),
+        "{err}"
+    );
+    let (_, _, err) = discrec(&["owner", "wwid:x\\y"]);
+    assert!(
+        err.contains("wwid:x\\y") && !err.contains("x\\\\y"),
+        "{err}"
+    );
+}

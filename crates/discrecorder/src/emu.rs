@@ -105,7 +105,7 @@ pub fn check_name(name: &str) -> Result<()> {
         Err(Error::new(
             HResult::EInvalidArg,
             format!(
-                "emulated device name {:?} is not valid: use 1 to {MAX_NAME_LEN} of A-Z a-z 0-9 _ -",
+                "emulated device name \"{}\" is not valid: use 1 to {MAX_NAME_LEN} of A-Z a-z 0-9 _ -",
                 crate::text::sanitize(name)
             ),
         ))

@@ -253,10 +253,14 @@ pub struct Sense {
 
 impl Error {
     /// A new error with its context sentence.
+    ///
+    /// The context is escaped here, once for every error (control and invisible format
+    /// characters, see [`crate::sanitize`]): it quotes paths, names and device answers that
+    /// other users may have chosen, and is shown on terminals.
     pub fn new(hresult: HResult, context: impl Into<String>) -> Error {
         Error {
             hresult,
-            context: context.into(),
+            context: crate::text::sanitize(&context.into()),
             source: None,
             sense: None,
             denial: None,

@@ -171,7 +171,7 @@ pub fn find(id: &str) -> Result<RecorderInfo> {
         Error::new(
             HResult::DevNotExist,
             format!(
-                "no recorder with id {:?} on this machine",
+                "no recorder with id \"{}\" on this machine",
                 crate::text::sanitize(id)
             ),
         )
