@@ -281,7 +281,7 @@ fn lifecycle(r: &mut Report, spec: &str) -> Result<(), Failure> {
         "release once more: lock count 0, device free",
         ok && seen.is_empty() && rec.lock_count() == 0,
         if ok {
-            format!("owner: \"{seen}\" (free)")
+            format!("owner: \"{seen}\" ({})", crate::output::FREE)
         } else {
             err
         },

@@ -277,7 +277,7 @@ pub fn run(json: bool, args: Args) -> Outcome {
             "owner",
             info.owner
                 .as_ref()
-                .map_or(crate::list::FREE.to_owned(), Owner::describe),
+                .map_or(crate::output::FREE.to_owned(), Owner::describe),
         ),
     ];
     if !info.is_mmc {

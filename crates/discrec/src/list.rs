@@ -88,14 +88,11 @@ impl Column {
             Column::Owner => match (&r.owner, &r.error) {
                 (Some(o), _) => o.describe(),
                 (None, Some(e)) => format!("error: {e}"),
-                (None, None) => FREE.to_owned(),
+                (None, None) => output::FREE.to_owned(),
             },
         }
     }
 }
-
-/// The one word for "nobody holds it", in every command's text output.
-pub const FREE: &str = "free";
 
 /// What `list --json` prints.
 #[derive(Serialize)]

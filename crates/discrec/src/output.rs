@@ -15,6 +15,9 @@ use std::process::ExitCode;
 use discrecorder::{Error, HResult};
 use serde::Serialize;
 
+/// The one word for "nobody holds it", in every command's text output.
+pub const FREE: &str = "free";
+
 /// The exit statuses scripts branch on (sysexits.h names in comments).
 pub mod status {
     /// Busy, or the wait timed out; `lock -E N` changes it.
