@@ -135,7 +135,6 @@ pub fn publish(
     since_unix_ms: u64,
 ) -> Result<Ticket, String> {
     let dirfd = crate::sys::open_shared_dir(dir)?;
-    let euid = rustix::process::geteuid().as_raw();
     let mut last_err = String::from("every name taken");
     for alternative in 0..=ALTERNATIVES {
         let name = if alternative == 0 {
@@ -143,31 +142,11 @@ pub fn publish(
         } else {
             format!("{}{pid}.{alternative}", prefix(key))
         };
-        let flags = OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
-        let fd = match rustix::fs::openat(
-            &dirfd,
-            name.as_str(),
-            flags | OFlags::CREATE | OFlags::EXCL,
-            Mode::from_raw_mode(0o644),
-        ) {
-            Ok(fd) => fd,
-            Err(rustix::io::Errno::EXIST) => {
-                // A dead waiter's leftover of ours (our PID reused) may be reused.
-                let Ok(fd) = rustix::fs::openat(&dirfd, name.as_str(), flags, Mode::empty()) else {
-                    continue;
-                };
-                let ours = rustix::fs::fstat(&fd).is_ok_and(|st| {
-                    rustix::fs::FileType::from_raw_mode(st.st_mode)
-                        == rustix::fs::FileType::RegularFile
-                        && st.st_uid == euid
-                        && st.st_nlink == 1
-                        && st.st_mode & 0o7777 == 0o644
-                });
-                if !ours {
-                    last_err = format!("{name} is squatted");
-                    continue;
-                }
-                fd
+        let fd = match crate::record::open_own_name(&dirfd, &name) {
+            Ok(crate::record::OwnName::Opened(fd)) => fd,
+            Ok(crate::record::OwnName::Squatted(why)) => {
+                last_err = why;
+                continue;
             }
             Err(e) => {
                 return Err(format!(

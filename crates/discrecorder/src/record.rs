@@ -302,56 +302,15 @@ pub fn publish(dir: &Path, key: &str, record: &OwnerRecord) -> Result<PublishedR
     // Each new record first clears away this user's leftovers (killed holders and waiters).
     reap_own_stale(dir);
     let dirfd = crate::sys::open_shared_dir(dir)?;
-    let euid = rustix::process::geteuid().as_raw();
     let text = record.encode();
     let mut last_err = String::new();
     for alternative in 0..=ALTERNATIVES {
         let name = file_name(key, record.pid, alternative);
-        let fd = match rustix::fs::openat(
-            &dirfd,
-            name.as_str(),
-            OFlags::RDWR
-                | OFlags::CREATE
-                | OFlags::EXCL
-                | OFlags::NOFOLLOW
-                | OFlags::CLOEXEC
-                | OFlags::NONBLOCK,
-            Mode::from_raw_mode(0o644),
-        ) {
-            Ok(fd) => fd,
-            Err(rustix::io::Errno::EXIST) => {
-                // A leftover of ours from a crash may be reused; anything else is skipped.
-                match rustix::fs::openat(
-                    &dirfd,
-                    name.as_str(),
-                    OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK,
-                    Mode::empty(),
-                ) {
-                    Ok(fd) => {
-                        let ok = rustix::fs::fstat(&fd).is_ok_and(|st| {
-                            rustix::fs::FileType::from_raw_mode(st.st_mode)
-                                == rustix::fs::FileType::RegularFile
-                                && st.st_uid == euid
-                                && st.st_nlink == 1
-                        });
-                        if !ok {
-                            last_err = format!("{name} is squatted by another user");
-                            continue;
-                        }
-                        if rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o644)).is_err() {
-                            continue;
-                        }
-                        fd
-                    }
-                    Err(e) => {
-                        // Ours would open: 0644 and owned by us.
-                        last_err = format!(
-                            "{name} is squatted by another user: {}",
-                            crate::error::errno_text(&e.into())
-                        );
-                        continue;
-                    }
-                }
+        let fd = match open_own_name(&dirfd, &name) {
+            Ok(OwnName::Opened(fd)) => fd,
+            Ok(OwnName::Squatted(why)) => {
+                last_err = why;
+                continue;
             }
             Err(e) => {
                 return Err(format!(
@@ -483,6 +442,54 @@ pub fn named_pids(dir: &Path, key: &str) -> Vec<i32> {
     pids.sort_unstable();
     pids.dedup();
     pids
+}
+
+/// What [`open_own_name`] found under a name.
+pub(crate) enum OwnName {
+    /// A new file, or a leftover of ours (a regular file we own with one link), opened
+    /// read-write and set to mode 0644.
+    Opened(OwnedFd),
+    /// Someone else's file, or something other than a regular file: skip the name.
+    Squatted(String),
+}
+
+/// Creates `name` in the checked directory `dirfd` (`O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0644), or
+/// reuses it if it is a leftover of ours. The one way owner records and wait tickets claim a
+/// name in the shared runtime directory.
+pub(crate) fn open_own_name(dirfd: &OwnedFd, name: &str) -> rustix::io::Result<OwnName> {
+    let flags = OFlags::RDWR | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK;
+    match rustix::fs::openat(
+        dirfd,
+        name,
+        flags | OFlags::CREATE | OFlags::EXCL,
+        Mode::from_raw_mode(0o644),
+    ) {
+        Ok(fd) => Ok(OwnName::Opened(fd)),
+        Err(rustix::io::Errno::EXIST) => {
+            let fd = match rustix::fs::openat(dirfd, name, flags, Mode::empty()) {
+                Ok(fd) => fd,
+                Err(e) => {
+                    return Ok(OwnName::Squatted(format!(
+                        "{name} is squatted by another user: {}",
+                        crate::error::errno_text(&e.into())
+                    )))
+                }
+            };
+            let euid = rustix::process::geteuid().as_raw();
+            let ours = rustix::fs::fstat(&fd).is_ok_and(|st| {
+                rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
+                    && st.st_uid == euid
+                    && st.st_nlink == 1
+            });
+            if !ours || rustix::fs::fchmod(&fd, Mode::from_raw_mode(0o644)).is_err() {
+                return Ok(OwnName::Squatted(format!(
+                    "{name} is squatted by another user"
+                )));
+            }
+            Ok(OwnName::Opened(fd))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A record found for a lock holder: what it says, the inode it is in and who owns that file
