@@ -43,6 +43,16 @@ fn emu_key(dev: &str) -> String {
     format!("emu-{}", dev.strip_prefix("emu:").expect("emu"))
 }
 
+/// The owner-record key of a block device node (`blk-MAJ-MIN`).
+fn blk_key(node: &Path) -> String {
+    let st = rustix::fs::stat(node).expect("stat");
+    format!(
+        "blk-{}-{}",
+        rustix::fs::major(st.st_rdev),
+        rustix::fs::minor(st.st_rdev)
+    )
+}
+
 #[test]
 fn record_name_precreated_by_another_user_is_left_alone_and_the_name_still_reaches_others() {
     if !require_root("precreated-record") {
@@ -159,12 +169,7 @@ fn forged_record_for_a_device_the_forger_cannot_open_counts_for_nothing() {
     }
     let _s = serial();
     let lo = LoopDev::new(false);
-    let st = rustix::fs::stat(lo.path.as_path()).expect("stat");
-    let key = format!(
-        "blk-{}-{}",
-        rustix::fs::major(st.st_rdev),
-        rustix::fs::minor(st.st_rdev)
-    );
+    let key = blk_key(&lo.path);
     // Another user forges a well-formed record under its own PID and keeps it locked, as a
     // holder would; it cannot open the device, so it cannot take the device's lock.
     let mut forger = probe_with("forge-wait", &[], as_daemon);
@@ -376,12 +381,7 @@ fn a_reused_pid_cannot_pass_for_the_holder_of_a_device() {
     }
     let _s = serial();
     let lo = LoopDev::new(false);
-    let st = rustix::fs::stat(lo.path.as_path()).expect("stat");
-    let key = format!(
-        "blk-{}-{}",
-        rustix::fs::major(st.st_rdev),
-        rustix::fs::minor(st.st_rdev)
-    );
+    let key = blk_key(&lo.path);
     let (mut lock, line) = lock_running_sh(lo.dev(), "Nightly Backup", "echo $$; exec sleep 100");
     let command_pid: i32 = line.trim().parse().expect("command pid");
     let taker = i32::try_from(lock.id()).expect("pid");
