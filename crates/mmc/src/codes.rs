@@ -37,6 +37,19 @@ pub mod opcode {
     pub const GET_EVENT_STATUS_NOTIFICATION: u8 = 0x4A;
     /// MODE SENSE(10) (SPC-4 6.12).
     pub const MODE_SENSE_10: u8 = 0x5A;
+
+    // --- disc and track structure (crate::disc) ---
+    /// READ FORMAT CAPACITIES (MMC-6 6.24).
+    pub const READ_FORMAT_CAPACITIES: u8 = 0x23;
+    /// READ CAPACITY (MMC-6 6.23).
+    pub const READ_CAPACITY: u8 = 0x25;
+    /// READ TOC/PMA/ATIP (MMC-6 6.26).
+    pub const READ_TOC_PMA_ATIP: u8 = 0x43;
+    /// READ DISC INFORMATION (MMC-6 6.22).
+    pub const READ_DISC_INFORMATION: u8 = 0x51;
+    /// READ TRACK INFORMATION (MMC-6 6.27).
+    pub const READ_TRACK_INFORMATION: u8 = 0x52;
+    // --- end disc ---
 }
 
 /// SCSI status bytes a command ends with (SAM-5 5.3.1).

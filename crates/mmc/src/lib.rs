@@ -36,7 +36,7 @@
 //!    |
 //! cdb            recognising an incoming CDB: the dispatcher's view
 //!    |
-//! inquiry  sense  unit  configuration  mode  event   one command family each
+//! inquiry  sense  unit  configuration  mode  event  disc   one command family each
 //!    |
 //! bytes  command       bounds-checked field readers; Command, DataDirection
 //!    |
@@ -54,6 +54,9 @@
 //!   5.3);
 //! - [`mode`]: MODE SENSE(10) and the mode page walk (SPC-4 6.12, 7.5);
 //! - [`event`]: GET EVENT STATUS NOTIFICATION, media class (MMC-6 6.7);
+//! - [`disc`]: READ DISC INFORMATION, READ TRACK INFORMATION, READ CAPACITY,
+//!   READ TOC/PMA/ATIP formats 0 and 1, READ FORMAT CAPACITIES (MMC-6 6.22,
+//!   6.27, 6.23, 6.26, 6.24);
 //! - [`cdb`]: recognising an incoming CDB (for an emulated drive);
 //! - [`emulator`]: an emulated MMC drive answering CDBs with this crate's
 //!   own encoders (pure state machine, no I/O).
@@ -70,6 +73,7 @@ pub mod cdb;
 pub mod codes;
 mod command;
 pub mod configuration;
+pub mod disc;
 pub mod emulator;
 mod error;
 pub mod event;
