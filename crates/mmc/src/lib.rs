@@ -36,7 +36,8 @@
 //!    |
 //! cdb            recognising an incoming CDB: the dispatcher's view
 //!    |
-//! inquiry  sense  unit  configuration  mode  event   one command family each
+//! inquiry  sense  unit  configuration  mode  event  write
+//!                                          one command family each
 //!    |
 //! bytes  command       bounds-checked field readers; Command, DataDirection
 //!    |
@@ -54,6 +55,11 @@
 //!   5.3);
 //! - [`mode`]: MODE SENSE(10) and the mode page walk (SPC-4 6.12, 7.5);
 //! - [`event`]: GET EVENT STATUS NOTIFICATION, media class (MMC-6 6.7);
+//! - [`write`]: WRITE(10)/(12), READ(10), SYNCHRONIZE CACHE, CLOSE
+//!   TRACK/SESSION, BLANK, FORMAT UNIT, RESERVE TRACK, MODE SELECT(10) with
+//!   the Write Parameters page, GET PERFORMANCE write speeds, SET STREAMING,
+//!   SET CD SPEED, READ BUFFER CAPACITY, and long-operation progress from
+//!   sense bytes (MMC-6 6.2-6.45, 7.5; SPC-4 4.5.2.4.4);
 //! - [`cdb`]: recognising an incoming CDB (for an emulated drive);
 //! - [`emulator`]: an emulated MMC drive answering CDBs with this crate's
 //!   own encoders (pure state machine, no I/O).
@@ -77,6 +83,7 @@ pub mod inquiry;
 pub mod mode;
 pub mod sense;
 pub mod unit;
+pub mod write;
 
 pub use cdb::Cdb;
 pub use command::{Command, DataDirection};
