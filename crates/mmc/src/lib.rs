@@ -55,7 +55,7 @@
 //!   5.3);
 //! - [`mode`]: MODE SENSE(10) and the mode page walk (SPC-4 6.12, 7.5);
 //! - [`event`]: GET EVENT STATUS NOTIFICATION, media class (MMC-6 6.7);
-//! - [`write`]: WRITE(10)/(12), READ(10), SYNCHRONIZE CACHE, CLOSE
+//! - [`mod@write`]: WRITE(10)/(12), READ(10), SYNCHRONIZE CACHE, CLOSE
 //!   TRACK/SESSION, BLANK, FORMAT UNIT, RESERVE TRACK, MODE SELECT(10) with
 //!   the Write Parameters page, GET PERFORMANCE write speeds, SET STREAMING,
 //!   SET CD SPEED, READ BUFFER CAPACITY, and long-operation progress from

@@ -722,7 +722,7 @@ impl WriteSpeeds {
             .and_then(|l| l.checked_add(4))
             .unwrap_or(usize::MAX);
         if declared_end < PERFORMANCE_HEADER_LEN
-            || (declared_end - PERFORMANCE_HEADER_LEN) % WRITE_SPEED_DESCRIPTOR_LEN != 0
+            || !(declared_end - PERFORMANCE_HEADER_LEN).is_multiple_of(WRITE_SPEED_DESCRIPTOR_LEN)
         {
             return Err(ParseError::Inconsistent {
                 field: "performance data length",
