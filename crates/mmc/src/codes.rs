@@ -50,6 +50,35 @@ pub mod opcode {
     /// READ TRACK INFORMATION (MMC-6 6.27).
     pub const READ_TRACK_INFORMATION: u8 = 0x52;
     // --- end disc ---
+
+    // ---- writing, reading and the write setup (crate::write) ----
+
+    /// FORMAT UNIT (MMC-6 6.5).
+    pub const FORMAT_UNIT: u8 = 0x04;
+    /// READ(10) (MMC-6 6.17).
+    pub const READ_10: u8 = 0x28;
+    /// WRITE(10) (MMC-6 6.44).
+    pub const WRITE_10: u8 = 0x2A;
+    /// SYNCHRONIZE CACHE(10) (MMC-6 6.42).
+    pub const SYNCHRONIZE_CACHE: u8 = 0x35;
+    /// RESERVE TRACK (MMC-6 6.31).
+    pub const RESERVE_TRACK: u8 = 0x53;
+    /// MODE SELECT(10) (SPC-4 6.10, MMC-6 6.11).
+    pub const MODE_SELECT_10: u8 = 0x55;
+    /// CLOSE TRACK/SESSION (MMC-6 6.3).
+    pub const CLOSE_TRACK_SESSION: u8 = 0x5B;
+    /// READ BUFFER CAPACITY (MMC-6 6.20).
+    pub const READ_BUFFER_CAPACITY: u8 = 0x5C;
+    /// BLANK (MMC-6 6.2).
+    pub const BLANK: u8 = 0xA1;
+    /// WRITE(12) (MMC-6 6.45).
+    pub const WRITE_12: u8 = 0xAA;
+    /// GET PERFORMANCE (MMC-6 6.8).
+    pub const GET_PERFORMANCE: u8 = 0xAC;
+    /// SET STREAMING (MMC-6 6.39).
+    pub const SET_STREAMING: u8 = 0xB6;
+    /// SET CD SPEED (MMC-6 6.37).
+    pub const SET_CD_SPEED: u8 = 0xBB;
 }
 
 /// SCSI status bytes a command ends with (SAM-5 5.3.1).

@@ -36,7 +36,8 @@
 //!    |
 //! cdb            recognising an incoming CDB: the dispatcher's view
 //!    |
-//! inquiry  sense  unit  configuration  mode  event  disc   one command family each
+//! inquiry  sense  unit  configuration  mode  event  disc  write
+//!                                          one command family each
 //!    |
 //! bytes  command       bounds-checked field readers; Command, DataDirection
 //!    |
@@ -57,6 +58,11 @@
 //! - [`disc`]: READ DISC INFORMATION, READ TRACK INFORMATION, READ CAPACITY,
 //!   READ TOC/PMA/ATIP formats 0 and 1, READ FORMAT CAPACITIES (MMC-6 6.22,
 //!   6.27, 6.23, 6.26, 6.24);
+//! - [`mod@write`]: WRITE(10)/(12), READ(10), SYNCHRONIZE CACHE, CLOSE
+//!   TRACK/SESSION, BLANK, FORMAT UNIT, RESERVE TRACK, MODE SELECT(10) with
+//!   the Write Parameters page, GET PERFORMANCE write speeds, SET STREAMING,
+//!   SET CD SPEED, READ BUFFER CAPACITY, and long-operation progress from
+//!   sense bytes (MMC-6 6.2-6.45, 7.5; SPC-4 4.5.2.4.4);
 //! - [`cdb`]: recognising an incoming CDB (for an emulated drive);
 //! - [`emulator`]: an emulated MMC drive answering CDBs with this crate's
 //!   own encoders (pure state machine, no I/O).
@@ -81,6 +87,7 @@ pub mod inquiry;
 pub mod mode;
 pub mod sense;
 pub mod unit;
+pub mod write;
 
 pub use cdb::Cdb;
 pub use command::{Command, DataDirection};
