@@ -31,7 +31,6 @@ use crate::client_name::ClientName;
 
 const MAGIC: &str = "discrecorder-wait v1";
 const MAX_TICKET_LEN: usize = 512;
-const ALTERNATIVES: u32 = 7;
 
 /// A process waiting for a device, as its ticket says.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -135,61 +134,29 @@ pub fn publish(
     since_unix_ms: u64,
 ) -> Result<Ticket, String> {
     let dirfd = crate::sys::open_shared_dir(dir)?;
-    let mut last_err = String::from("every name taken");
-    for alternative in 0..=ALTERNATIVES {
-        let name = if alternative == 0 {
-            format!("{}{pid}", prefix(key))
-        } else {
-            format!("{}{pid}.{alternative}", prefix(key))
-        };
-        let fd = match crate::record::open_own_name(&dirfd, &name) {
-            Ok(crate::record::OwnName::Opened(fd)) => fd,
-            Ok(crate::record::OwnName::Squatted(why)) => {
-                last_err = why;
-                continue;
-            }
-            Err(e) => {
-                return Err(format!(
-                    "cannot create wait ticket in {}: {}",
-                    dir.display(),
-                    crate::error::errno_text(&e.into())
-                ))
-            }
-        };
-        if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err() {
-            last_err = format!("{name} is locked by another waiter");
-            continue;
-        }
-        // A reader that found it unlocked and complete may have removed it before our lock.
-        if !rustix::fs::fstat(&fd).is_ok_and(|st| st.st_nlink == 1) {
-            continue;
-        }
-        let text = TicketText {
-            seq: monotonic_ns(),
-            client: client.clone(),
-            pid,
-            start,
-            since_unix_ms,
-        };
-        let encoded = text.encode();
-        let written = rustix::fs::ftruncate(&fd, 0)
-            .and_then(|()| rustix::io::pwrite(&fd, encoded.as_bytes(), 0));
-        if written.ok() != Some(encoded.len()) {
-            let _ = rustix::fs::unlinkat(&dirfd, name.as_str(), rustix::fs::AtFlags::empty());
-            return Err(format!("cannot write wait ticket in {}", dir.display()));
-        }
-        return Ok(Ticket {
-            _lock: fd,
-            dir: dirfd,
-            name,
-            seq: text.seq,
-            pid,
-        });
+    let stem = format!("{}{pid}", prefix(key));
+    let (fd, name) = crate::record::claim_name(&dirfd, dir, &stem, "wait ticket")?;
+    let text = TicketText {
+        seq: monotonic_ns(),
+        client: client.clone(),
+        pid,
+        start,
+        since_unix_ms,
+    };
+    let encoded = text.encode();
+    let written =
+        rustix::fs::ftruncate(&fd, 0).and_then(|()| rustix::io::pwrite(&fd, encoded.as_bytes(), 0));
+    if written.ok() != Some(encoded.len()) {
+        let _ = rustix::fs::unlinkat(&dirfd, name.as_str(), rustix::fs::AtFlags::empty());
+        return Err(format!("cannot write wait ticket in {}", dir.display()));
     }
-    Err(format!(
-        "no wait ticket name free in {} ({last_err})",
-        dir.display()
-    ))
+    Ok(Ticket {
+        _lock: fd,
+        dir: dirfd,
+        name,
+        seq: text.seq,
+        pid,
+    })
 }
 
 /// One live ticket found in the queue.

@@ -39,7 +39,7 @@ use crate::sys::FileId;
 const MAGIC: &str = "discrecorder-owner v2";
 const MAX_RECORD_LEN: usize = 1024;
 /// How many alternative names (`.1` ..) a writer may use when the plain one is squatted.
-const ALTERNATIVES: u32 = 7;
+pub(crate) const ALTERNATIVES: u32 = 7;
 
 /// How a holder holds the device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -177,10 +177,15 @@ impl OwnerRecord {
 }
 
 fn file_name(key: &str, pid: i32, alternative: u32) -> String {
+    candidate_name(&format!("discrecorder.owner.{key}.{pid}"), alternative)
+}
+
+/// The name a writer tries `alternative`-th: `STEM`, then `STEM.1` .. `STEM.7`.
+pub(crate) fn candidate_name(stem: &str, alternative: u32) -> String {
     if alternative == 0 {
-        format!("discrecorder.owner.{key}.{pid}")
+        stem.to_owned()
     } else {
-        format!("discrecorder.owner.{key}.{pid}.{alternative}")
+        format!("{stem}.{alternative}")
     }
 }
 
@@ -303,57 +308,33 @@ pub fn publish(dir: &Path, key: &str, record: &OwnerRecord) -> Result<PublishedR
     reap_own_stale(dir);
     let dirfd = crate::sys::open_shared_dir(dir)?;
     let text = record.encode();
-    let mut last_err = String::new();
-    for alternative in 0..=ALTERNATIVES {
-        let name = file_name(key, record.pid, alternative);
-        let fd = match open_own_name(&dirfd, &name) {
-            Ok(OwnName::Opened(fd)) => fd,
-            Ok(OwnName::Squatted(why)) => {
-                last_err = why;
-                continue;
-            }
-            Err(e) => {
-                return Err(format!(
-                    "cannot create owner record in {}: {}",
-                    dir.display(),
-                    crate::error::errno_text(&e.into())
-                ))
-            }
-        };
-        if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err() {
-            last_err = format!("{name} is locked by another process");
-            continue;
+    let stem = format!("discrecorder.owner.{key}.{}", record.pid);
+    let (fd, name) = claim_name(&dirfd, dir, &stem, "owner record")?;
+    let written =
+        rustix::fs::ftruncate(&fd, 0).and_then(|()| rustix::io::pwrite(&fd, text.as_bytes(), 0));
+    match written {
+        Ok(n) if n == text.len() => {}
+        Ok(_) => {
+            let _ = rustix::fs::unlinkat(&dirfd, name.as_str(), rustix::fs::AtFlags::empty());
+            return Err(format!("short write of owner record in {}", dir.display()));
         }
-        let written = rustix::fs::ftruncate(&fd, 0)
-            .and_then(|()| rustix::io::pwrite(&fd, text.as_bytes(), 0));
-        match written {
-            Ok(n) if n == text.len() => {}
-            Ok(_) => {
-                let _ = rustix::fs::unlinkat(&dirfd, name.as_str(), rustix::fs::AtFlags::empty());
-                return Err(format!("short write of owner record in {}", dir.display()));
-            }
-            Err(e) => {
-                let _ = rustix::fs::unlinkat(&dirfd, name.as_str(), rustix::fs::AtFlags::empty());
-                return Err(format!(
-                    "cannot write owner record in {}: {}",
-                    dir.display(),
-                    crate::error::errno_text(&e.into())
-                ));
-            }
+        Err(e) => {
+            let _ = rustix::fs::unlinkat(&dirfd, name.as_str(), rustix::fs::AtFlags::empty());
+            return Err(format!(
+                "cannot write owner record in {}: {}",
+                dir.display(),
+                crate::error::errno_text(&e.into())
+            ));
         }
-        let path = dir.join(&name);
-        return Ok(PublishedRecord {
-            fd,
-            dir: dirfd,
-            name,
-            path,
-            keep_file: false,
-        });
     }
-    Err(format!(
-        "no owner record name free in {} ({last_err})",
-        dir.display()
-    ))
+    let path = dir.join(&name);
+    Ok(PublishedRecord {
+        fd,
+        dir: dirfd,
+        name,
+        path,
+        keep_file: false,
+    })
 }
 
 /// Removes records for `key` in `dir` that nobody holds the lock of (crash leftovers). Only
@@ -490,6 +471,49 @@ pub(crate) fn open_own_name(dirfd: &OwnedFd, name: &str) -> rustix::io::Result<O
         }
         Err(e) => Err(e),
     }
+}
+
+/// Claims the first usable name among `stem`'s candidates in the checked directory `dirfd`:
+/// created, or a leftover of ours reused ([`open_own_name`]), then `flock`ed exclusively and
+/// found still linked after the lock (a reaper that saw it unlocked may have removed it just
+/// before). The one way owner records and wait tickets take a name; `what` names the kind of
+/// file in errors, which are sentences.
+pub(crate) fn claim_name(
+    dirfd: &OwnedFd,
+    dir: &Path,
+    stem: &str,
+    what: &str,
+) -> Result<(OwnedFd, String), String> {
+    let mut last_err = String::from("every name taken");
+    for alternative in 0..=ALTERNATIVES {
+        let name = candidate_name(stem, alternative);
+        let fd = match open_own_name(dirfd, &name) {
+            Ok(OwnName::Opened(fd)) => fd,
+            Ok(OwnName::Squatted(why)) => {
+                last_err = why;
+                continue;
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot create {what} in {}: {}",
+                    dir.display(),
+                    crate::error::errno_text(&e.into())
+                ))
+            }
+        };
+        if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_err() {
+            last_err = format!("{name} is locked by another process");
+            continue;
+        }
+        if !rustix::fs::fstat(&fd).is_ok_and(|st| st.st_nlink == 1) {
+            continue;
+        }
+        return Ok((fd, name));
+    }
+    Err(format!(
+        "no {what} name free in {} ({last_err})",
+        dir.display()
+    ))
 }
 
 /// A record found for a lock holder: what it says, the inode it is in and who owns that file
