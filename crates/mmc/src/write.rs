@@ -1015,7 +1015,8 @@ impl BufferCapacity {
 /// Fixed format (0x70/0x71): SKSV is byte 15 bit 7 and the indication bytes
 /// 16-17, present only if the additional sense length reaches byte 17.
 /// Descriptor format (0x72/0x73): the sense key specific descriptor (type
-/// 02h). `None` unless the sense key is NO SENSE or NOT READY, SKSV is set
+/// 02h), bytes 4-6, which must lie inside that descriptor's own additional
+/// length as well. `None` unless the sense key is NO SENSE or NOT READY, SKSV is set
 /// and the bytes are present; never panics.
 pub fn sense_progress(sense: &[u8]) -> Option<u16> {
     let code = sense.first()? & 0x7F;
@@ -1029,7 +1030,11 @@ pub fn sense_progress(sense: &[u8]) -> Option<u16> {
             let mut found = None;
             while let (Some(&t), Some(&l)) = (data.get(pos), data.get(pos + 1)) {
                 if t == 0x02 {
-                    found = data.get(pos + 4..pos + 7);
+                    // Bytes 4-6 of the descriptor (SPC-4 4.5.2.4.1, additional length
+                    // 06h); a shorter descriptor does not carry them, whatever follows it.
+                    if usize::from(l) >= 5 {
+                        found = data.get(pos + 4..pos + 7);
+                    }
                     break;
                 }
                 pos += 2 + usize::from(l);
@@ -1342,5 +1347,24 @@ mod tests {
         assert_eq!(sense_progress(&desc), Some(0x4000));
         assert_eq!(sense_progress(&desc[..14]), None);
         assert_eq!(sense_progress(&[]), None);
+    }
+
+    #[test]
+    fn progress_needs_the_whole_sense_key_specific_descriptor() {
+        // Fuzz finding (fuzz/regressions/sense_progress/): a type 02h descriptor with
+        // additional length 3 ends after its byte 4, so "progress" 0x0004 was read from
+        // the type and length bytes of the descriptor after it. SPC-4 4.5.2.4.1 gives
+        // the sense key specific descriptor additional length 06h.
+        let cut = [
+            0x72, 0x02, 0x04, 0x04, 0, 0, 0, 13, 0x02, 0x03, 0, 0, 0x80, 0x00, 0x04, 0x80, 0,
+            0, 0x11, 0x22, 0x33,
+        ];
+        assert_eq!(sense_progress(&cut), None);
+        let mut whole = cut;
+        whole[9] = 0x06;
+        assert_eq!(sense_progress(&whole), Some(0x0004));
+        let mut five = cut;
+        five[9] = 0x05;
+        assert_eq!(sense_progress(&five), Some(0x0004));
     }
 }
