@@ -1,8 +1,8 @@
 //! Property checks for the parsers of the recording path: the disc structure
 //! (`discrecorder_mmc::disc`) and the write setup (`discrecorder_mmc::write`).
 //!
-//! Each check states the byte layout it expects from the standard (MMC-6 clause given per
-//! function; bit positions cross-checked against Linux `include/uapi/linux/cdrom.h`, libburn's
+//! Each check states the byte layout it expects from the standard (clause given per
+//! function, numbered as in the module docs of `disc` and `write`; bit positions cross-checked against Linux `include/uapi/linux/cdrom.h`, libburn's
 //! `mmc.c` and Wireshark's MMC dissector), not from the parser's code: what a parser accepts
 //! must be exactly those bytes, and encode-then-parse must give the value back.
 
@@ -34,7 +34,7 @@ fn available(data: &[u8], declared_end: usize) -> usize {
 
 // ---- disc structure ----
 
-/// READ DISC INFORMATION, standard disc information block (MMC-6 6.22.3.1): data type 000b
+/// READ DISC INFORMATION, standard disc information block (MMC-6 6.21.3.1): data type 000b
 /// in byte 2 bits 7-5, Erasable bit 4, State of Last Session bits 3-2, Disc Status bits 1-0;
 /// the 16-bit counts split LSB (bytes 4-6) and MSB (bytes 9-11); 34 bytes before the OPC
 /// tables, whose count (byte 33) must fit the declared length; only whole tables are kept.
@@ -83,7 +83,7 @@ pub fn disc_information(data: &[u8]) {
     assert_eq!(DiscInformation::parse(&bytes), Ok(d));
 }
 
-/// READ TRACK INFORMATION (MMC-6 6.27.3): at least 28 bytes declared and present; Damage,
+/// READ TRACK INFORMATION (MMC-6 6.26): at least 28 bytes declared and present; Damage,
 /// Copy and Track Mode in byte 5 (bits 5, 4, 3-0), RT, Blank, Packet/Inc, FP and Data Mode
 /// in byte 6 (bits 7, 6, 5, 4, 3-0), LRA_V and NWA_V in byte 7 (bits 1, 0); addresses and
 /// sizes in bytes 8-27; from 36 bytes the Last Recorded Address and the MSBs of the track
@@ -134,7 +134,7 @@ pub fn track_information(data: &[u8]) {
     assert_eq!(TrackInformation::parse(&bytes), Ok(t));
 }
 
-/// READ CAPACITY (MMC-6 6.23.3): 8 bytes, last LBA then block length; no length field.
+/// READ CAPACITY: 8 bytes, last LBA then block length; no length field.
 pub fn capacity(data: &[u8]) {
     let Ok(c) = Capacity::parse(data) else {
         assert!(data.len() < 8);
@@ -155,7 +155,7 @@ fn assert_toc_length(data: &[u8]) -> usize {
     length + 2
 }
 
-/// One 8-byte TOC track descriptor at `at` (MMC-6 6.26.3.2.2): ADR bits 7-4 and CONTROL bits
+/// One 8-byte TOC track descriptor at `at` (MMC-6 6.25.3.2): ADR bits 7-4 and CONTROL bits
 /// 3-0 of byte 1, Track Number byte 2, Track Start Address bytes 4-7.
 fn assert_toc_descriptor(d: &discrecorder_mmc::disc::TocDescriptor, data: &[u8], at: usize) {
     assert_eq!(d.adr, data[at + 1] >> 4);
@@ -164,7 +164,7 @@ fn assert_toc_descriptor(d: &discrecorder_mmc::disc::TocDescriptor, data: &[u8],
     assert_eq!(d.start_address, be32(data, at + 4));
 }
 
-/// READ TOC/PMA/ATIP format 0000b (MMC-6 6.26.3.2): header, then the descriptors that arrived
+/// READ TOC/PMA/ATIP format 0000b (MMC-6 6.25.3.2.1): header, then the descriptors that arrived
 /// whole, in order.
 pub fn toc(data: &[u8]) {
     let Ok(t) = Toc::parse(data) else {
@@ -182,7 +182,7 @@ pub fn toc(data: &[u8]) {
     assert_eq!(Toc::parse(&bytes), Ok(t));
 }
 
-/// READ TOC/PMA/ATIP format 0001b (MMC-6 6.26.3.3): header plus exactly one descriptor, so at
+/// READ TOC/PMA/ATIP format 0001b (MMC-6 6.25.3): header plus exactly one descriptor, so at
 /// least 12 bytes declared and present.
 pub fn session_info(data: &[u8]) {
     let Ok(s) = SessionInfo::parse(data) else {
@@ -198,7 +198,7 @@ pub fn session_info(data: &[u8]) {
     assert_eq!(SessionInfo::parse(&bytes), Ok(s));
 }
 
-/// READ FORMAT CAPACITIES (MMC-6 6.24.3): capacity list length (byte 3) a positive multiple of
+/// READ FORMAT CAPACITIES (MMC-5 r03c 6.24.3): capacity list length (byte 3) a positive multiple of
 /// 8; the current/maximum descriptor at bytes 4-11 (Descriptor Type in byte 8 bits 1-0, block
 /// length bytes 9-11); formattable descriptors after it, Format Type in byte 4 bits 7-2 and a
 /// 24-bit Type Dependent Parameter; only whole ones are kept.
@@ -233,7 +233,7 @@ pub fn format_capacities(data: &[u8]) {
 
 // ---- write setup ----
 
-/// FORMAT UNIT parameter list (MMC-6 6.5.3): format list header (Immed in byte 1 bit 1, format
+/// FORMAT UNIT parameter list (MMC-5 r03c 6.5.3): format list header (Immed in byte 1 bit 1, format
 /// descriptor length 8 in bytes 2-3), then Number of Blocks, Format Type (bits 7-2) and
 /// subtype (bits 1-0) of byte 8, Type Dependent Parameter bytes 9-11. The encoder sets FOV
 /// (bit 7) exactly when it sets Immed.
@@ -254,7 +254,7 @@ pub fn format_parameters(data: &[u8]) {
     assert_eq!(FormatParameters::parse(&bytes), Ok(p));
 }
 
-/// The Write Parameters page as laid out by MMC-6 7.5.4 (page code 05h, page length at least
+/// The Write Parameters page as laid out by MMC-5 r03c 7.5 (page code 05h, page length at least
 /// 32h, 52 bytes through the subheader): BUFE, LS_V, Test Write and Write Type in byte 2
 /// (bits 6, 5, 4, 3-0); Multi-session, FP, Copy and Track Mode in byte 3 (bits 7-6, 5, 4,
 /// 3-0); Data Block Type byte 4 bits 3-0; Link Size byte 5; Host Application Code byte 7 bits
@@ -311,7 +311,7 @@ fn assert_write_parameters_round_trip(w: &WriteParameters) {
     );
 }
 
-/// The Write Parameters page 05h on its own (MMC-6 7.5.4).
+/// The Write Parameters page 05h on its own (MMC-5 r03c 7.5).
 pub fn write_parameters(data: &[u8]) {
     let Ok(w) = WriteParameters::parse(data) else {
         return;
@@ -335,7 +335,7 @@ pub fn write_parameters_mode(data: &[u8]) {
     assert_write_parameters_round_trip(&w);
 }
 
-/// GET PERFORMANCE, Type 03h (MMC-6 6.8.2.6): 8-byte header whose data length (bytes 0-3)
+/// GET PERFORMANCE, Type 03h (MMC-5 r03c 6.8.3): 8-byte header whose data length (bytes 0-3)
 /// counts 4 header bytes plus whole 16-byte write speed descriptors; WRC bits 4-3, RDD bit 2,
 /// Exact bit 1, MRW bit 0 of byte 0, End LBA, Read Speed and Write Speed in bytes 4-15; only
 /// whole descriptors are kept and `complete` says whether all declared ones arrived.
@@ -376,7 +376,7 @@ pub fn write_speeds(data: &[u8]) {
     );
 }
 
-/// The SET STREAMING performance descriptor (MMC-6 6.39.3.1): 28 bytes, WRC bits 4-3, RDD bit
+/// The SET STREAMING performance descriptor (MMC-5 r03c 6.39): 28 bytes, WRC bits 4-3, RDD bit
 /// 2, Exact bit 1, RA bit 0 of byte 0, then Start LBA, End LBA, Read Size, Read Time, Write
 /// Size and Write Time as six 32-bit fields from byte 4.
 pub fn performance_descriptor(data: &[u8]) {
@@ -407,7 +407,7 @@ pub fn performance_descriptor(data: &[u8]) {
     assert_eq!(PerformanceDescriptor::parse(&bytes), Ok(p));
 }
 
-/// READ BUFFER CAPACITY with Block 0 (MMC-6 6.20.3): data length (bytes 0-1) at least 10,
+/// READ BUFFER CAPACITY with Block 0: data length (bytes 0-1) at least 10,
 /// Length of Buffer bytes 4-7 and Blank Length of Buffer bytes 8-11, the free space never more
 /// than the buffer.
 pub fn buffer_capacity(data: &[u8]) {
