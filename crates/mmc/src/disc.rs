@@ -1036,6 +1036,39 @@ mod tests {
         );
     }
 
+    /// The CDBs libburn (`libburn/mmc.c`) sends and tgt's (`usr/mmc.c`)
+    /// forged TOC answers, against this module's builders and parsers.
+    #[test]
+    fn cdbs_and_responses_match_libburn_and_tgt() {
+        assert_eq!(
+            read_disc_information(34).cdb,
+            [0x51, 0, 0, 0, 0, 0, 0, 0x00, 0x22, 0]
+        );
+        assert_eq!(
+            read_track_information(TrackAddress::Track(0xFF), 20).cdb,
+            [0x52, 0x01, 0, 0, 0, 0xFF, 0, 0x00, 0x14, 0]
+        );
+        assert_eq!(
+            read_toc(TocFormat::SessionInfo, false, 0, 12).cdb,
+            [0x43, 0, 0x01, 0, 0, 0, 0, 0x00, 0x0C, 0]
+        );
+        assert_eq!(
+            read_toc(TocFormat::Toc, false, 0, 4).cdb,
+            [0x43, 0, 0x00, 0, 0, 0, 0, 0x00, 0x04, 0]
+        );
+        assert_eq!(read_toc(TocFormat::Toc, true, 0, 4).cdb[1], 0x02);
+        assert_eq!(read_format_capacities(12).cdb.len(), 10);
+        assert_eq!(read_capacity().cdb, [0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        // tgt with MSF: a data track (ADR 1, CONTROL 4) and the lead-out.
+        let tgt = [
+            0, 0x12, 1, 1, 0, 0x14, 1, 0, 0, 0, 0, 0, 0, 0x14, 0xAA, 0, 0, 0, 0, 0,
+        ];
+        let t = Toc::parse(&tgt).expect("valid");
+        assert_eq!(t.descriptors.len(), 2);
+        assert_eq!((t.descriptors[0].adr, t.descriptors[0].control), (1, 4));
+        assert_eq!(t.descriptors[1].track, LEAD_OUT_TRACK);
+    }
+
     #[test]
     fn disc_information_round_trip_and_layout() {
         let d = disc_info();

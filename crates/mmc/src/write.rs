@@ -1398,6 +1398,122 @@ mod tests {
         assert_eq!(sense_progress(&[]), None);
     }
 
+    /// The bytes other implementations send to real drives for the same
+    /// requests (libburn `libburn/mmc.c`, growisofs `growisofs_mmc.cpp` and
+    /// `dvd+rw-format.cpp`), rebuilt with this module's builders.
+    #[test]
+    fn cdbs_and_payloads_match_libburn_and_growisofs() {
+        // growisofs: DVD+R close track N (Immed), then finalize (110b), or
+        // with DVD+R DL finalize with minimal radius (101b); close session.
+        assert_eq!(
+            close_track_session(CloseFunction::Track, 0x0003, true).cdb,
+            [0x5B, 0x01, 0x01, 0, 0x00, 0x03, 0, 0, 0, 0]
+        );
+        assert_eq!(
+            close_track_session(CloseFunction::Finalize, 0, true).cdb,
+            [0x5B, 0x01, 0x06, 0, 0, 0, 0, 0, 0, 0]
+        );
+        assert_eq!(
+            close_track_session(CloseFunction::Other(0b101), 0, true).cdb[2],
+            0x05
+        );
+        assert_eq!(
+            close_track_session(CloseFunction::Session, 0, true).cdb,
+            [0x5B, 0x01, 0x02, 0, 0, 0, 0, 0, 0, 0]
+        );
+        // libburn: SYNCHRONIZE CACHE with Immed; BLANK fast with Immed.
+        assert_eq!(
+            synchronize_cache(true).cdb,
+            [0x35, 0x02, 0, 0, 0, 0, 0, 0, 0, 0]
+        );
+        assert_eq!(blank(BlankingType::Minimal, true).cdb[..2], [0xA1, 0x11]);
+        assert_eq!(blank(BlankingType::Full, true).cdb[..2], [0xA1, 0x10]);
+        // libburn and growisofs: FORMAT UNIT with FmtData and format code 001b.
+        assert_eq!(format_unit().cdb, [0x04, 0x11, 0, 0, 0, 0]);
+        // libburn's DVD+RW list (Immed alone, all blocks, type 26h) parses;
+        // growisofs' BD-RE full format with certification is what we encode.
+        let plus_rw = [0, 0x02, 0, 8, 0xFF, 0xFF, 0xFF, 0xFF, 0x26 << 2, 0, 0, 0];
+        assert_eq!(
+            FormatParameters::parse(&plus_rw),
+            Ok(FormatParameters {
+                immed: true,
+                number_of_blocks: u32::MAX,
+                format_type: 0x26,
+                format_subtype: 0,
+                type_dependent: 0,
+            })
+        );
+        let bd_re = FormatParameters {
+            immed: true,
+            number_of_blocks: 11_826_176,
+            format_type: 0x30,
+            format_subtype: 2,
+            type_dependent: 0x3000,
+        };
+        assert_eq!(
+            bd_re.encode(),
+            Ok([0, 0x82, 0, 8, 0, 0xB4, 0x74, 0, 0xC2, 0, 0x30, 0])
+        );
+        // libburn: RESERVE TRACK size in bytes 5-8.
+        assert_eq!(
+            reserve_track(0x0001_0203).cdb,
+            [0x53, 0, 0, 0, 0, 0x00, 0x01, 0x02, 0x03, 0]
+        );
+        // libburn: GET PERFORMANCE, descriptors in bytes 8-9, type 03h in 10.
+        assert_eq!(
+            get_performance_write_speed(0x0102).cdb,
+            [0xAC, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x02, 0x03, 0]
+        );
+        // libburn: SET STREAMING parameter list length in bytes 9-10; its
+        // descriptor: end LBA at 8, read size/time at 12/16, write at 20/24.
+        assert_eq!(set_streaming().cdb[9..11], [0, 28]);
+        let d = PerformanceDescriptor {
+            rotation_control: 0,
+            restore_defaults: false,
+            exact: false,
+            random_access: false,
+            start_lba: 0,
+            end_lba: 2_294_920,
+            read_size: 0x1000_0000,
+            read_time: 1000,
+            write_size: 177,
+            write_time: 1000,
+        }
+        .encode()
+        .expect("encodes");
+        assert_eq!(d[8..12], 2_294_920u32.to_be_bytes());
+        assert_eq!(d[12..16], [0x10, 0, 0, 0]);
+        assert_eq!(d[16..20], [0, 0, 0x03, 0xE8]);
+        assert_eq!(d[20..24], [0, 0, 0, 177]);
+        // libburn: WRITE(12) Streaming bit, SET CD SPEED speeds in 2-5.
+        assert_eq!(write12(0, 16, 2048, true).expect("fits").cdb[10], 0x80);
+        assert_eq!(
+            set_cd_speed(0xFFFF, 1764, 0).cdb[..6],
+            [0xBB, 0, 0xFF, 0xFF, 0x06, 0xE4]
+        );
+        // libburn's page 05h for DVD-R incremental: BUFE and LS_V, write type
+        // 0; multi-session 11b, FP, track mode 5; data block type 8; link
+        // size 16; packet size 16 (byte 13).
+        let page = WriteParameters {
+            link_size_valid: true,
+            write_type: WriteType::Packet,
+            multi_session: MultiSession::NextSessionAllowed,
+            fixed_packet: true,
+            track_mode: 5,
+            link_size: 16,
+            packet_size: 16,
+            audio_pause_length: 0,
+            ..WriteParameters::default()
+        }
+        .encode()
+        .expect("encodes");
+        assert_eq!(page[2..6], [0x60, 0xE5, 0x08, 16]);
+        assert_eq!(page[10..14], [0, 0, 0, 16]);
+        // Its CD TAO page: audio pause 150 in bytes 14-15.
+        let tao = WriteParameters::default().encode().expect("encodes");
+        assert_eq!(tao[14..16], [0, 150]);
+    }
+
     #[test]
     fn progress_needs_the_whole_sense_key_specific_descriptor() {
         // Fuzz finding (fuzz/regressions/sense_progress/): a type 02h descriptor with
