@@ -13,6 +13,9 @@
 //! documented answers) it is written here from the contract (the Windows driver's caller-name rule, IMAPI2's HRESULT table, the
 //! man pages, the emulator's module doc), never from the parser's code. Its functions only read
 //! and compute: no I/O.
+//!
+//! The checks of the recording path's parsers (disc structure, write setup) live in the
+//! `recording` submodule and are re-exported here under their target names.
 
 use discrecorder_mmc::cdb::Cdb;
 use discrecorder_mmc::codes::status::{CHECK_CONDITION, GOOD};
@@ -36,6 +39,13 @@ use crate::client_name::ClientName;
 use crate::error::HResult;
 use crate::record::{HoldMode, OwnerRecord};
 use crate::sys::{mountinfo, proc_locks};
+
+mod recording;
+pub use recording::{
+    buffer_capacity, capacity, disc_information, format_capacities, format_parameters,
+    performance_descriptor, sense_progress, session_info, toc, track_information, write_parameters,
+    write_parameters_mode, write_speeds,
+};
 
 // ---- independent statements of the rules ----
 
