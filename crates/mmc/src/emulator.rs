@@ -531,11 +531,15 @@ impl DriveState {
     }
 
     /// A disc of `profile` is put in by hand: the tray closes, the medium
-    /// is set, a NEW MEDIA event is queued and a unit attention set.
+    /// is set (blank, of the capacity [`Disc::capacity`] says; unformatted
+    /// unless it is a restricted-overwrite DVD-RW), a NEW MEDIA event is
+    /// queued and a unit attention set.
     pub fn insert_medium(&mut self, profile: u16) {
         self.tray_open = false;
         self.medium = Some(profile);
         self.disc = Disc::blank(self.disc.capacity);
+        // A restricted-overwrite DVD-RW is one that was formatted so.
+        self.disc.formatted = profile == Profile::DVD_RW_RESTRICTED_OVERWRITE.0;
         self.operation = None;
         self.pending_media_event = Some(MediaEventCode::NEW_MEDIA.0);
         self.unit_attention = true;
