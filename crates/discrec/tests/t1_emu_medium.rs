@@ -43,6 +43,23 @@ fn medium_by_printed_name_is_a_blank_disc_with_its_layout_shown() {
 }
 
 #[test]
+fn a_modeled_medium_makes_the_drive_support_it_and_answer_ready() {
+    let dev = created("em-ready");
+    let (code, _, err) = set(&dev, &["--medium", "BD-RE"]);
+    assert_eq!(code, 0, "{err}");
+    let profiles = show(&dev)["state"]["profiles"].clone();
+    assert!(
+        profiles
+            .as_array()
+            .is_some_and(|p| p.iter().any(|x| x == 0x43)),
+        "{profiles}"
+    );
+    let (code, out, err) = discrec(&["info", &dev, "--json"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("BD-RE"), "{out}");
+}
+
+#[test]
 fn medium_by_number_short_name_and_case() {
     let dev = created("em-codes");
     for (arg, profile, status) in [

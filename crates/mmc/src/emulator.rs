@@ -553,6 +553,16 @@ impl DriveState {
         self.unit_attention = true;
     }
 
+    /// Makes the drive support `profile` (a drive that can read and write it): added to
+    /// [`DriveState::profiles`] if missing, which is kept in descending order as real drives
+    /// list them (BD before DVD before CD).
+    pub fn support_profile(&mut self, profile: u16) {
+        if !self.profiles.contains(&profile) {
+            self.profiles.push(profile);
+            self.profiles.sort_unstable_by(|a, b| b.cmp(a));
+        }
+    }
+
     /// A fresh blank disc of the current profile (the old one's sectors are forgotten at the
     /// next command with a store), as if a new one had been put in by hand.
     pub fn blank_medium(&mut self) {
@@ -1753,6 +1763,17 @@ mod tests {
         assert_eq!(
             d.mode_sense(PageControl::Current, 0x2A, 0xFF),
             d.mode_sense(PageControl::Current, 0x2A, 0)
+        );
+    }
+
+    #[test]
+    fn support_profile_adds_once_in_descending_order() {
+        let mut d = DriveState::new_recorder();
+        d.support_profile(0x001B);
+        d.support_profile(0x001B);
+        assert_eq!(
+            d.profiles,
+            vec![0x0041, 0x001B, 0x001A, 0x0010, 0x0009, 0x0008]
         );
     }
 

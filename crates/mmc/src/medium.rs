@@ -185,6 +185,12 @@ impl SectorStore for MemoryStore {
     }
 }
 
+/// The profiles whose discs this model knows the rules of: CD-ROM, CD-R, CD-RW, DVD-ROM,
+/// DVD-R, DVD-RW restricted overwrite and sequential, DVD+RW, DVD+R, BD-ROM, BD-R SRM, BD-RE.
+pub const MODELED_PROFILES: [u16; 12] = [
+    0x0008, 0x0009, 0x000A, 0x0010, 0x0011, 0x0013, 0x0014, 0x001A, 0x001B, 0x0040, 0x0041, 0x0043,
+];
+
 /// What a profile's medium is, for writing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MediumKind {
