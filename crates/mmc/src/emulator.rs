@@ -69,11 +69,14 @@
 //!
 //! When a profile needing them is supported, current only with a medium that
 //! makes them current: 0x0010 Random Readable (any medium), 0x001D Multi-Read
-//! and 0x001E CD Read (CD), 0x001F DVD Read (DVD), 0x0021 Incremental
-//! Streaming Writable (CD-R/RW, DVD-R/RW sequential, BD-R SRM), 0x002A
-//! DVD+RW (DVD+RW), 0x002D CD Track at Once (CD-R/RW), 0x002F DVD-R/-RW Write
+//! and 0x001E CD Read (CD), 0x001F DVD Read (DVD), 0x0020 Random Writable
+//! (BD-RE), 0x0021 Incremental Streaming Writable (CD-R/RW, DVD-R/RW
+//! sequential, BD-R SRM), 0x0023 Formattable (DVD+RW, BD-RE, DVD-RW), 0x0026
+//! Restricted Overwrite (DVD-RW RO), 0x002A DVD+RW (DVD+RW), 0x002B DVD+R
+//! (DVD+R), 0x002D CD Track at Once (CD-R/RW), 0x002F DVD-R/-RW Write
 //! (DVD-R/-RW), 0x0040 BD Read (BD), 0x0041 BD Write (BD-R/RE). Writing
-//! features are not current while [`DriveState::write_protected`] is set.
+//! features are not current while [`DriveState::write_protected`] is set
+//! (DVD+RW's and DVD+R's stay current with their Write bit cleared).
 //!
 //! The lock *state* is not part of the Removable Medium feature (its Lock
 //! bit says the drive *can* lock); the drive reports it where MMC puts it,
@@ -465,6 +468,10 @@ fn is_incremental_streaming(p: Profile) -> bool {
 
 fn is_dvd_plus_rw(p: Profile) -> bool {
     p == Profile::DVD_PLUS_RW
+}
+
+fn is_formattable(p: Profile) -> bool {
+    matches!(p.0, 0x0013 | 0x0014 | 0x001A | 0x0043)
 }
 
 fn is_bd_writable(p: Profile) -> bool {
@@ -1258,6 +1265,50 @@ impl DriveState {
                 false,
                 writable(is_incremental_streaming),
                 vec![0x01, 0x00, 0x01, 1, 7, 0, 0, 0],
+            ));
+        }
+        if any(is_formattable) {
+            // Formattable: no BD-RE certification or expansion options.
+            out.push(feature(
+                FeatureCode::FORMATTABLE,
+                0,
+                false,
+                writable(is_formattable),
+                vec![0; 8],
+            ));
+        }
+        if supported.contains(&Profile::BD_RE) {
+            // Random Writable: last LBA, 2048-byte blocks, blocking 32, PP.
+            let last = current
+                .filter(|&p| p == Profile::BD_RE)
+                .map_or(0, |p| self.disc.capacity(p).saturating_sub(1));
+            let mut data = last.to_be_bytes().to_vec();
+            data.extend_from_slice(&[0, 0, 0x08, 0x00, 0, 32, 0x01, 0]);
+            out.push(feature(
+                FeatureCode::RANDOM_WRITABLE,
+                1,
+                false,
+                writable(|p| p == Profile::BD_RE),
+                data,
+            ));
+        }
+        if supported.contains(&Profile::DVD_RW_RESTRICTED_OVERWRITE) {
+            out.push(feature(
+                FeatureCode::RESTRICTED_OVERWRITE,
+                0,
+                false,
+                writable(|p| p == Profile::DVD_RW_RESTRICTED_OVERWRITE),
+                Vec::new(),
+            ));
+        }
+        if supported.contains(&Profile::DVD_PLUS_R) {
+            // DVD+R: Write.
+            out.push(feature(
+                FeatureCode::DVD_PLUS_R,
+                0,
+                false,
+                now(|p| p == Profile::DVD_PLUS_R),
+                vec![u8::from(!self.write_protected), 0, 0, 0],
             ));
         }
         if any(is_dvd_plus_rw) {

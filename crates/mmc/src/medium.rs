@@ -577,12 +577,26 @@ impl Disc {
 
     fn track_info(&self, profile: Profile, number: u16) -> Option<TrackInformation> {
         let cap = self.capacity(profile);
+        // Track mode 7 on DVD+R, 4 (data) elsewhere; the blocking factor is the ECC block
+        // (16 blocks on DVD, 32 on BD), as tgt's DVD+R LUN reports them for growisofs.
+        let track_mode = if matches!(profile.0, 0x001B | 0x002B) {
+            7
+        } else {
+            4
+        };
+        let fixed_packet_size = if is_bd(profile) {
+            32
+        } else if is_cd(profile) {
+            0
+        } else {
+            16
+        };
         let base = TrackInformation {
             track_number: number,
             session_number: 1,
             damage: false,
             copy: false,
-            track_mode: 4,
+            track_mode,
             reserved_track: false,
             blank: false,
             packet: false,
@@ -593,7 +607,7 @@ impl Disc {
             track_start: 0,
             next_writable_address: 0,
             free_blocks: 0,
-            fixed_packet_size: 0,
+            fixed_packet_size,
             track_size: cap,
             last_recorded_address: Some(0),
             extension: Some(TrackInfoExtension {

@@ -441,6 +441,30 @@ fn read_only_media_refuse_writing_and_read_zeros() {
     );
 }
 
+#[test]
+fn get_configuration_makes_each_mediums_writing_feature_current() {
+    use discrecorder_mmc::configuration::{
+        get_configuration, Configuration, FeatureCode, RequestType,
+    };
+    for (profile, feature) in [
+        (0x001Bu16, 0x002Bu16),
+        (0x0043, 0x0020),
+        (0x0043, 0x0023),
+        (0x0013, 0x0026),
+        (0x001A, 0x0023),
+        (0x0014, 0x002F),
+    ] {
+        let mut d = Drive::with(profile);
+        let cdb = get_configuration(RequestType::Current, FeatureCode(0), 65535).cdb;
+        let c = Configuration::parse(&d.good(&cdb, &[])).expect("decodes");
+        assert_eq!(c.current_profile.0, profile);
+        assert!(
+            c.features.iter().any(|f| f.code == FeatureCode(feature)),
+            "{profile:#x}: feature {feature:#06x} not current"
+        );
+    }
+}
+
 // ---- refusals ----
 
 #[test]
