@@ -34,8 +34,11 @@
 //!   30/05 (cannot write medium, incompatible format).
 //!
 //! READ of a block that was never written on a sequential medium is ILLEGAL REQUEST 21/00
-//! (LOGICAL BLOCK ADDRESS OUT OF RANGE), which is what Linux's `sr` logs when a reader goes
-//! past a CD-R's recorded area; random and read-only media read unwritten blocks as zeros.
+//! (LOGICAL BLOCK ADDRESS OUT OF RANGE): what real drives report for a read past the recorded
+//! area (e.g. ImgBurn's verify log of a LiteOn iHAS124 on DVD-R: "Failed to Read Sector ... -
+//! Reason: Logical Block Address out of Range"; Linux `sr` logs the same sense). Some drives
+//! answer BLANK CHECK 8/00/00 inside a track instead; a reader must treat both as "not
+//! written". Random and read-only media read unwritten blocks as zeros.
 //! Capacity is settable per disc ([`Disc::capacity`]); 0 means the profile's real default
 //! ([`default_capacity`]). Layout arithmetic saturates: a hostile state never panics.
 
