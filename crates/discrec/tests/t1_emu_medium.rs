@@ -167,7 +167,7 @@ fn fault_options_that_do_not_go_together_are_usage_errors() {
 }
 
 #[test]
-fn remove_takes_the_disc_image_with_the_device() {
+fn the_disc_image_is_created_and_removed_with_the_device() {
     let dev = created("em-image");
     let name = dev.strip_prefix("emu:").expect("emu spec");
     let dir = init().join(format!(
@@ -175,6 +175,12 @@ fn remove_takes_the_disc_image_with_the_device() {
         rustix::process::geteuid().as_raw()
     ));
     let image = dir.join(format!("{name}.img"));
+    let meta = std::fs::symlink_metadata(&image).expect("created with the device");
+    assert!(meta.file_type().is_file());
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777,
+        0o600
+    );
     std::fs::write(&image, b"sectors").expect("image");
     let (code, _, err) = discrec(&["emu", "remove", &dev]);
     assert_eq!(code, 0, "{err}");

@@ -279,6 +279,8 @@ mod tests {
         let dir = TempDir::new();
         let (mut t, b) = drive(&dir, 0x001B);
         let target = dir.0.join("target");
+        // The image made with the device, replaced by a symlink.
+        std::fs::remove_file(b.image_path()).expect("made with the device");
         std::os::unix::fs::symlink(&target, b.image_path()).expect("plant");
         let err = write(&mut t, 0, &[7u8; 2048]).expect_err("refused");
         assert_eq!(err.hresult(), HResult::EAccessDenied, "{err}");
