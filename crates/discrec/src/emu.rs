@@ -75,10 +75,10 @@ Examples:
   CD-R 0x09  CD-RW 0x0A  DVD-R 0x11  DVD-RW 0x14 (sequential)  DVD-RW-RO 0x13 (restricted
   overwrite)  DVD+RW 0x1A  DVD+R 0x1B  BD-R 0x41  BD-RE 0x43  CD-ROM 0x08  DVD-ROM 0x10
   BD-ROM 0x40  none
-A disc put in is blank (DVD+RW and BD-RE unformatted), and the drive learns to support
-its profile if it is one of those above (any other number makes an incompatible disc);
---blank replaces the disc in the drive with a blank one. --capacity 0 gives the real disc's size (CD 359847, DVD 2295104,
-BD 12219392 sectors).
+A disc put in is blank (DVD+RW and BD-RE unformatted), and the drive learns to support its
+profile if it is one of those above (any other number makes an incompatible disc). --blank
+replaces the disc in the drive with a blank one. --capacity 0 gives the real disc's size
+(CD 359847, DVD 2295104, BD 12219392 sectors).
 
 Faults:
   hang, vanish, garbage     now, or armed with --at-command N (the Nth command from now)
