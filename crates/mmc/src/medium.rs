@@ -24,6 +24,8 @@
 //!   session incomplete) -> appendable (01b, last session empty) -> complete (10b). The next
 //!   session starts after a gap standing for lead-out and lead-in ([`session_gap`]). CD-RW
 //!   and DVD-RW need BLANK before they can be written again once complete.
+//!   A blank BD-R can be formatted with spare areas (FORMAT UNIT type 32h), which leaves it
+//!   sequential.
 //! - **Random** (DVD+RW 0x1A, BD-RE 0x43, DVD-RW restricted overwrite 0x13): WRITE anywhere
 //!   below the capacity once formatted (NOT READY 30/10, medium not formatted, before);
 //!   FORMAT UNIT formats (DVD+RW type 26h, BD-RE 00h/30h/31h, DVD-RW 00h/13h/15h, which also
@@ -804,8 +806,18 @@ impl Disc {
                 .map_err(internal)
             }
             1 => {
-                let last_session = last.3;
-                let first_of_last = tracks.iter().find(|t| t.3 == last_session).unwrap_or(last);
+                // The last complete session (an incomplete one does not count), else the
+                // first.
+                let last_session = tracks
+                    .iter()
+                    .map(|t| t.3)
+                    .filter(|&s| {
+                        !matches!(kind(profile), MediumKind::Sequential { .. })
+                            || s <= self.closed_sessions
+                    })
+                    .max()
+                    .unwrap_or(first.3);
+                let first_of_last = tracks.iter().find(|t| t.3 == last_session).unwrap_or(first);
                 SessionInfo {
                     first_session: 1,
                     last_session: u8::try_from(last_session).unwrap_or(u8::MAX),
@@ -829,6 +841,8 @@ impl Disc {
         };
         let formattable = match profile.0 {
             0x001A => vec![f(0x26, 0)],
+            // BD-R: SRM with spare areas, while blank.
+            0x0041 if self.tracks.is_empty() && !self.formatted => vec![f(0x32, 0)],
             0x0043 => vec![f(0x30, 0), f(0x31, 0)],
             0x0013 | 0x0014 => vec![f(0x00, 16), f(0x15, 16)],
             _ => Vec::new(),
@@ -1174,6 +1188,15 @@ impl Disc {
         profile: Profile,
         params: &FormatParameters,
     ) -> Result<u16, SenseData> {
+        if profile.0 == 0x0041 {
+            // BD-R: only a blank disc takes spare areas (SRM+POW is not modelled); its
+            // layout stays sequential and nothing is forgotten.
+            if params.format_type != 0x32 || !self.tracks.is_empty() || self.formatted {
+                return Err(invalid_parameter());
+            }
+            self.formatted = true;
+            return Ok(profile.0);
+        }
         let ok = match profile.0 {
             0x001A => params.format_type == 0x26,
             0x0043 => matches!(params.format_type, 0x00 | 0x30 | 0x31),
