@@ -112,6 +112,12 @@ impl Transport for SgTransport {
 /// disc's sectors in the image beside it, so every process sees the same tray, medium, events
 /// and data; commands run here, in the caller's process. WRITE's `Data::Out` goes to the
 /// image, READ's blocks come back in `Data::In`.
+///
+/// Cost: every command reads the JSON state under its lock, and one that changes it (a WRITE
+/// does) writes it back. Measured on a 2-core machine with the state on tmpfs: about 60-90 µs
+/// per 32 KiB WRITE in a release build (8-12 s of emulator overhead for the 131,072 WRITEs of
+/// a 4 GiB burn), about 270 µs in a debug build; a TEST UNIT READY about 15-40 µs
+/// (`measure_write_cycle` in this module's tests).
 #[derive(Debug)]
 pub struct EmuTransport {
     backing: emu::Backing,
