@@ -24,6 +24,7 @@ use discrecorder_mmc::configuration::{
     FeatureHeader, LoadingMechanism, Profile, ProfileDescriptor, RemovableMedium, RequestType,
 };
 use discrecorder_mmc::emulator::{DriveState, Fault, Outcome, Reply};
+use discrecorder_mmc::medium::MemoryStore;
 use discrecorder_mmc::event::{
     class_mask, get_event_status_notification, Event, EventStatus, MEDIA_CLASS,
 };
@@ -975,13 +976,19 @@ fn check_garbage_drive(drive: &mut DriveState) {
 }
 
 /// Runs one arbitrary CDB and checks what any answer must be.
-fn check_any_command(drive: &mut DriveState, cdb: &[u8]) {
-    let fault = drive.fault;
+fn check_any_command(
+    drive: &mut DriveState,
+    store: &mut MemoryStore,
+    cdb: &[u8],
+    data_out: &[u8],
+) {
     let recognised = Cdb::parse(cdb);
     if let Ok(c) = &recognised {
         assert_eq!(Some(c.opcode()), cdb.first().copied());
     }
-    let outcome = drive.execute(cdb, &[]);
+    let outcome = drive.execute_with(cdb, data_out, store);
+    // A fault armed to trigger at this command is in effect from this command on.
+    let fault = drive.fault;
     match (fault, outcome) {
         (Fault::Hang, Outcome::Hang) | (Fault::Vanish, Outcome::Vanished) => {}
         (Fault::None | Fault::Garbage, Outcome::Reply(r)) => match r.status {
@@ -1031,12 +1038,19 @@ pub fn emu_state(data: &[u8]) {
         Fault::Garbage => check_garbage_drive(&mut drive),
         Fault::Hang | Fault::Vanish => {}
     }
+    // The script: commands, each a length byte L and L % 17 CDB bytes; L / 17 blocks of
+    // data-out (2048 bytes each, filled with the byte after the CDB) go with it, so that
+    // WRITE, MODE SELECT and FORMAT UNIT reach the recording paths with the disc's sectors in
+    // memory.
     let mut drive = state;
+    let mut store = MemoryStore::default();
     let mut rest = script;
     while let Some((&len, tail)) = rest.split_first() {
         let n = usize::from(len % 17).min(tail.len());
         let (cdb, tail) = tail.split_at(n);
-        check_any_command(&mut drive, cdb);
+        let (fill, tail) = tail.split_first().map_or((0, tail), |(&f, t)| (f, t));
+        let data_out = vec![fill; usize::from(len / 17) * 2048];
+        check_any_command(&mut drive, &mut store, cdb, &data_out);
         rest = tail;
     }
     assert_persists(&drive);
