@@ -20,6 +20,8 @@
 //! Module map (each imports only modules below it):
 //!
 //! ```text
+//! format     writing and erasing media: DataWriter, Eraser, Media (IDiscFormat2Data/Erase)
+//!   |-> recorder (below), scsi, transport
 //! recorder   the public Recorder: counts, guards, drive operations under exclusive access
 //!   |-> claim     kernel claims taken and dropped as one unit; AcquireOptions, Wait
 //!   |     |-> owner      who holds a device: Owner, discovery order
@@ -53,6 +55,7 @@ mod device;
 mod drive;
 pub mod emu;
 mod error;
+pub mod format;
 /// Property checks shared by the fuzz targets and the test suite (feature `testing`); not a
 /// stable API.
 #[cfg(feature = "testing")]

@@ -1,0 +1,1012 @@
+//! Writing a data image to a disc: IMAPI2's `IDiscFormat2Data`.
+//!
+//! Owns the write job: its options, the exclusive access it takes for itself (nesting under
+//! its caller's) and media change notification it stops, the command sequence each kind of
+//! medium needs, progress, cancellation and verification. Reading ahead and hashing the image
+//! is [`crate::format::stream`]'s, the medium's state [`crate::format::media`]'s, waiting on a
+//! busy drive [`crate::format::channel`]'s. It never prints.
+//!
+//! The sequences follow what libburn (`libburn/write.c`, `mmc.c`) and growisofs
+//! (`growisofs_mmc.cpp`) send:
+//!
+//! | medium | sequence |
+//! |---|---|
+//! | CD-R, CD-RW | MODE SELECT page 05h (track at once, mode 1, next session allowed unless closing), WRITE(10) at the NWA, SYNCHRONIZE CACHE, CLOSE TRACK, CLOSE SESSION |
+//! | DVD-R, DVD-RW sequential | MODE SELECT page 05h (incremental, fixed packets of 16), WRITE(10) at the NWA in 32 KiB, SYNCHRONIZE CACHE, CLOSE TRACK, CLOSE SESSION |
+//! | DVD+R, BD-R | WRITE(10) at the NWA in 32 KiB (BD: 64 KiB), SYNCHRONIZE CACHE, CLOSE TRACK, CLOSE SESSION (appendable) or finalize |
+//! | DVD+RW, BD-RE, DVD-RW restricted overwrite | FORMAT UNIT when unformatted, WRITE(10) from sector 0, SYNCHRONIZE CACHE |
+//!
+//! A requested speed is SET CD SPEED on CD and SET STREAMING elsewhere. Long operations (format,
+//! close) are sent with Immed and polled with TEST UNIT READY and REQUEST SENSE; a command
+//! refused with "long write in progress" (2/04/08) is sent again once the drive is ready.
+
+use std::io::Read;
+use std::time::{Duration, Instant};
+
+use discrecorder_mmc::configuration::Profile;
+use discrecorder_mmc::write::{
+    close_track_session, format_unit, mode_select10, read10, read_buffer_capacity, set_cd_speed,
+    set_streaming, synchronize_cache, write10, BufferCapacity, CloseFunction, FormatParameters,
+    MultiSession, PerformanceDescriptor, WriteParameters, WriteType, BUFFER_CAPACITY_LEN,
+    MAX_SPEED,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::claim::AcquireOptions;
+use crate::client_name::ClientName;
+use crate::error::{Error, HResult, Result};
+use crate::format::channel::{self, Channel};
+use crate::format::media::{Kind, Media, MediaStatus};
+use crate::format::progress::{Action, CancelToken, Progress};
+use crate::format::stream::{self, fingerprint, Ledger, Piece, CHUNK_BYTES, SECTOR};
+use crate::recorder::Recorder;
+
+/// Whether the medium is closed after the write (`ForceMediaToBeClosed`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Closing {
+    /// The session is closed and the medium left appendable (multi-session).
+    #[default]
+    LeaveAppendable,
+    /// The medium is closed (finalized): nothing more can be added.
+    CloseMedium,
+}
+
+/// What to do with a medium that already holds data (`ForceOverwrite`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Overwrite {
+    /// Sequential media get a new session; overwritable media are written from sector 0.
+    #[default]
+    Allow,
+    /// Only a blank medium is written (`E_IMAPI_DF2DATA_MEDIA_NOT_BLANK` otherwise).
+    BlankOnly,
+}
+
+/// The write speed asked of the drive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Speed {
+    /// The drive's choice (its fastest for the medium).
+    #[default]
+    Fastest,
+    /// At most this many kB/s (1000 bytes per second; 1x is 150 on CD, 1385 on DVD, 4495 on BD).
+    KilobytesPerSecond(u32),
+}
+
+/// How the written data is checked (IMAPI2's `IMAPI_BURN_VERIFICATION_LEVEL`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Verification {
+    /// Only the medium's layout: the new session is where it was written and as long.
+    None,
+    /// The layout, plus the first, the last and evenly spaced chunks read back and compared.
+    #[default]
+    Quick,
+    /// Every written sector read back and compared.
+    Full,
+}
+
+/// Options of a write (builder; every field has a default).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct WriteOptions {
+    /// Close the medium, or leave it appendable.
+    pub closing: Closing,
+    /// Write over a medium that holds data, or refuse.
+    pub overwrite: Overwrite,
+    /// The write speed.
+    pub speed: Speed,
+    /// How the result is checked.
+    pub verification: Verification,
+}
+
+impl WriteOptions {
+    /// Defaults: leave appendable, allow overwriting, fastest, quick verification.
+    pub fn new() -> WriteOptions {
+        WriteOptions::default()
+    }
+    /// Sets [`WriteOptions::closing`].
+    pub fn closing(mut self, c: Closing) -> Self {
+        self.closing = c;
+        self
+    }
+    /// Sets [`WriteOptions::overwrite`].
+    pub fn overwrite(mut self, o: Overwrite) -> Self {
+        self.overwrite = o;
+        self
+    }
+    /// Sets [`WriteOptions::speed`].
+    pub fn speed(mut self, s: Speed) -> Self {
+        self.speed = s;
+        self
+    }
+    /// Sets [`WriteOptions::verification`].
+    pub fn verification(mut self, v: Verification) -> Self {
+        self.verification = v;
+        self
+    }
+}
+
+/// What a successful write did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct WriteReport {
+    /// The first sector written.
+    pub start_lba: u32,
+    /// Sectors written.
+    pub sectors: u32,
+    /// SHA-256 of the image, lowercase hex.
+    pub sha256: String,
+    /// How the medium was checked.
+    pub verification: Verification,
+    /// Sectors read back and compared.
+    pub verified_sectors: u64,
+    /// The medium afterwards.
+    pub media: Media,
+    /// How long the whole job took, in seconds.
+    pub elapsed_s: f64,
+}
+
+type ProgressFn<'a> = Box<dyn FnMut(&Progress) + 'a>;
+
+/// Writes data images to the medium of one recorder (`IDiscFormat2Data`).
+///
+/// ```no_run
+/// use discrecorder::format::{DataWriter, Verification, WriteOptions};
+/// use discrecorder::Recorder;
+/// let rec = Recorder::open("/dev/sr0")?;
+/// let image = std::fs::File::open("backup.iso").map_err(|e| {
+///     discrecorder::Error::new(discrecorder::HResult::EInvalidArg, e.to_string())
+/// })?;
+/// let size = image.metadata().map(|m| m.len()).unwrap_or(0);
+/// let mut writer = DataWriter::new(&rec, "Nightly Backup")?
+///     .options(WriteOptions::new().verification(Verification::Full))
+///     .on_progress(|p| eprintln!("{} {} %", p.action.word(), p.percent()));
+/// let report = writer.write(image, size)?;
+/// # Ok::<(), discrecorder::Error>(())
+/// ```
+pub struct DataWriter<'a> {
+    recorder: &'a Recorder,
+    client: ClientName,
+    options: WriteOptions,
+    progress: Option<ProgressFn<'a>>,
+    cancel: CancelToken,
+}
+
+impl std::fmt::Debug for DataWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataWriter")
+            .field("device", &self.recorder.device().spec())
+            .field("client", &self.client.as_str())
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> DataWriter<'a> {
+    /// A writer on `recorder` that takes exclusive access as `client_name` (`ClientName`).
+    ///
+    /// # Errors
+    /// - `E_IMAPI_DF2DATA_CLIENT_NAME_IS_NOT_VALID`: the name is not a valid client name.
+    pub fn new(recorder: &'a Recorder, client_name: &str) -> Result<DataWriter<'a>> {
+        let client = ClientName::new(client_name).map_err(|e| {
+            Error::new(HResult::Df2DataClientNameIsNotValid, e.context().to_owned())
+        })?;
+        Ok(DataWriter {
+            recorder,
+            client,
+            options: WriteOptions::default(),
+            progress: None,
+            cancel: CancelToken::new(),
+        })
+    }
+
+    /// Sets the options.
+    pub fn options(mut self, options: WriteOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Calls `f` with each progress report (on the writing thread; keep it short).
+    pub fn on_progress(mut self, f: impl FnMut(&Progress) + 'a) -> Self {
+        self.progress = Some(Box::new(f));
+        self
+    }
+
+    /// Uses `token` to cancel (instead of the writer's own).
+    pub fn cancel_with(mut self, token: CancelToken) -> Self {
+        self.cancel = token;
+        self
+    }
+
+    /// A token that cancels this writer's write from any thread.
+    pub fn cancel_token(&self) -> CancelToken {
+        self.cancel.clone()
+    }
+
+    /// The medium now (see [`Media::query`]).
+    ///
+    /// # Errors
+    /// As [`Media::query`].
+    pub fn media(&self) -> Result<Media> {
+        Media::query(self.recorder)
+    }
+
+    /// `Write(stream)`: writes `size` bytes from `source` (a multiple of 2048) as a new session
+    /// on sequential media, from sector 0 on overwritable media, then verifies.
+    ///
+    /// Takes exclusive access as this writer's client name (one more level if this recorder
+    /// holds it already) and stops media change notification while it runs; both are given
+    /// back on every path out, panics included. Memory stays bounded: the image is read ahead
+    /// in a few 1 MiB chunks on a reader thread that hashes them.
+    ///
+    /// # Errors
+    /// - `E_INVALIDARG`: `size` is 0 or not a multiple of 2048, or the source ends early.
+    /// - `E_IMAPI_RECORDER_LOCKED`: another client holds the device.
+    /// - `E_IMAPI_RECORDER_MEDIA_NO_MEDIA`, `E_IMAPI_RECORDER_MEDIA_WRITE_PROTECTED`,
+    ///   `E_IMAPI_DF2DATA_MEDIA_IS_NOT_SUPPORTED`, `E_IMAPI_DF2DATA_RECORDER_NOT_SUPPORTED`,
+    ///   `E_IMAPI_DF2DATA_INVALID_MEDIA_STATE` (closed or damaged), `E_IMAPI_DF2DATA_MEDIA_NOT_BLANK`,
+    ///   `E_IMAPI_DF2DATA_STREAM_TOO_LARGE_FOR_CURRENT_MEDIA`: refused before a sector is written.
+    /// - `E_IMAPI_REQUEST_CANCELLED`: cancelled; the context says what the medium holds now.
+    /// - `E_IMAPI_BURN_VERIFICATION_FAILED`: the medium does not read back as written (the
+    ///   first bad LBA in the context).
+    /// - The drive's errors (sense mapped as [`crate::HResult`] documents), with the LBA.
+    pub fn write(&mut self, source: impl Read + Send + 'static, size: u64) -> Result<WriteReport> {
+        let spec = self.recorder.device().spec().to_owned();
+        if size == 0 || !size.is_multiple_of(SECTOR as u64) {
+            return Err(Error::new(
+                HResult::EInvalidArg,
+                format!("{spec}: the image is {size} bytes, not a positive multiple of 2048"),
+            ));
+        }
+        let sectors = u32::try_from(size / SECTOR as u64).map_err(|_| {
+            Error::new(
+                HResult::Df2DataStreamTooLargeForCurrentMedia,
+                format!("{spec}: the image ({size} bytes) is larger than any medium"),
+            )
+        })?;
+        let (result, wrote_any) = {
+            let _access = LockLevel::take(self.recorder, self.client.as_str())?;
+            let _mcn = McnOff::take(self.recorder)?;
+            self.write_held(source, sectors)
+        };
+        // After the lock levels are given back, so that the kernel may be asked to look again.
+        if wrote_any {
+            self.recorder.announce_medium_change();
+        }
+        result
+    }
+
+    /// The write, under exclusive access; also says whether any sector may have changed.
+    fn write_held(
+        &mut self,
+        source: impl Read + Send + 'static,
+        sectors: u32,
+    ) -> (Result<WriteReport>, bool) {
+        let spec = self.recorder.device().spec().to_owned();
+        let (t, timeout) = match self.recorder.command_transport() {
+            Ok(v) => v,
+            Err(e) => return (Err(e), false),
+        };
+        let emulated = !self.recorder.device().is_block();
+        let mut ch = Channel::new(t, timeout, &spec, emulated);
+        let mut job = Job {
+            ch: &mut ch,
+            started: Instant::now(),
+            progress: self.progress.as_mut(),
+            cancel: &self.cancel,
+            options: self.options,
+            start_lba: 0,
+            sectors,
+            wrote_any: false,
+            last_buffer_sample: None,
+            buffer_percent: None,
+        };
+        let supported = self.recorder.supported_profiles().unwrap_or_default();
+        let result = job.run(source, &supported);
+        let wrote_any = job.wrote_any;
+        publish_job(None);
+        let result = match result {
+            Err(e) if e.hresult() == HResult::RequestCancelled || (wrote_any && !fatal(&e)) => {
+                // Say honestly what the medium holds now.
+                match Media::read(&mut ch, &supported) {
+                    Ok(m) => Err(e.add_context(&format!(
+                        "the medium is now: {} (status 0x{:04X}: {}), next writable address {}",
+                        m.profile_name,
+                        m.status.0,
+                        m.status.names().join(", "),
+                        m.next_writable_address
+                            .map_or("none".to_owned(), |a| a.to_string())
+                    ))),
+                    Err(_) => Err(e.add_context("the medium's state could not be read afterwards")),
+                }
+            }
+            other => other,
+        };
+        (result, wrote_any)
+    }
+}
+
+/// Whether the drive is beyond asking anything (gone or hung): no state can be read back.
+fn fatal(e: &Error) -> bool {
+    matches!(
+        e.hresult(),
+        HResult::DevNotExist | HResult::RecorderCommandTimeout | HResult::InvalidHandle
+    )
+}
+
+/// The one place a write job is published to other processes (the owner record's job field).
+/// A no-op until the library can publish jobs; the lead wires it here.
+fn publish_job(_progress: Option<&Progress>) {}
+
+/// One level of exclusive access taken for the write, given back when dropped.
+struct LockLevel<'r>(&'r Recorder);
+
+impl<'r> LockLevel<'r> {
+    fn take(recorder: &'r Recorder, client: &str) -> Result<LockLevel<'r>> {
+        recorder.acquire_as(client, "write to", AcquireOptions::default())?;
+        Ok(LockLevel(recorder))
+    }
+}
+
+impl Drop for LockLevel<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.release_exclusive_access();
+    }
+}
+
+/// Media change notification disabled for the write, enabled again when dropped.
+pub(crate) struct McnOff<'r>(&'r Recorder);
+
+impl<'r> McnOff<'r> {
+    pub(crate) fn take(recorder: &'r Recorder) -> Result<McnOff<'r>> {
+        recorder.disable_mcn()?;
+        Ok(McnOff(recorder))
+    }
+}
+
+impl Drop for McnOff<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.enable_mcn();
+    }
+}
+
+/// One write in progress.
+struct Job<'j, 'a> {
+    ch: &'j mut Channel,
+    started: Instant,
+    progress: Option<&'j mut ProgressFn<'a>>,
+    cancel: &'j CancelToken,
+    options: WriteOptions,
+    start_lba: u32,
+    sectors: u32,
+    /// Whether a WRITE (or FORMAT) reached the drive: the medium may have changed.
+    wrote_any: bool,
+    last_buffer_sample: Option<Instant>,
+    buffer_percent: Option<u8>,
+}
+
+impl Job<'_, '_> {
+    fn spec(&self) -> String {
+        self.ch.device().to_owned()
+    }
+
+    fn report(
+        &mut self,
+        action: Action,
+        done: u64,
+        last_lba: u32,
+        total: u64,
+        action_start: Instant,
+    ) {
+        let elapsed = self.started.elapsed();
+        let remaining = if done > 0 && total > done {
+            let spent = action_start.elapsed().as_secs_f64();
+            Some(Duration::from_secs_f64(
+                spent / done as f64 * (total - done) as f64,
+            ))
+        } else if total > 0 && done >= total {
+            Some(Duration::ZERO)
+        } else {
+            None
+        };
+        let p = Progress {
+            action,
+            start_lba: self.start_lba,
+            sector_count: self.sectors,
+            last_written_lba: last_lba,
+            done: (done * u64::from(self.sectors))
+                .checked_div(total)
+                .unwrap_or(0),
+            elapsed,
+            remaining,
+            buffer_percent: self.buffer_percent,
+        };
+        publish_job(Some(&p));
+        if let Some(f) = self.progress.as_mut() {
+            f(&p);
+        }
+    }
+
+    fn step(&mut self, action: Action) {
+        let now = Instant::now();
+        let last = self.start_lba.wrapping_sub(1);
+        self.report(action, 0, last, 0, now);
+    }
+
+    fn check_cancel(&self, at: &str) -> Result<()> {
+        if self.cancel.is_cancelled() {
+            Err(channel::cancelled(self.ch.device(), at))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn run(
+        &mut self,
+        source: impl Read + Send + 'static,
+        supported: &[Profile],
+    ) -> Result<WriteReport> {
+        let spec = self.spec();
+        self.step(Action::ValidatingMedia);
+        let media = Media::read(self.ch, supported)?;
+        let kind = self.validate(&media, supported)?;
+        self.check_cancel("validating the medium")?;
+        if kind == Kind::Overwrite && media.needs_format {
+            self.format(&media)?;
+        }
+        self.start_lba = media.next_writable_address.unwrap_or(0);
+        self.step(Action::InitializingHardware);
+        self.set_up(kind, &media)?;
+        self.check_cancel("setting the drive up")?;
+
+        // Start reading only now: a refusal above reads nothing from the source.
+        let stream = stream::start(source, u64::from(self.sectors) * SECTOR as u64)?;
+        let unit = kind.unit_blocks(Profile(media.profile));
+        let mut ledger = Ledger::default();
+        self.write_all(&stream, unit, &mut ledger)?;
+        drop(stream);
+
+        self.step(Action::Finalization);
+        self.finish(kind, &media)?;
+
+        let after = Media::read(self.ch, supported)?;
+        let verified = self.verify(kind, &after, &ledger)?;
+        let sha = ledger.image_sha256.unwrap_or_default();
+        let now = Instant::now();
+        let last = self.start_lba + self.sectors - 1;
+        self.report(Action::Completed, 1, last, 1, now);
+        let _ = spec;
+        Ok(WriteReport {
+            start_lba: self.start_lba,
+            sectors: self.sectors,
+            sha256: hex(&sha),
+            verification: self.options.verification,
+            verified_sectors: verified,
+            media: after,
+            elapsed_s: self.started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Refusals before a sector is written.
+    fn validate(&self, media: &Media, supported: &[Profile]) -> Result<Kind> {
+        let spec = self.spec();
+        let fail = |h, what: String| Err(Error::new(h, format!("{spec}: {what}")));
+        if !media.recorder_supported && !supported.is_empty() {
+            return fail(
+                HResult::Df2DataRecorderNotSupported,
+                "the drive cannot write CD, DVD or BD media".to_owned(),
+            );
+        }
+        let Some(kind) = media.kind() else {
+            return fail(
+                HResult::Df2DataMediaIsNotSupported,
+                format!(
+                    "the medium ({}, profile 0x{:04X}) cannot be written",
+                    media.profile_name, media.profile
+                ),
+            );
+        };
+        if media.write_protected {
+            return fail(
+                HResult::MediaWriteProtected,
+                format!("the {} is write protected", media.profile_name),
+            );
+        }
+        let s = media.status;
+        let blank = s.has(MediaStatus::BLANK);
+        if kind != Kind::Overwrite {
+            if s.has(MediaStatus::FINALIZED) {
+                let h = if media.erasable {
+                    HResult::Df2DataMediaNotBlank
+                } else {
+                    HResult::Df2DataInvalidMediaState
+                };
+                return fail(
+                    h,
+                    format!(
+                        "the {} is closed (finalized): nothing more can be written to it{}",
+                        media.profile_name,
+                        if media.erasable {
+                            "; blank it first"
+                        } else {
+                            ""
+                        }
+                    ),
+                );
+            }
+            if s.has(MediaStatus::DAMAGED) || media.next_writable_address.is_none() {
+                return fail(
+                    HResult::Df2DataInvalidMediaState,
+                    format!(
+                        "the {}'s last session is damaged or open (status: {}): it cannot be appended to",
+                        media.profile_name,
+                        s.names().join(", ")
+                    ),
+                );
+            }
+        }
+        if !blank && self.options.overwrite == Overwrite::BlankOnly {
+            return fail(
+                HResult::Df2DataMediaNotBlank,
+                format!(
+                    "the {} is not blank (status: {}) and overwriting was not allowed",
+                    media.profile_name,
+                    s.names().join(", ")
+                ),
+            );
+        }
+        if self.sectors > media.free_sectors {
+            return fail(
+                HResult::Df2DataStreamTooLargeForCurrentMedia,
+                format!(
+                    "the image needs {} sectors, the {} has {} free",
+                    self.sectors, media.profile_name, media.free_sectors
+                ),
+            );
+        }
+        Ok(kind)
+    }
+
+    /// FORMAT UNIT for an unformatted DVD+RW or BD-RE, polled to the end.
+    fn format(&mut self, media: &Media) -> Result<()> {
+        let spec = self.spec();
+        let Some((blocks, format_type)) = media.format else {
+            return Err(Error::new(
+                HResult::MediaNotFormatted,
+                format!(
+                    "{spec}: the {} is not formatted and the drive offers no format for it",
+                    media.profile_name
+                ),
+            ));
+        };
+        self.step(Action::FormattingMedia);
+        format_medium(self.ch, blocks, format_type, self.cancel)?;
+        self.wrote_any = true;
+        let start = Instant::now();
+        let sectors = u64::from(self.sectors);
+        let mut last = 0u64;
+        let limit = self.ch.busy_limit;
+        let mut seen = Vec::new();
+        self.ch.wait_ready(limit, |p| {
+            if let Some(p) = p {
+                seen.push(u64::from(p));
+            }
+        })?;
+        if let Some(p) = seen.last() {
+            last = *p;
+        }
+        self.report(
+            Action::FormattingMedia,
+            last.max(65536) * sectors / 65536,
+            0,
+            sectors,
+            start,
+        );
+        Ok(())
+    }
+
+    /// Write parameters and speed.
+    fn set_up(&mut self, kind: Kind, media: &Media) -> Result<()> {
+        let close = self.options.closing == Closing::CloseMedium;
+        let multi = if close {
+            MultiSession::NoNextSession
+        } else {
+            MultiSession::NextSessionAllowed
+        };
+        let page = match kind {
+            Kind::Cd => Some(WriteParameters {
+                write_type: WriteType::TrackAtOnce,
+                multi_session: multi,
+                track_mode: 4,
+                data_block_type: 8,
+                session_format: 0,
+                ..WriteParameters::default()
+            }),
+            Kind::DvdDash => Some(WriteParameters {
+                write_type: WriteType::Packet,
+                multi_session: multi,
+                fixed_packet: true,
+                packet_size: 16,
+                track_mode: 5,
+                data_block_type: 8,
+                audio_pause_length: 0,
+                ..WriteParameters::default()
+            }),
+            _ => None,
+        };
+        if let Some(page) = page {
+            let spec = self.spec();
+            let payload = page.encode_mode_select10().map_err(|e| {
+                Error::new(
+                    HResult::InvalidModeParameters,
+                    format!("{spec}: cannot encode the write parameters: {e}"),
+                )
+            })?;
+            let cmd = mode_select10(payload.len() as u16, true, false);
+            self.ch
+                .send(
+                    &cmd,
+                    &payload,
+                    "MODE SELECT(10) page 05h",
+                    Some(self.cancel),
+                )
+                .map_err(|e| match e.hresult() {
+                    HResult::EFail => {
+                        Error::new(HResult::InvalidModeParameters, e.context().to_owned())
+                    }
+                    _ => e,
+                })?;
+        }
+        if let Speed::KilobytesPerSecond(kbps) = self.options.speed {
+            // Drives clamp or ignore speeds they do not have; like libburn, a refusal here is
+            // not a reason to stop.
+            let _ = match kind {
+                Kind::Cd => self
+                    .ch
+                    .once(
+                        &set_cd_speed(MAX_SPEED, kbps.min(u32::from(MAX_SPEED - 1)) as u16, 0),
+                        &[],
+                        "SET CD SPEED",
+                    )
+                    .map(drop),
+                _ => PerformanceDescriptor {
+                    rotation_control: 0,
+                    restore_defaults: false,
+                    exact: false,
+                    random_access: false,
+                    start_lba: 0,
+                    end_lba: media.total_sectors.saturating_sub(1),
+                    read_size: kbps,
+                    read_time: 1000,
+                    write_size: kbps,
+                    write_time: 1000,
+                }
+                .encode()
+                .ok()
+                .map_or(Ok(()), |d| {
+                    self.ch
+                        .once(&set_streaming(), &d, "SET STREAMING")
+                        .map(drop)
+                }),
+            };
+        }
+        Ok(())
+    }
+
+    /// WRITE(10) of every chunk, in units of `unit` sectors, from the start LBA.
+    fn write_all(&mut self, stream: &stream::Stream, unit: u32, ledger: &mut Ledger) -> Result<()> {
+        let started = Instant::now();
+        let mut lba = self.start_lba;
+        let mut last_report = Instant::now();
+        let total = u64::from(self.sectors);
+        self.report(Action::WritingData, 0, lba.wrapping_sub(1), total, started);
+        loop {
+            self.check_cancel("writing")?;
+            let piece = stream.pieces.recv().map_err(|_| {
+                Error::new(
+                    HResult::EFail,
+                    format!("{}: the image reader stopped unexpectedly", self.spec()),
+                )
+            })?;
+            let chunk = match piece {
+                Piece::Chunk(c) => c,
+                Piece::End(sha) => {
+                    ledger.image_sha256 = Some(sha);
+                    break;
+                }
+                Piece::Failed(e) => return Err(e),
+            };
+            for part in chunk.data.chunks(unit as usize * SECTOR) {
+                let blocks = (part.len() / SECTOR) as u16;
+                let cmd = write10(lba, blocks, SECTOR as u16);
+                self.wrote_any = true;
+                self.ch
+                    .send(&cmd, part, "WRITE(10)", Some(self.cancel))
+                    .map_err(|e| {
+                        e.add_context(&format!(
+                            "writing LBA {lba} to {} ({} of {} sectors written)",
+                            lba + u32::from(blocks) - 1,
+                            lba - self.start_lba,
+                            self.sectors
+                        ))
+                    })?;
+                lba += u32::from(blocks);
+            }
+            ledger.chunk_sha256.push(chunk.sha256);
+            ledger.sector_tags.extend_from_slice(&chunk.tags);
+            let _ = stream.spent.try_send(chunk.data);
+            if last_report.elapsed() >= Duration::from_millis(100)
+                || lba == self.start_lba + self.sectors
+            {
+                self.sample_buffer();
+                last_report = Instant::now();
+                let done = u64::from(lba - self.start_lba);
+                self.report(Action::WritingData, done, lba - 1, total, started);
+            }
+        }
+        if lba != self.start_lba + self.sectors {
+            return Err(Error::new(
+                HResult::EFail,
+                format!(
+                    "{}: the image gave {} sectors, {} were expected",
+                    self.spec(),
+                    lba - self.start_lba,
+                    self.sectors
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// READ BUFFER CAPACITY, at most once a second.
+    fn sample_buffer(&mut self) {
+        if self
+            .last_buffer_sample
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+        {
+            return;
+        }
+        self.last_buffer_sample = Some(Instant::now());
+        self.buffer_percent = self
+            .ch
+            .once(
+                &read_buffer_capacity(BUFFER_CAPACITY_LEN as u16),
+                &[],
+                "READ BUFFER CAPACITY",
+            )
+            .ok()
+            .and_then(|raw| BufferCapacity::parse(&raw).ok())
+            .filter(|b| b.length > 0)
+            .map(|b| (u64::from(b.length - b.blank_length) * 100 / u64::from(b.length)) as u8);
+    }
+
+    /// SYNCHRONIZE CACHE, then close the track and the session (or finalize).
+    fn finish(&mut self, kind: Kind, media: &Media) -> Result<()> {
+        self.ch
+            .send(&synchronize_cache(false), &[], "SYNCHRONIZE CACHE", None)
+            .map_err(|e| {
+                e.add_context(&format!(
+                    "flushing LBA {} to {}",
+                    self.start_lba,
+                    self.start_lba + self.sectors - 1
+                ))
+            })?;
+        let close = self.options.closing == Closing::CloseMedium;
+        let session = match (kind, close) {
+            (Kind::Overwrite, _) => return Ok(()),
+            (Kind::DvdPlusR | Kind::BdR, true) => CloseFunction::Finalize,
+            _ => CloseFunction::Session,
+        };
+        let limit = self.ch.busy_limit;
+        for (function, what) in [
+            (CloseFunction::Track, "CLOSE TRACK"),
+            (session, "CLOSE SESSION"),
+        ] {
+            self.ch.send(
+                &close_track_session(function, media.track, true),
+                &[],
+                what,
+                None,
+            )?;
+            self.ch.wait_ready(limit, |_| {})?;
+        }
+        Ok(())
+    }
+
+    /// Checks the medium against what was written: the layout always, sectors as asked.
+    fn verify(&mut self, kind: Kind, after: &Media, ledger: &Ledger) -> Result<u64> {
+        let spec = self.spec();
+        let start = self.start_lba;
+        let end = start + self.sectors; // one past the last
+        let short = |what: String| {
+            Err(Error::new(
+                HResult::BurnVerificationFailed,
+                format!("{spec}: {what}"),
+            ))
+        };
+        if kind != Kind::Overwrite {
+            match after.previous_session {
+                Some(s) if s.start_lba == start && s.last_written_lba + 1 >= end => {}
+                Some(s) => return short(format!(
+                    "the new session reads back as LBA {} to {}, but LBA {start} to {} was written",
+                    s.start_lba,
+                    s.last_written_lba,
+                    end - 1
+                )),
+                None => return short(format!(
+                    "the medium reads back blank (status: {}) after LBA {start} to {} was written",
+                    after.status.names().join(", "),
+                    end - 1
+                )),
+            }
+        }
+        let chunk_sectors = (CHUNK_BYTES / SECTOR) as u32;
+        let chunks = ledger.chunk_sha256.len();
+        let picks: Vec<usize> = match self.options.verification {
+            Verification::None => return Ok(0),
+            Verification::Full => (0..chunks).collect(),
+            Verification::Quick => {
+                let mut v: Vec<usize> = (0..8).map(|i| i * chunks / 8).collect();
+                v.push(chunks.saturating_sub(1));
+                v.sort_unstable();
+                v.dedup();
+                v.retain(|&i| i < chunks);
+                v
+            }
+        };
+        let started = Instant::now();
+        let total: u64 = picks
+            .iter()
+            .map(|&i| u64::from(chunk_len(i, self.sectors, chunk_sectors)))
+            .sum();
+        let mut image = Sha256::new();
+        let mut done = 0u64;
+        let mut last_report = Instant::now();
+        self.report(Action::Verifying, 0, start.wrapping_sub(1), total, started);
+        for &i in &picks {
+            self.check_cancel("verifying")?;
+            let first = start + i as u32 * chunk_sectors;
+            let n = chunk_len(i, self.sectors, chunk_sectors);
+            let mut data = Vec::with_capacity(n as usize * SECTOR);
+            let unit = 32u32;
+            let mut lba = first;
+            while lba < first + n {
+                let k = unit.min(first + n - lba) as u16;
+                let got = self
+                    .ch
+                    .send(
+                        &read10(lba, k, SECTOR as u16),
+                        &[],
+                        "READ(10)",
+                        Some(self.cancel),
+                    )
+                    .map_err(|e| {
+                        if channel::is_busy(&e) || fatal(&e) {
+                            return e;
+                        }
+                        Error::new(
+                            HResult::BurnVerificationFailed,
+                            format!(
+                                "{spec}: LBA {lba} cannot be read back ({}): first bad LBA {lba}",
+                                e.context()
+                            ),
+                        )
+                    })?;
+                if got.len() != usize::from(k) * SECTOR {
+                    return short(format!(
+                        "LBA {lba} reads back short ({} of {} bytes): first bad LBA {lba}",
+                        got.len(),
+                        usize::from(k) * SECTOR
+                    ));
+                }
+                data.extend_from_slice(&got);
+                lba += u32::from(k);
+            }
+            let (sha, tags) = fingerprint(&data);
+            if sha != ledger.chunk_sha256[i] {
+                let base = i * chunk_sectors as usize;
+                let bad = tags
+                    .iter()
+                    .zip(&ledger.sector_tags[base..])
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(0) as u32;
+                return short(format!(
+                    "the data read back differs from the data written: first bad LBA {}",
+                    first + bad
+                ));
+            }
+            if self.options.verification == Verification::Full {
+                image.update(&data);
+            }
+            done += u64::from(n);
+            if last_report.elapsed() >= Duration::from_millis(100) {
+                last_report = Instant::now();
+                self.report(Action::Verifying, done, first + n - 1, total, started);
+            }
+        }
+        if self.options.verification == Verification::Full {
+            let read: [u8; 32] = image.finalize().into();
+            if Some(read) != ledger.image_sha256 {
+                return short("the image read back has a different SHA-256".to_owned());
+            }
+        }
+        self.report(Action::Verifying, total, end - 1, total, started);
+        Ok(done)
+    }
+}
+
+/// Sectors of chunk `i` of a write of `sectors`.
+fn chunk_len(i: usize, sectors: u32, chunk_sectors: u32) -> u32 {
+    let first = i as u32 * chunk_sectors;
+    chunk_sectors.min(sectors - first)
+}
+
+/// FORMAT UNIT with Immed (the caller polls).
+pub(crate) fn format_medium(
+    ch: &mut Channel,
+    blocks: u32,
+    format_type: u8,
+    cancel: &CancelToken,
+) -> Result<()> {
+    let spec = ch.device().to_owned();
+    let params = FormatParameters {
+        immed: true,
+        number_of_blocks: blocks,
+        format_type,
+        format_subtype: 0,
+        type_dependent: if format_type == 0x26 {
+            0
+        } else {
+            SECTOR as u32
+        },
+    }
+    .encode()
+    .map_err(|e| {
+        Error::new(
+            HResult::InvalidModeParameters,
+            format!("{spec}: cannot encode the format: {e}"),
+        )
+    })?;
+    ch.send(&format_unit(), &params, "FORMAT UNIT", Some(cancel))
+        .map(drop)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_lengths_cover_the_write_exactly() {
+        let cs = (CHUNK_BYTES / SECTOR) as u32;
+        let sectors = cs * 3 + 7;
+        let n = (sectors as usize).div_ceil(cs as usize);
+        let sum: u32 = (0..n).map(|i| chunk_len(i, sectors, cs)).sum();
+        assert_eq!(sum, sectors);
+        assert_eq!(chunk_len(n - 1, sectors, cs), 7);
+    }
+
+    #[test]
+    fn options_default_to_appendable_overwrite_fastest_quick() {
+        let o = WriteOptions::new();
+        assert_eq!(o.closing, Closing::LeaveAppendable);
+        assert_eq!(o.overwrite, Overwrite::Allow);
+        assert_eq!(o.speed, Speed::Fastest);
+        assert_eq!(o.verification, Verification::Quick);
+        let o = o
+            .verification(Verification::Full)
+            .closing(Closing::CloseMedium);
+        assert_eq!(o.verification, Verification::Full);
+        assert_eq!(o.closing, Closing::CloseMedium);
+    }
+}

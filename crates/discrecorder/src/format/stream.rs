@@ -1,0 +1,192 @@
+//! The image, read ahead and fingerprinted on its own thread while the drive is written.
+//!
+//! Owns the bounded pipeline between the caller's `Read` and the writer: a reader thread fills
+//! chunks of [`CHUNK_BYTES`], hashes each with SHA-256 (and the whole image), tags each sector
+//! with a 16-bit check, and hands the chunk over a channel of [`AHEAD`] slots; the writer gives
+//! written buffers back for reuse. Memory stays at a few chunks whatever the image size, plus
+//! the fingerprints verification needs ([`Ledger`]: 32 bytes per chunk and 2 bytes per sector).
+//! It must not talk to the drive.
+
+use std::io::Read;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, HResult, Result};
+
+/// Bytes a chunk holds: 1 MiB, a whole number of every medium's write unit.
+pub(crate) const CHUNK_BYTES: usize = 1 << 20;
+/// Chunks read ahead of the one being written.
+pub(crate) const AHEAD: usize = 2;
+/// Bytes of a sector.
+pub(crate) const SECTOR: usize = 2048;
+
+/// One chunk of the image, with its fingerprints.
+pub(crate) struct Chunk {
+    pub(crate) data: Vec<u8>,
+    pub(crate) sha256: [u8; 32],
+    pub(crate) tags: Vec<u16>,
+}
+
+/// What the reader thread sends: a chunk, the end (with the image's SHA-256), or a failure.
+pub(crate) enum Piece {
+    Chunk(Chunk),
+    End([u8; 32]),
+    Failed(Error),
+}
+
+/// The fingerprints of what was written, for verification.
+#[derive(Default)]
+pub(crate) struct Ledger {
+    pub(crate) chunk_sha256: Vec<[u8; 32]>,
+    pub(crate) sector_tags: Vec<u16>,
+    pub(crate) image_sha256: Option<[u8; 32]>,
+}
+
+/// A cheap 16-bit check of one sector, to name the first bad sector of a chunk whose SHA-256
+/// does not match (a chunk's SHA-256 decides; the tag only points).
+pub(crate) fn sector_tag(sector: &[u8]) -> u16 {
+    let mut h: u64 = 0x9E37_79B9_7F4A_7C15;
+    for w in sector.chunks_exact(8) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        h = (h ^ u64::from_le_bytes(b))
+            .wrapping_mul(0x0000_0100_0000_01B3)
+            .rotate_left(29);
+    }
+    (h ^ (h >> 32) ^ (h >> 16)) as u16
+}
+
+/// The SHA-256 and sector tags of `data`.
+pub(crate) fn fingerprint(data: &[u8]) -> ([u8; 32], Vec<u16>) {
+    let sha = Sha256::digest(data).into();
+    (sha, data.chunks(SECTOR).map(sector_tag).collect())
+}
+
+/// The reader's ends: pieces in, spent buffers back.
+pub(crate) struct Stream {
+    pub(crate) pieces: Receiver<Piece>,
+    pub(crate) spent: SyncSender<Vec<u8>>,
+}
+
+/// Starts the reader thread over `source`, which must give exactly `size` bytes. The thread
+/// ends when the image is read, on a read error, or as soon as the writer drops its ends (it
+/// is detached: a source blocked in `read` never holds the writer up).
+pub(crate) fn start(mut source: impl Read + Send + 'static, size: u64) -> Result<Stream> {
+    let (tx, pieces) = mpsc::sync_channel::<Piece>(AHEAD);
+    let (spent, spent_rx) = mpsc::sync_channel::<Vec<u8>>(AHEAD + 2);
+    std::thread::Builder::new()
+        .name("discrecorder-image-reader".into())
+        .spawn(move || {
+            let mut image = Sha256::new();
+            let mut left = size;
+            while left > 0 {
+                let want = usize::try_from(left.min(CHUNK_BYTES as u64)).unwrap_or(CHUNK_BYTES);
+                let mut buf = spent_rx.try_recv().unwrap_or_default();
+                buf.resize(want, 0);
+                if let Err(e) = read_full(&mut source, &mut buf, size - left) {
+                    let _ = tx.send(Piece::Failed(e));
+                    return;
+                }
+                image.update(&buf);
+                let (sha256, tags) = fingerprint(&buf);
+                left -= want as u64;
+                if tx
+                    .send(Piece::Chunk(Chunk {
+                        data: buf,
+                        sha256,
+                        tags,
+                    }))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            let _ = tx.send(Piece::End(image.finalize().into()));
+        })
+        .map_err(|e| {
+            Error::new(
+                HResult::EOutOfMemory,
+                format!("cannot start the image reader thread: {e}"),
+            )
+            .with_source(e)
+        })?;
+    Ok(Stream { pieces, spent })
+}
+
+/// Fills `buf` from `source`; a source that ends early is `E_INVALIDARG` (the size given was
+/// wrong), a read error `E_FAIL` with its errno.
+fn read_full(source: &mut impl Read, buf: &mut [u8], offset: u64) -> Result<()> {
+    let mut got = 0;
+    while got < buf.len() {
+        match source.read(&mut buf[got..]) {
+            Ok(0) => {
+                return Err(Error::new(
+                    HResult::EInvalidArg,
+                    format!(
+                        "the image ended after {} bytes, before the size given for it",
+                        offset + got as u64
+                    ),
+                ))
+            }
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(Error::new(
+                    HResult::EFail,
+                    format!("cannot read the image at byte {}: {e}", offset + got as u64),
+                )
+                .with_source(e))
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stream_delivers_every_byte_in_chunks_and_the_image_hash() {
+        let size = (CHUNK_BYTES * 2 + SECTOR * 3) as u64;
+        let data: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+        let s = start(std::io::Cursor::new(data.clone()), size).expect("start");
+        let mut got = Vec::new();
+        let end = loop {
+            match s.pieces.recv().expect("piece") {
+                Piece::Chunk(c) => {
+                    assert_eq!(c.tags.len(), c.data.len() / SECTOR);
+                    assert_eq!(c.sha256, <[u8; 32]>::from(Sha256::digest(&c.data)));
+                    got.extend_from_slice(&c.data);
+                }
+                Piece::End(h) => break h,
+                Piece::Failed(e) => panic!("{e}"),
+            }
+        };
+        assert_eq!(got, data);
+        assert_eq!(end, <[u8; 32]>::from(Sha256::digest(&data)));
+    }
+
+    #[test]
+    fn a_short_source_is_invalid_arg_naming_where_it_ended() {
+        let s = start(std::io::Cursor::new(vec![0u8; 4096]), 8192).expect("start");
+        let e = loop {
+            match s.pieces.recv().expect("piece") {
+                Piece::Failed(e) => break e,
+                Piece::Chunk(_) => {}
+                Piece::End(_) => panic!("a short source ended well"),
+            }
+        };
+        assert_eq!(e.hresult(), HResult::EInvalidArg);
+        assert!(e.context().contains("4096"), "{e}");
+    }
+
+    #[test]
+    fn sector_tags_tell_sectors_apart() {
+        let a = [0u8; SECTOR];
+        let mut b = a;
+        b[1000] = 1;
+        assert_ne!(sector_tag(&a), sector_tag(&b));
+    }
+}
