@@ -84,6 +84,7 @@ pub mod emulator;
 mod error;
 pub mod event;
 pub mod inquiry;
+pub mod medium;
 pub mod mode;
 pub mod sense;
 pub mod unit;
