@@ -257,8 +257,10 @@ impl Cdb {
                 .saturating_mul(BLOCK_LEN),
             Cdb::GetPerformance {
                 max_descriptors, ..
-            } => write::PERFORMANCE_HEADER_LEN
-                + usize::from(max_descriptors) * write::WRITE_SPEED_DESCRIPTOR_LEN,
+            } => {
+                write::PERFORMANCE_HEADER_LEN
+                    + usize::from(max_descriptors) * write::WRITE_SPEED_DESCRIPTOR_LEN
+            }
             Cdb::TestUnitReady
             | Cdb::StartStopUnit { .. }
             | Cdb::PreventAllowMediumRemoval { .. }
@@ -430,8 +432,7 @@ impl Cdb {
                 blocks: write::parse_reserve_track(cdb)?,
             },
             opcode::MODE_SELECT_10 => {
-                let (page_format, save_pages, parameter_length) =
-                    write::parse_mode_select10(cdb)?;
+                let (page_format, save_pages, parameter_length) = write::parse_mode_select10(cdb)?;
                 Cdb::ModeSelect10 {
                     page_format,
                     save_pages,

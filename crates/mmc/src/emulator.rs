@@ -82,11 +82,11 @@ use serde::{Deserialize, Serialize};
 use crate::cdb::Cdb;
 use crate::codes::status::{CHECK_CONDITION, GOOD};
 use crate::codes::{asc, ascq, opcode};
-use crate::disc::{CapacityDescriptorType, CurrentCapacity, FormatCapacities};
 use crate::configuration::{
     encode_configuration, FeatureCode, FeatureDescriptor, LoadingMechanism, Profile,
     ProfileDescriptor, RemovableMedium, RequestType,
 };
+use crate::disc::{CapacityDescriptorType, CurrentCapacity, FormatCapacities};
 use crate::event::{class_mask, Event, EventStatus, MediaEvent, MediaEventCode};
 use crate::inquiry::{
     Association, CodeSet, Designator, DesignatorType, DeviceIdentification, Peripheral,
@@ -878,10 +878,13 @@ impl DriveState {
                 faults.medium_error_lba,
                 store,
             ),
-            Cdb::Read10 { transfer } => {
-                self.disc
-                    .read(profile, transfer.lba, transfer.blocks, faults.corrupt_lba, store)
-            }
+            Cdb::Read10 { transfer } => self.disc.read(
+                profile,
+                transfer.lba,
+                transfer.blocks,
+                faults.corrupt_lba,
+                store,
+            ),
             Cdb::SynchronizeCache { .. } => {
                 self.disc.synchronize();
                 Ok(Vec::new())
@@ -902,7 +905,8 @@ impl DriveState {
                 if !fmt_data || format_code != 1 {
                     return Err(invalid_field());
                 }
-                let params = FormatParameters::parse(data_out).map_err(|_| medium::invalid_parameter())?;
+                let params =
+                    FormatParameters::parse(data_out).map_err(|_| medium::invalid_parameter())?;
                 let after = self.disc.format(profile, &params)?;
                 self.medium = Some(after);
                 self.start_operation(OperationKind::Format, params.immed);

@@ -50,8 +50,7 @@ use crate::disc::{
 };
 use crate::sense::{SenseData, SenseKey};
 use crate::write::{
-    BlankingType, CloseFunction, FormatParameters, MultiSession, WriteSpeedDescriptor,
-    WriteSpeeds,
+    BlankingType, CloseFunction, FormatParameters, MultiSession, WriteSpeedDescriptor, WriteSpeeds,
 };
 
 /// Bytes in one block (sector) of user data.
@@ -533,8 +532,8 @@ impl Disc {
             kind(profile),
             MediumKind::Sequential { erasable: true } | MediumKind::Random
         );
-        let writable_more = matches!(kind(profile), MediumKind::Sequential { .. })
-            && !self.finalized;
+        let writable_more =
+            matches!(kind(profile), MediumKind::Sequential { .. }) && !self.finalized;
         let (lead_in, lead_out) = if !writable_more {
             (0xFFFF_FFFF, 0xFFFF_FFFF)
         } else if is_cd(profile) {
@@ -688,10 +687,9 @@ impl Disc {
             }
             TrackAddress::Lba(lba) => match kind(profile) {
                 MediumKind::Sequential { .. } => {
-                    let found = self
-                        .tracks
-                        .iter()
-                        .position(|t| lba >= t.start && lba < t.end().max(t.start.saturating_add(1)));
+                    let found = self.tracks.iter().position(|t| {
+                        lba >= t.start && lba < t.end().max(t.start.saturating_add(1))
+                    });
                     match found {
                         Some(i) => u16::try_from(i + 1).ok(),
                         None if !self.finalized && lba >= self.invisible_start(profile) => {
@@ -784,10 +782,7 @@ impl Disc {
             }
             1 => {
                 let last_session = last.3;
-                let first_of_last = tracks
-                    .iter()
-                    .find(|t| t.3 == last_session)
-                    .unwrap_or(last);
+                let first_of_last = tracks.iter().find(|t| t.3 == last_session).unwrap_or(last);
                 SessionInfo {
                     first_session: 1,
                     last_session: u8::try_from(last_session).unwrap_or(u8::MAX),
@@ -1059,7 +1054,9 @@ impl Disc {
         let plus_or_bd = matches!(profile.0, 0x001B | 0x002B | 0x0041);
         match function {
             CloseFunction::Track => {
-                let index = usize::from(number).checked_sub(1).ok_or_else(invalid_field)?;
+                let index = usize::from(number)
+                    .checked_sub(1)
+                    .ok_or_else(invalid_field)?;
                 let count = self.tracks.len();
                 match self.tracks.get_mut(index) {
                     Some(t) => t.closed = true,
@@ -1139,13 +1136,21 @@ impl Disc {
             _ => return Err(invalid_field()),
         }
         self.forget_all();
-        Ok(if profile.0 == 0x0013 { 0x0014 } else { profile.0 })
+        Ok(if profile.0 == 0x0013 {
+            0x0014
+        } else {
+            profile.0
+        })
     }
 
     /// FORMAT UNIT with `params`: DVD+RW (26h), BD-RE (00h, 30h, 31h), DVD-RW (00h, 13h,
     /// 15h; the disc becomes restricted overwrite). Returns the profile the disc has
     /// afterwards.
-    pub fn format(&mut self, profile: Profile, params: &FormatParameters) -> Result<u16, SenseData> {
+    pub fn format(
+        &mut self,
+        profile: Profile,
+        params: &FormatParameters,
+    ) -> Result<u16, SenseData> {
         let ok = match profile.0 {
             0x001A => params.format_type == 0x26,
             0x0043 => matches!(params.format_type, 0x00 | 0x30 | 0x31),
@@ -1157,7 +1162,11 @@ impl Disc {
         }
         self.forget_all();
         self.formatted = true;
-        Ok(if profile.0 == 0x0014 { 0x0013 } else { profile.0 })
+        Ok(if profile.0 == 0x0014 {
+            0x0013
+        } else {
+            profile.0
+        })
     }
 
     /// A power loss: the blocks written since the last SYNCHRONIZE CACHE are lost (the store
@@ -1197,10 +1206,7 @@ mod tests {
     #[test]
     fn kinds_of_the_writable_profiles() {
         for p in [0x09u16, 0x11, 0x1B, 0x41] {
-            assert_eq!(
-                kind(Profile(p)),
-                MediumKind::Sequential { erasable: false }
-            );
+            assert_eq!(kind(Profile(p)), MediumKind::Sequential { erasable: false });
         }
         for p in [0x0Au16, 0x14] {
             assert_eq!(kind(Profile(p)), MediumKind::Sequential { erasable: true });

@@ -296,49 +296,73 @@ impl<'a> DataWriter<'a> {
         };
         let emulated = !self.recorder.device().is_block();
         let mut ch = Channel::new(t, timeout, &spec, emulated);
-        let mut job = Job {
-            ch: &mut ch,
-            started: Instant::now(),
-            progress: self.progress.as_mut(),
-            cancel: &self.cancel,
-            options: self.options,
-            start_lba: 0,
-            sectors,
-            wrote_any: false,
-            last_buffer_sample: None,
-            buffer_percent: None,
-        };
         let supported = self.recorder.supported_profiles().unwrap_or_default();
-        let result = job.run(source, &supported);
-        let wrote_any = job.wrote_any;
-        publish_job(None);
-        let result = match result {
-            Err(e) if e.hresult() == HResult::RequestCancelled || (wrote_any && !fatal(&e)) => {
-                // Say honestly what the medium holds now.
-                match Media::read(&mut ch, &supported) {
-                    Ok(m) => Err(e.add_context(&format!(
-                        "the medium is now: {} (status 0x{:04X}: {}), next writable address {}",
-                        m.profile_name,
-                        m.status.0,
-                        m.status.names().join(", "),
-                        m.next_writable_address
-                            .map_or("none".to_owned(), |a| a.to_string())
-                    ))),
-                    Err(_) => Err(e.add_context("the medium's state could not be read afterwards")),
-                }
-            }
-            other => other,
-        };
-        (result, wrote_any)
+        burn(
+            &mut ch,
+            self.options,
+            self.progress.as_mut(),
+            &self.cancel,
+            source,
+            sectors,
+            &supported,
+        )
     }
+}
+
+/// The write job over `ch` (exclusive access is the caller's); also says whether any sector
+/// may have changed. A cancelled or failed write whose drive still answers has what the medium
+/// holds now added to its error's context.
+fn burn(
+    ch: &mut Channel,
+    options: WriteOptions,
+    progress: Option<&mut ProgressFn<'_>>,
+    cancel: &CancelToken,
+    source: impl Read + Send + 'static,
+    sectors: u32,
+    supported: &[Profile],
+) -> (Result<WriteReport>, bool) {
+    let mut job = Job {
+        ch,
+        started: Instant::now(),
+        progress,
+        cancel,
+        options,
+        start_lba: 0,
+        sectors,
+        wrote_any: false,
+        last_buffer_sample: None,
+        buffer_percent: None,
+    };
+    let result = job.run(source, supported);
+    let wrote_any = job.wrote_any;
+    publish_job(None);
+    let result = match result {
+        Err(e) if e.hresult() == HResult::RequestCancelled || (wrote_any && !fatal(&e)) => {
+            if wrote_any && e.hresult() == HResult::RequestCancelled {
+                // What the drive holds in its cache goes to the medium, as after any write.
+                let _ = ch.once(&synchronize_cache(false), &[], "SYNCHRONIZE CACHE");
+            }
+            // Say honestly what the medium holds now.
+            match Media::read(ch, supported) {
+                Ok(m) => Err(e.add_context(&format!(
+                    "the medium is now: {} (status 0x{:04X}: {}), next writable address {}",
+                    m.profile_name,
+                    m.status.0,
+                    m.status.names().join(", "),
+                    m.next_writable_address
+                        .map_or("none".to_owned(), |a| a.to_string())
+                ))),
+                Err(_) => Err(e.add_context("the medium's state could not be read afterwards")),
+            }
+        }
+        other => other,
+    };
+    (result, wrote_any)
 }
 
 /// Whether the drive is beyond asking anything (gone or hung): no state can be read back.
 fn fatal(e: &Error) -> bool {
-    matches!(
-        e.hresult(),
-        HResult::DevNotExist | HResult::RecorderCommandTimeout | HResult::InvalidHandle
-    )
+    crate::format::media::unreachable(e)
 }
 
 /// The one place a write job is published to other processes (the owner record's job field).
@@ -834,17 +858,21 @@ impl Job<'_, '_> {
         if kind != Kind::Overwrite {
             match after.previous_session {
                 Some(s) if s.start_lba == start && s.last_written_lba + 1 >= end => {}
-                Some(s) => return short(format!(
+                Some(s) => {
+                    return short(format!(
                     "the new session reads back as LBA {} to {}, but LBA {start} to {} was written",
                     s.start_lba,
                     s.last_written_lba,
                     end - 1
-                )),
-                None => return short(format!(
+                ))
+                }
+                None => {
+                    return short(format!(
                     "the medium reads back blank (status: {}) after LBA {start} to {} was written",
                     after.status.names().join(", "),
                     end - 1
-                )),
+                ))
+                }
             }
         }
         let chunk_sectors = (CHUNK_BYTES / SECTOR) as u32;
@@ -985,6 +1013,378 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::format::testdrive::TestDrive;
+    use discrecorder_mmc::emulator::{Fault, Trigger, TriggerAt};
+
+    const ALL: [Profile; 14] = [
+        Profile(0x43),
+        Profile(0x42),
+        Profile(0x41),
+        Profile(0x2B),
+        Profile(0x1B),
+        Profile(0x1A),
+        Profile(0x15),
+        Profile(0x14),
+        Profile(0x13),
+        Profile(0x11),
+        Profile(0x10),
+        Profile(0x0A),
+        Profile(0x09),
+        Profile(0x08),
+    ];
+
+    /// An image of `sectors` sectors whose every sector differs (the LBA-in-image and a seed).
+    fn image(sectors: u32, seed: u8) -> Vec<u8> {
+        let mut v = vec![0u8; sectors as usize * SECTOR];
+        for (i, s) in v.chunks_mut(SECTOR).enumerate() {
+            s[..4].copy_from_slice(&(i as u32).to_be_bytes());
+            for (j, b) in s[4..].iter_mut().enumerate() {
+                *b = (j as u8)
+                    .wrapping_mul(31)
+                    .wrapping_add(seed)
+                    .wrapping_add(i as u8);
+            }
+        }
+        v
+    }
+
+    fn run(
+        d: &TestDrive,
+        options: WriteOptions,
+        data: Vec<u8>,
+        cancel: &CancelToken,
+        mut progress: Option<&mut ProgressFn<'_>>,
+    ) -> (Result<WriteReport>, bool) {
+        let mut ch = d.channel(Duration::from_millis(300));
+        let sectors = (data.len() / SECTOR) as u32;
+        burn(
+            &mut ch,
+            options,
+            progress.take(),
+            cancel,
+            std::io::Cursor::new(data),
+            sectors,
+            &ALL,
+        )
+    }
+
+    fn burn_ok(d: &TestDrive, options: WriteOptions, data: &[u8]) -> WriteReport {
+        let (r, _) = run(d, options, data.to_vec(), &CancelToken::new(), None);
+        r.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    const SECTORS: u32 = 1100; // more than two chunks, not a whole number of units
+
+    #[test]
+    fn every_writable_profile_burns_and_reads_back_identical() {
+        for profile in [
+            0x09u16, 0x0A, 0x11, 0x14, 0x15, 0x1B, 0x2B, 0x41, 0x1A, 0x43, 0x13,
+        ] {
+            let d = TestDrive::new(profile, 0);
+            if profile == 0x13 {
+                // A restricted-overwrite DVD-RW comes formatted from a FORMAT UNIT of a
+                // sequential one; here it is unformatted, which the writer formats itself.
+            }
+            let data = image(SECTORS, profile as u8);
+            let opts = WriteOptions::new().verification(Verification::Full);
+            let r = burn_ok(&d, opts, &data);
+            assert_eq!(r.sectors, SECTORS, "{profile:#x}");
+            assert_eq!(r.verified_sectors, u64::from(SECTORS), "{profile:#x}");
+            assert_eq!(
+                d.sectors(r.start_lba, SECTORS),
+                data,
+                "profile {profile:#x}: the medium holds the image"
+            );
+            assert_eq!(r.sha256, hex(&Sha256::digest(&data)), "{profile:#x}");
+        }
+    }
+
+    #[test]
+    fn a_second_write_on_sequential_media_is_a_new_session_after_the_first() {
+        for profile in [0x09u16, 0x11, 0x1B, 0x41] {
+            let d = TestDrive::new(profile, 0);
+            let a = image(100, 1);
+            let b = image(200, 2);
+            let ra = burn_ok(&d, WriteOptions::new(), &a);
+            assert!(
+                ra.media.status.has(MediaStatus::APPENDABLE),
+                "{profile:#x}: {:?}",
+                ra.media.status.names()
+            );
+            let rb = burn_ok(&d, WriteOptions::new().verification(Verification::Full), &b);
+            assert!(
+                rb.start_lba > ra.start_lba + 99,
+                "{profile:#x}: {} after {}",
+                rb.start_lba,
+                ra.start_lba
+            );
+            assert_eq!(rb.media.sessions, 2, "{profile:#x}");
+            assert_eq!(
+                rb.media.previous_session.map(|s| s.start_lba),
+                Some(rb.start_lba)
+            );
+            assert_eq!(
+                d.sectors(ra.start_lba, 100),
+                a,
+                "{profile:#x}: the first session is intact"
+            );
+            assert_eq!(d.sectors(rb.start_lba, 200), b, "{profile:#x}");
+        }
+    }
+
+    #[test]
+    fn a_write_on_rewritable_media_overwrites_from_sector_zero() {
+        for profile in [0x1Au16, 0x43] {
+            let d = TestDrive::new(profile, 0);
+            burn_ok(&d, WriteOptions::new(), &image(300, 1));
+            let b = image(200, 9);
+            let r = burn_ok(&d, WriteOptions::new().verification(Verification::Full), &b);
+            assert_eq!(r.start_lba, 0, "{profile:#x}");
+            assert_eq!(d.sectors(0, 200), b, "{profile:#x}");
+            assert_eq!(
+                d.count(0x04),
+                1,
+                "{profile:#x}: formatted once, when it was blank"
+            );
+        }
+    }
+
+    #[test]
+    fn closing_the_medium_finalizes_it_and_a_later_write_is_refused_before_writing() {
+        for profile in [0x1Bu16, 0x41, 0x11, 0x09] {
+            let d = TestDrive::new(profile, 0);
+            let r = burn_ok(
+                &d,
+                WriteOptions::new().closing(Closing::CloseMedium),
+                &image(64, 3),
+            );
+            assert!(
+                r.media.status.has(MediaStatus::FINALIZED),
+                "{profile:#x}: {:?}",
+                r.media.status.names()
+            );
+            let writes = d.count(0x2A);
+            let (e, wrote) = run(
+                &d,
+                WriteOptions::new(),
+                image(64, 4),
+                &CancelToken::new(),
+                None,
+            );
+            let e = e.expect_err("a closed disc");
+            assert_eq!(
+                e.hresult(),
+                HResult::Df2DataInvalidMediaState,
+                "{profile:#x}: {e}"
+            );
+            assert!(!wrote);
+            assert_eq!(d.count(0x2A), writes, "no WRITE reached the drive");
+        }
+    }
+
+    #[test]
+    fn an_image_larger_than_the_free_space_is_refused_before_a_sector_is_written() {
+        let d = TestDrive::new(0x1B, 1000);
+        let (e, wrote) = run(
+            &d,
+            WriteOptions::new(),
+            image(1001, 0),
+            &CancelToken::new(),
+            None,
+        );
+        let e = e.expect_err("too large");
+        assert_eq!(e.code(), 0xC0AA_0404, "{e}");
+        assert!(e.context().contains("1001"), "{e}");
+        assert!(!wrote);
+        assert_eq!(d.count(0x2A), 0);
+    }
+
+    #[test]
+    fn a_write_protected_medium_is_refused() {
+        // BD-R: the emulated drive reports the BD Write feature, not current when protected.
+        let d = TestDrive::new(0x41, 0);
+        d.with_state(|s| s.write_protected = true);
+        let (e, _) = run(
+            &d,
+            WriteOptions::new(),
+            image(16, 0),
+            &CancelToken::new(),
+            None,
+        );
+        assert_eq!(e.expect_err("protected").code(), 0xC0AA_0209);
+        assert_eq!(d.count(0x2A), 0);
+    }
+
+    #[test]
+    fn no_medium_is_no_media() {
+        let d = TestDrive::new(0x1B, 0);
+        d.with_state(|s| s.remove_medium());
+        let (e, _) = run(
+            &d,
+            WriteOptions::new(),
+            image(16, 0),
+            &CancelToken::new(),
+            None,
+        );
+        assert_eq!(e.expect_err("no medium").code(), 0xC0AA_0202);
+    }
+
+    #[test]
+    fn blank_only_refuses_a_medium_with_data() {
+        let d = TestDrive::new(0x1B, 0);
+        burn_ok(&d, WriteOptions::new(), &image(16, 0));
+        let (e, _) = run(
+            &d,
+            WriteOptions::new().overwrite(Overwrite::BlankOnly),
+            image(16, 0),
+            &CancelToken::new(),
+            None,
+        );
+        assert_eq!(e.expect_err("not blank").code(), 0xC0AA_0405);
+    }
+
+    #[test]
+    fn a_medium_error_fails_with_its_hresult_and_the_lba() {
+        let d = TestDrive::new(0x1B, 0);
+        d.with_state(|s| s.faults.medium_error_lba = Some(700));
+        let (e, wrote) = run(
+            &d,
+            WriteOptions::new(),
+            image(SECTORS, 0),
+            &CancelToken::new(),
+            None,
+        );
+        let e = e.expect_err("medium error");
+        assert_eq!(e.hresult(), HResult::UnexpectedResponseFromDevice, "{e}");
+        assert!(
+            e.context().contains("LBA 688"),
+            "the failing WRITE's range: {e}"
+        );
+        assert!(e.context().contains("the medium is now"), "{e}");
+        assert!(wrote);
+    }
+
+    #[test]
+    fn verification_names_the_first_corrupted_sector() {
+        for level in [Verification::Full, Verification::Quick] {
+            let d = TestDrive::new(0x41, 0);
+            // LBA 5 lies in the first chunk, which quick verification reads too.
+            d.with_state(|s| s.faults.corrupt_lba = Some(5));
+            let (e, _) = run(
+                &d,
+                WriteOptions::new().verification(level),
+                image(SECTORS, 0),
+                &CancelToken::new(),
+                None,
+            );
+            let e = e.expect_err("corrupted");
+            assert_eq!(e.code(), 0xC0AA_0007, "{e}");
+            assert!(e.context().contains("first bad LBA 5"), "{level:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_long_write_in_progress_is_waited_for() {
+        let d = TestDrive::new(0x1B, 0);
+        d.with_state(|s| s.faults.long_write_polls = 5);
+        let r = burn_ok(
+            &d,
+            WriteOptions::new().verification(Verification::Full),
+            &image(64, 1),
+        );
+        assert_eq!(r.sectors, 64);
+    }
+
+    #[test]
+    fn a_cancel_from_another_thread_stops_the_write_and_reports_the_medium() {
+        let d = TestDrive::new(0x1B, 0);
+        let cancel = CancelToken::new();
+        let c2 = cancel.clone();
+        let mut seen = 0;
+        let mut cb: ProgressFn<'_> = Box::new(|p: &Progress| {
+            if p.action == Action::WritingData && p.done > 0 {
+                seen += 1;
+                let c3 = c2.clone();
+                std::thread::spawn(move || c3.cancel())
+                    .join()
+                    .expect("join");
+            }
+        });
+        let (e, wrote) = run(
+            &d,
+            WriteOptions::new(),
+            image(4000, 0),
+            &cancel,
+            Some(&mut cb),
+        );
+        drop(cb);
+        let e = e.expect_err("cancelled");
+        assert_eq!(e.code(), 0xC0AA_0002, "{e}");
+        assert!(e.context().contains("the medium is now"), "{e}");
+        assert!(wrote);
+        assert!(seen >= 1);
+    }
+
+    #[test]
+    fn a_hang_or_vanish_at_any_command_of_a_burn_gives_its_hresult() {
+        // Count the commands of a whole burn first.
+        let d = TestDrive::new(0x1B, 0);
+        burn_ok(&d, WriteOptions::new(), &image(40, 0));
+        let n = d.lock().opcodes.len() as u32;
+        for (fault, code) in [(Fault::Vanish, 0x8007_0037u32), (Fault::Hang, 0xC0AA_020D)] {
+            for at in (1..=n).step_by(if fault == Fault::Hang { 7 } else { 1 }) {
+                let d = TestDrive::new(0x1B, 0);
+                d.with_state(|s| {
+                    s.faults.trigger = Some(Trigger {
+                        fault,
+                        at: TriggerAt::Command(at),
+                    })
+                });
+                let (e, _) = run(
+                    &d,
+                    WriteOptions::new(),
+                    image(40, 0),
+                    &CancelToken::new(),
+                    None,
+                );
+                let e = e.expect_err("faulted");
+                assert_eq!(e.code(), code, "{fault:?} at command {at}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn progress_goes_through_the_imapi_actions_in_order() {
+        let d = TestDrive::new(0x1A, 0);
+        let mut actions = Vec::new();
+        let mut cb: ProgressFn<'_> = Box::new(|p: &Progress| {
+            if actions.last() != Some(&p.action) {
+                actions.push(p.action);
+            }
+        });
+        let opts = WriteOptions::new().verification(Verification::Full);
+        let (r, _) = run(
+            &d,
+            opts,
+            image(SECTORS, 0),
+            &CancelToken::new(),
+            Some(&mut cb),
+        );
+        drop(cb);
+        r.expect("burn");
+        assert_eq!(
+            actions,
+            vec![
+                Action::ValidatingMedia,
+                Action::FormattingMedia,
+                Action::InitializingHardware,
+                Action::WritingData,
+                Action::Finalization,
+                Action::Verifying,
+                Action::Completed
+            ]
+        );
+    }
 
     #[test]
     fn chunk_lengths_cover_the_write_exactly() {

@@ -16,7 +16,6 @@ use discrecorder_mmc::disc::{
     CapacityDescriptorType, DiscInformation, DiscStatus, FormatCapacities, SessionState,
     TrackAddress, TrackInformation, DISC_INFORMATION_LEN, TRACK_INFORMATION_LEN,
 };
-use discrecorder_mmc::unit::test_unit_ready;
 use discrecorder_mmc::write::{get_performance_write_speed, WriteSpeeds};
 use serde::Serialize;
 
@@ -291,7 +290,9 @@ impl Media {
 
     pub(crate) fn read(ch: &mut Channel, supported_profiles: &[Profile]) -> Result<Media> {
         let spec = ch.device().to_owned();
-        ch.query(&test_unit_ready(), "TEST UNIT READY")?;
+        // A drive still finishing a write or a format says so to TEST UNIT READY: wait.
+        let limit = ch.busy_limit;
+        ch.wait_ready(limit, |_| {})?;
         let config_raw = ch.query(
             &get_configuration(RequestType::All, FeatureCode(0), 65530),
             "GET CONFIGURATION",
@@ -307,7 +308,7 @@ impl Media {
         )?;
         let disc = DiscInformation::parse(&disc_raw)
             .map_err(|e| parse_error(&spec, "READ DISC INFORMATION", e))?;
-        let write_protected = kind.is_some() && !writing_feature_current(&config);
+        let write_protected = kind.is_some() && write_protected(&config, profile);
         let write_speeds = ch
             .query(&get_performance_write_speed(32), "GET PERFORMANCE")
             .ok()
@@ -369,7 +370,11 @@ impl Media {
                 media.next_writable_address = Some(0);
                 if disc.disc_status == DiscStatus::Blank || !formatted {
                     status |= MediaStatus::BLANK;
-                } else if let Ok(track) = read_track(ch, TrackAddress::Track(1)) {
+                } else if let Some(track) = match read_track(ch, TrackAddress::Track(1)) {
+                    Ok(t) => Some(t),
+                    Err(e) if unreachable(&e) => return Err(e),
+                    Err(_) => None,
+                } {
                     let last = track.last_recorded_address.filter(|_| track.lra_valid);
                     if let Some(last) = last {
                         media.previous_session = Some(SessionSpan {
@@ -430,7 +435,7 @@ impl Media {
                     }
                 }
                 if media.sessions > 0 {
-                    media.previous_session = previous_session(ch, &disc, complete);
+                    media.previous_session = previous_session(ch, &disc, complete)?;
                 }
             }
         }
@@ -449,11 +454,18 @@ fn read_track(ch: &mut Channel, address: TrackAddress) -> Result<TrackInformatio
 }
 
 /// The last recorded session: its first track's start and its last track's last sector.
+/// `None` when the drive cannot say (a track it does not describe); a drive that is gone or
+/// hung is an error.
 fn previous_session(
     ch: &mut Channel,
     disc: &DiscInformation,
     last_is_complete: bool,
-) -> Option<SessionSpan> {
+) -> Result<Option<SessionSpan>> {
+    let track = |ch: &mut Channel, a| match read_track(ch, a) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if unreachable(&e) => Err(e),
+        Err(_) => Ok(None),
+    };
     let (first, last) = if last_is_complete {
         (
             disc.first_track_in_last_session,
@@ -461,16 +473,23 @@ fn previous_session(
         )
     } else {
         // The last session is the empty (or open) one after the recorded ones: the recorded
-        // one ends with the track before it. One track per session is what this writer makes;
-        // a session of several tracks starts at the first track of its session number.
-        let last = disc.first_track_in_last_session.checked_sub(1)?;
-        let first = read_track(ch, TrackAddress::Session(u32::from(disc.sessions - 1)))
-            .ok()
-            .map_or(last, |t| t.track_number);
+        // one ends with the track before it and starts with the first track of its number.
+        let Some(last) = disc.first_track_in_last_session.checked_sub(1) else {
+            return Ok(None);
+        };
+        let first = track(
+            ch,
+            TrackAddress::Session(u32::from(disc.sessions.saturating_sub(1))),
+        )?
+        .map_or(last, |t| t.track_number);
         (first, last)
     };
-    let first = read_track(ch, TrackAddress::Track(u32::from(first))).ok()?;
-    let last = read_track(ch, TrackAddress::Track(u32::from(last))).ok()?;
+    let Some(first) = track(ch, TrackAddress::Track(u32::from(first)))? else {
+        return Ok(None);
+    };
+    let Some(last) = track(ch, TrackAddress::Track(u32::from(last)))? else {
+        return Ok(None);
+    };
     let last_written = match last.last_recorded_address {
         Some(lra) if last.lra_valid => lra,
         _ => last
@@ -478,21 +497,45 @@ fn previous_session(
             .saturating_add(last.track_size)
             .saturating_sub(1),
     };
-    Some(SessionSpan {
+    Ok(Some(SessionSpan {
         start_lba: first.track_start,
         last_written_lba: last_written,
-    })
+    }))
 }
 
-/// Whether a writing feature is current (a write-protected medium makes none current).
-fn writing_feature_current(config: &Configuration) -> bool {
-    const WRITING: [u16; 10] = [
-        0x0020, 0x0021, 0x0024, 0x0026, 0x002A, 0x002B, 0x002D, 0x002F, 0x0041, 0x0038,
-    ];
-    config
+/// Whether the drive is beyond answering (gone, hung, the handle invalid).
+pub(crate) fn unreachable(e: &crate::error::Error) -> bool {
+    matches!(
+        e.hresult(),
+        crate::error::HResult::DevNotExist
+            | crate::error::HResult::RecorderCommandTimeout
+            | crate::error::HResult::InvalidHandle
+    )
+}
+
+/// Whether the drive reports the medium's writing features but none of them is current: a
+/// write-protected medium (MMC-6 5.3: a feature is current when the medium allows it). A drive
+/// that does not report them says nothing about protection; the first WRITE will (DATA
+/// PROTECT 7/27).
+fn write_protected(config: &Configuration, profile: Profile) -> bool {
+    let writing: &[u16] = match profile.0 {
+        0x09 | 0x0A => &[0x002D, 0x0021],
+        0x11 | 0x14 | 0x15 => &[0x002F, 0x0021],
+        0x13 => &[0x0026],
+        0x12 => &[0x0020],
+        0x1A => &[0x002A],
+        0x2A => &[0x003A],
+        0x1B => &[0x002B],
+        0x2B => &[0x003B],
+        0x41..=0x43 => &[0x0041],
+        _ => &[],
+    };
+    let mut reported = config
         .features
         .iter()
-        .any(|f| f.current && WRITING.contains(&f.code.0))
+        .filter(|f| writing.contains(&f.code.0))
+        .peekable();
+    reported.peek().is_some() && reported.all(|f| !f.current)
 }
 
 /// The FORMAT UNIT format for an unformatted overwritable medium, as growisofs and libburn

@@ -23,3 +23,118 @@ pub use data::{Closing, DataWriter, Overwrite, Speed, Verification, WriteOptions
 pub use erase::{EraseKind, Eraser};
 pub use media::{Media, MediaStatus, PhysicalMediaType, SessionSpan};
 pub use progress::{Action, CancelToken, Progress};
+
+/// A drive for unit tests: the pure emulated recorder of `discrecorder_mmc` with its sectors in
+/// memory, behind the [`crate::transport::Transport`] the writing layer uses, and a log of
+/// the operation codes it was sent.
+#[cfg(test)]
+pub(crate) mod testdrive {
+    use std::sync::{Arc, Mutex, MutexGuard};
+    use std::time::Duration;
+
+    use discrecorder_mmc::emulator::{DriveState, Outcome};
+    use discrecorder_mmc::medium::MemoryStore;
+
+    use crate::error::{Error, HResult, Result};
+    use crate::format::channel::Channel;
+    use crate::transport::{Data, Reply, Transport};
+
+    #[derive(Debug, Default)]
+    pub(crate) struct Inner {
+        pub(crate) state: Option<DriveState>,
+        pub(crate) store: MemoryStore,
+        pub(crate) opcodes: Vec<u8>,
+    }
+
+    #[derive(Debug, Clone)]
+    pub(crate) struct TestDrive(pub(crate) Arc<Mutex<Inner>>);
+
+    impl TestDrive {
+        /// A recorder of every writable profile with a blank `profile` medium of `capacity`
+        /// blocks (0: the profile's default).
+        pub(crate) fn new(profile: u16, capacity: u32) -> TestDrive {
+            let mut s = DriveState::new_recorder();
+            s.profiles = vec![
+                0x43, 0x42, 0x41, 0x2B, 0x1B, 0x1A, 0x15, 0x14, 0x13, 0x11, 0x10, 0x0A, 0x09, 0x08,
+            ];
+            s.disc.capacity = capacity;
+            s.insert_medium(profile);
+            TestDrive(Arc::new(Mutex::new(Inner {
+                state: Some(s),
+                ..Inner::default()
+            })))
+        }
+
+        pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+            self.0.lock().unwrap_or_else(|p| p.into_inner())
+        }
+
+        pub(crate) fn state(&self) -> DriveState {
+            self.lock().state.clone().expect("a state")
+        }
+
+        pub(crate) fn with_state(&self, f: impl FnOnce(&mut DriveState)) {
+            let mut g = self.lock();
+            if let Some(s) = g.state.as_mut() {
+                f(s);
+            }
+        }
+
+        pub(crate) fn channel(&self, timeout: Duration) -> Channel {
+            Channel::new(Box::new(self.clone()), timeout, "test:drive", true)
+        }
+
+        /// The bytes of `blocks` blocks from `lba`, as stored.
+        pub(crate) fn sectors(&self, lba: u32, blocks: u32) -> Vec<u8> {
+            use discrecorder_mmc::medium::SectorStore;
+            let mut buf = vec![0u8; blocks as usize * 2048];
+            let _ = self.lock().store.read(lba, &mut buf);
+            buf
+        }
+
+        pub(crate) fn count(&self, opcode: u8) -> usize {
+            self.lock().opcodes.iter().filter(|&&o| o == opcode).count()
+        }
+    }
+
+    impl Transport for TestDrive {
+        fn execute(&mut self, cdb: &[u8], data: Data<'_>, timeout: Duration) -> Result<Reply> {
+            let out: &[u8] = match &data {
+                Data::Out(b) => b,
+                _ => &[],
+            };
+            let outcome = {
+                let mut g = self.lock();
+                let inner = &mut *g;
+                inner.opcodes.push(cdb.first().copied().unwrap_or(0));
+                let Some(state) = inner.state.as_mut() else {
+                    return Err(Error::new(HResult::DevNotExist, "no state"));
+                };
+                state.execute_with(cdb, out, &mut inner.store)
+            };
+            match outcome {
+                Outcome::Hang => {
+                    std::thread::sleep(timeout);
+                    Err(Error::new(HResult::RecorderCommandTimeout, "test: hung"))
+                }
+                Outcome::Vanished => Err(Error::new(HResult::DevNotExist, "test: gone")),
+                Outcome::Reply(r) => {
+                    let transferred = match data {
+                        Data::In(buf) => {
+                            let n = r.data.len().min(buf.len());
+                            buf[..n].copy_from_slice(&r.data[..n]);
+                            n
+                        }
+                        Data::Out(b) => b.len(),
+                        Data::None => 0,
+                    };
+                    Ok(Reply {
+                        status: r.status,
+                        sense: r.sense,
+                        transferred,
+                    })
+                }
+            }
+        }
+    }
+}
