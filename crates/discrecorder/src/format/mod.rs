@@ -69,10 +69,6 @@ pub(crate) mod testdrive {
             self.0.lock().unwrap_or_else(|p| p.into_inner())
         }
 
-        pub(crate) fn state(&self) -> DriveState {
-            self.lock().state.clone().expect("a state")
-        }
-
         pub(crate) fn with_state(&self, f: impl FnOnce(&mut DriveState)) {
             let mut g = self.lock();
             if let Some(s) = g.state.as_mut() {
