@@ -3,8 +3,8 @@
 //! Owns the write job: its options, the exclusive access it takes for itself (nesting under
 //! its caller's) and media change notification it stops, the command sequence each kind of
 //! medium needs, progress, cancellation and verification. Reading ahead and hashing the image
-//! is [`crate::format::stream`]'s, the medium's state [`crate::format::media`]'s, waiting on a
-//! busy drive [`crate::format::channel`]'s. It never prints.
+//! is `format::stream`'s, the medium's state [`crate::format::media`]'s, waiting on a
+//! busy drive `format::channel`'s. It never prints.
 //!
 //! The sequences follow what libburn (`libburn/write.c`, `mmc.c`) and growisofs
 //! (`growisofs_mmc.cpp`) send:
