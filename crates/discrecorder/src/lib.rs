@@ -110,6 +110,11 @@ pub mod testing {
     ) -> crate::Result<crate::mmc::emulator::DriveState> {
         crate::emu::parse_state(text, device)
     }
+    /// The write bench's sides on an in-memory emulated recorder: `write(profile, bytes)`
+    /// (the `DataWriter` job, layout verification), `floor(profile, bytes)` (the same WRITE
+    /// commands straight through the same transport), `fingerprint_only(bytes)` (SHA-256 and
+    /// sector tags alone).
+    pub use crate::format::data::bench as write_bench;
     pub use crate::sys::mountinfo::parse_line as parse_mountinfo_line;
     pub use crate::sys::proc_locks::parse_line as parse_proc_locks_line;
 }

@@ -763,7 +763,7 @@ impl Job<'_, '_> {
                     })?;
                 lba += u32::from(blocks);
             }
-            ledger.chunk_sha256.push(chunk.sha256);
+            ledger.chunk_checks.push(chunk.check);
             ledger.sector_tags.extend_from_slice(&chunk.tags);
             let _ = stream.spent.try_send(chunk.data);
             if last_report.elapsed() >= Duration::from_millis(100)
@@ -876,7 +876,7 @@ impl Job<'_, '_> {
             }
         }
         let chunk_sectors = (CHUNK_BYTES / SECTOR) as u32;
-        let chunks = ledger.chunk_sha256.len();
+        let chunks = ledger.chunk_checks.len();
         let picks: Vec<usize> = match self.options.verification {
             Verification::None => return Ok(0),
             Verification::Full => (0..chunks).collect(),
@@ -937,8 +937,8 @@ impl Job<'_, '_> {
                 data.extend_from_slice(&got);
                 lba += u32::from(k);
             }
-            let (sha, tags) = fingerprint(&data);
-            if sha != ledger.chunk_sha256[i] {
+            let (check, tags) = fingerprint(&data);
+            if check != ledger.chunk_checks[i] {
                 let base = i * chunk_sectors as usize;
                 let bad = tags
                     .iter()
@@ -967,6 +967,128 @@ impl Job<'_, '_> {
         }
         self.report(Action::Verifying, total, end - 1, total, started);
         Ok(done)
+    }
+}
+
+/// The write bench's two sides on the in-memory emulated recorder (feature `testing`).
+#[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod bench {
+    use super::*;
+    use crate::format::testdrive::TestDrive;
+
+    /// A source of `size` bytes of a repeating pattern, cheap to produce.
+    struct Pattern {
+        left: u64,
+        block: Vec<u8>,
+        at: usize,
+    }
+
+    impl Read for Pattern {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf
+                .len()
+                .min(self.block.len() - self.at)
+                .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+            buf[..n].copy_from_slice(&self.block[self.at..self.at + n]);
+            self.at = (self.at + n) % self.block.len();
+            self.left -= n as u64;
+            Ok(n)
+        }
+    }
+
+    fn pattern(size: u64) -> Pattern {
+        Pattern {
+            left: size,
+            block: (0..CHUNK_BYTES + 7)
+                .map(|i| (i * 131 % 251) as u8)
+                .collect(),
+            at: 0,
+        }
+    }
+
+    /// `DataWriter`'s job writing `size` bytes to a blank medium of `profile` whose sectors are
+    /// dropped (verification: layout only). Returns the wall time.
+    pub fn write(profile: u16, size: u64) -> Result<Duration> {
+        let d = TestDrive::dropping(profile, 0);
+        let mut ch = d.channel(Duration::from_secs(10));
+        let sectors = u32::try_from(size / SECTOR as u64).unwrap_or(u32::MAX);
+        let opts = WriteOptions::new().verification(Verification::None);
+        let t = Instant::now();
+        let (r, _) = burn(
+            &mut ch,
+            opts,
+            None,
+            &CancelToken::new(),
+            pattern(size),
+            sectors,
+            &[Profile(profile)],
+        );
+        r.map(|_| t.elapsed())
+    }
+
+    /// The floor: the same WRITE(10) commands (same units, same addresses) and the same
+    /// SYNCHRONIZE CACHE and CLOSE commands sent straight through the same transport from one
+    /// thread, the image read from the same source into one buffer, nothing hashed.
+    pub fn floor(profile: u16, size: u64) -> Result<Duration> {
+        let d = TestDrive::dropping(profile, 0);
+        let mut ch = d.channel(Duration::from_secs(10));
+        let kind = Kind::of(Profile(profile)).unwrap_or(Kind::DvdPlusR);
+        let unit = kind.unit_blocks(Profile(profile)) as usize * SECTOR;
+        let mut source = pattern(size);
+        let mut buf = vec![0u8; CHUNK_BYTES];
+        let t = Instant::now();
+        if kind == Kind::Overwrite {
+            format_medium(
+                &mut ch,
+                0,
+                if profile == 0x43 { 0x30 } else { 0x26 },
+                &CancelToken::new(),
+            )?;
+            ch.wait_ready(Duration::from_secs(60), |_| {})?;
+        }
+        let mut lba = 0u32;
+        let mut left = size;
+        while left > 0 {
+            let n = usize::try_from(left.min(CHUNK_BYTES as u64)).unwrap_or(CHUNK_BYTES);
+            source
+                .read_exact(&mut buf[..n])
+                .map_err(|e| Error::new(HResult::EFail, e.to_string()))?;
+            for part in buf[..n].chunks(unit) {
+                let blocks = (part.len() / SECTOR) as u16;
+                ch.once(&write10(lba, blocks, SECTOR as u16), part, "WRITE(10)")?;
+                lba += u32::from(blocks);
+            }
+            left -= n as u64;
+        }
+        ch.once(&synchronize_cache(false), &[], "SYNCHRONIZE CACHE")?;
+        if kind != Kind::Overwrite {
+            // With Immed and polled, as the writer closes.
+            for f in [CloseFunction::Track, CloseFunction::Session] {
+                ch.once(&close_track_session(f, 1, true), &[], "CLOSE")?;
+                ch.wait_ready(Duration::from_secs(60), |_| {})?;
+            }
+        }
+        Ok(t.elapsed())
+    }
+
+    /// The image's SHA-256 and the chunk checks and sector tags of `size` bytes, as the reader
+    /// thread computes them.
+    pub fn fingerprint_only(size: u64) -> Duration {
+        let mut source = pattern(size);
+        let mut buf = vec![0u8; CHUNK_BYTES];
+        let mut image = Sha256::new();
+        let t = Instant::now();
+        let mut left = size;
+        while left > 0 {
+            let n = usize::try_from(left.min(CHUNK_BYTES as u64)).unwrap_or(CHUNK_BYTES);
+            let _ = source.read_exact(&mut buf[..n]);
+            image.update(&buf[..n]);
+            std::hint::black_box(fingerprint(&buf[..n]));
+            left -= n as u64;
+        }
+        std::hint::black_box(image.finalize());
+        t.elapsed()
     }
 }
 

@@ -24,25 +24,41 @@ pub use erase::{EraseKind, Eraser};
 pub use media::{Media, MediaStatus, PhysicalMediaType, SessionSpan};
 pub use progress::{Action, CancelToken, Progress};
 
-/// A drive for unit tests: the pure emulated recorder of `discrecorder_mmc` with its sectors in
-/// memory, behind the [`crate::transport::Transport`] the writing layer uses, and a log of
-/// the operation codes it was sent.
-#[cfg(test)]
+/// A drive for unit tests and the write bench: the pure emulated recorder of `discrecorder_mmc`
+/// with its sectors in memory (or dropped), behind the transport the writing layer uses, and a
+/// log of the operation codes it was sent.
+#[cfg(any(test, feature = "testing"))]
 pub(crate) mod testdrive {
     use std::sync::{Arc, Mutex, MutexGuard};
     use std::time::Duration;
 
     use discrecorder_mmc::emulator::{DriveState, Outcome};
-    use discrecorder_mmc::medium::MemoryStore;
+    use discrecorder_mmc::medium::{MemoryStore, SectorStore};
 
     use crate::error::{Error, HResult, Result};
     use crate::format::channel::Channel;
     use crate::transport::{Data, Reply, Transport};
 
-    #[derive(Debug, Default)]
+    /// Where the test drive keeps sectors: in memory, or nowhere (benches of the write path).
+    #[derive(Debug)]
+    pub(crate) enum Store {
+        Memory(MemoryStore),
+        Dropped(discrecorder_mmc::medium::NoSectors),
+    }
+
+    impl Store {
+        fn get(&mut self) -> &mut dyn SectorStore {
+            match self {
+                Store::Memory(m) => m,
+                Store::Dropped(n) => n,
+            }
+        }
+    }
+
+    #[derive(Debug)]
     pub(crate) struct Inner {
         pub(crate) state: Option<DriveState>,
-        pub(crate) store: MemoryStore,
+        pub(crate) store: Store,
         pub(crate) opcodes: Vec<u8>,
     }
 
@@ -61,14 +77,23 @@ pub(crate) mod testdrive {
             s.insert_medium(profile);
             TestDrive(Arc::new(Mutex::new(Inner {
                 state: Some(s),
-                ..Inner::default()
+                store: Store::Memory(MemoryStore::default()),
+                opcodes: Vec::new(),
             })))
+        }
+
+        /// As [`TestDrive::new`], with written sectors dropped (reads give zeros).
+        pub(crate) fn dropping(profile: u16, capacity: u32) -> TestDrive {
+            let d = TestDrive::new(profile, capacity);
+            d.lock().store = Store::Dropped(discrecorder_mmc::medium::NoSectors);
+            d
         }
 
         pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
             self.0.lock().unwrap_or_else(|p| p.into_inner())
         }
 
+        #[cfg(test)]
         pub(crate) fn with_state(&self, f: impl FnOnce(&mut DriveState)) {
             let mut g = self.lock();
             if let Some(s) = g.state.as_mut() {
@@ -81,13 +106,14 @@ pub(crate) mod testdrive {
         }
 
         /// The bytes of `blocks` blocks from `lba`, as stored.
+        #[cfg(test)]
         pub(crate) fn sectors(&self, lba: u32, blocks: u32) -> Vec<u8> {
-            use discrecorder_mmc::medium::SectorStore;
             let mut buf = vec![0u8; blocks as usize * 2048];
-            let _ = self.lock().store.read(lba, &mut buf);
+            let _ = self.lock().store.get().read(lba, &mut buf);
             buf
         }
 
+        #[cfg(test)]
         pub(crate) fn count(&self, opcode: u8) -> usize {
             self.lock().opcodes.iter().filter(|&&o| o == opcode).count()
         }
@@ -106,7 +132,7 @@ pub(crate) mod testdrive {
                 let Some(state) = inner.state.as_mut() else {
                     return Err(Error::new(HResult::DevNotExist, "no state"));
                 };
-                state.execute_with(cdb, out, &mut inner.store)
+                state.execute_with(cdb, out, inner.store.get())
             };
             match outcome {
                 Outcome::Hang => {
