@@ -4,7 +4,8 @@
 //! [`encode_configuration`], [`encode_mode_sense10`], [`EventStatus::encode`],
 //! [`SenseData::encode`], ...). No I/O, no clocks, no threads: the caller
 //! owns the [`DriveState`] (the library persists it between processes as
-//! JSON) and feeds it one CDB at a time through [`DriveState::execute`].
+//! JSON) and feeds it one CDB at a time through [`DriveState::execute_with`], with a
+//! [`SectorStore`] for the disc's sectors ([`DriveState::execute`] uses one that holds none).
 //!
 //! Owns the drive's behaviour: which answer (data, status, sense) each CDB
 //! gets in each state. It is the top of the crate: it imports the dispatcher
@@ -28,15 +29,35 @@
 //! | START STOP UNIT | eject opens the tray (ILLEGAL REQUEST 53/02 while removal is prevented); load closes it; start/stop and power conditions are GOOD no-ops |
 //! | PREVENT ALLOW MEDIUM REMOVAL | prevent/allow set and clear [`DriveState::prevent_removal`]; the persistent variants are accepted and change nothing (a persistent prevent does not block a START STOP UNIT eject) |
 //! | GET EVENT STATUS NOTIFICATION | polled only (asynchronous: ILLEGAL REQUEST 24/00); the media class reports and clears the pending media event; other classes: "no event available" |
+//! | READ DISC INFORMATION | the standard block (data type 000b only, else 24/00) for the disc's layout: status blank/incomplete/complete/others, last session state, sessions counting the open one, first and last track of the last session (the invisible track included), NWA and last possible lead-out (MSF on CD), erasable bit, BG format status 11b on a formatted DVD+RW ([`medium`]) |
+//! | READ TRACK INFORMATION | by LBA, track number (FFh: the invisible track) or session: start, NWA and NWA_V, free blocks, size, blank, RT, last recorded address; 24/00 for no such track |
+//! | READ CAPACITY | the last recorded block on sequential media, the last block of a formatted or read-only disc, 0 when unformatted |
+//! | READ TOC/PMA/ATIP | format 0 (tracks with data, lead-out) and 1 (sessions), LBA or MSF; a blank disc, other formats: 24/00 |
+//! | READ FORMAT CAPACITIES | current capacity, descriptor type 01b (blank/unformatted) or 10b (formatted), 11b without a medium; the format types FORMAT UNIT accepts (DVD+RW 26h, BD-RE 30h/31h, DVD-RW 00h/15h) |
+//! | WRITE(10), WRITE(12) | the profile's rules ([`medium`]): at the NWA on sequential media (21/02 elsewhere, 21/00 past the capacity), anywhere once formatted on DVD+RW/BD-RE/DVD-RW RO (2/30/10 before), 5/30/05 on read-only media; DATA PROTECT 7/27/00 when write protected; the blocks go to the [`SectorStore`] |
+//! | READ(10) | the blocks from the [`SectorStore`]; unwritten blocks of sequential media: 21/00 |
+//! | SYNCHRONIZE CACHE | GOOD (Immed or not); written blocks are safe from a power loss |
+//! | CLOSE TRACK/SESSION | closes the track; closes the session (finalizing on CD and DVD-R/-RW when multi-session is 00b) or finalizes (110b, 101b); a no-op on rewritable media |
+//! | BLANK | full or minimal, CD-RW and DVD-RW (a restricted-overwrite DVD-RW becomes sequential); with Immed, NOT READY 04/07 with progress for [`OPERATION_POLLS`] polls |
+//! | FORMAT UNIT | FmtData with format code 001b: DVD+RW 26h, BD-RE 00h/30h/31h, DVD-RW 00h/13h/15h (becomes restricted overwrite); with Immed, NOT READY 04/04 with progress for [`OPERATION_POLLS`] polls |
+//! | RESERVE TRACK | reserves a track at the invisible track's NWA on sequential media (ARSV and other media: 24/00) |
+//! | MODE SELECT(10) | the Write Parameters page 05h: write type, multi-session and test write are kept and reported by MODE SENSE (and marked changeable); anything else 26/00; SP 39/00 |
+//! | GET PERFORMANCE | type 03h: the medium's write speeds, fastest first; other types 24/00 |
+//! | SET STREAMING, SET CD SPEED | accepted (a performance descriptor that does not decode: 26/00) |
+//! | READ BUFFER CAPACITY | a 4 MiB buffer, always empty (the drive writes through) |
 //! | anything else | ILLEGAL REQUEST 20/00 (invalid command operation code) |
+//!
+//! While a BLANK or FORMAT UNIT with Immed reports progress ([`DriveState::operation`]),
+//! TEST UNIT READY and REQUEST SENSE answer NOT READY with the progress in sense bytes 15-17
+//! and count down; other commands on the medium get the same NOT READY without counting.
 //!
 //! A pending unit attention (6/28/00, set by [`DriveState::insert_medium`]
 //! and [`DriveState::remove_medium`]) fails the next command other than
 //! INQUIRY, REQUEST SENSE and GET EVENT STATUS NOTIFICATION once, before
-//! any other check. A CDB too short for its operation code is ILLEGAL
-//! REQUEST 24/00 (an empty one 20/00); so is GET CONFIGURATION with the
-//! reserved RT value 3. Data-out bytes are ignored: none of these commands
-//! has a data-out phase.
+//! any other check (a pending power-on unit attention 6/29/00 goes first). A CDB too short
+//! for its operation code is ILLEGAL REQUEST 24/00 (an empty one 20/00); so is GET
+//! CONFIGURATION with the reserved RT value 3 and READ TRACK INFORMATION with address type
+//! 11b. Data-out bytes are read by WRITE, MODE SELECT(10), FORMAT UNIT and SET STREAMING.
 //!
 //! # Features reported by GET CONFIGURATION
 //!
@@ -59,6 +80,15 @@
 //! in the Lock State bit of mode page 0x2A.
 //!
 //! # Faults
+//!
+//! Recording faults ([`DriveState::faults`], [`RecordingFaults`]), all deterministic: a
+//! defective block (WRITE touching it: MEDIUM ERROR 3/0C/00 with the LBA in the information
+//! field, nothing written); a long write in progress (SYNCHRONIZE CACHE, TEST UNIT READY and
+//! REQUEST SENSE: NOT READY 2/04/08 for K polls, the cache unsynchronized meanwhile); a block
+//! that reads back different (its first byte inverted); a power loss
+//! ([`DriveState::power_loss`]: blocks written since the last SYNCHRONIZE CACHE are lost, the
+//! NWA falls back, then UNIT ATTENTION 6/29/00); and a [`Trigger`] that starts a hang,
+//! vanish or garbage at the Nth command from now or at the first command with an opcode.
 //!
 //! [`Fault::Hang`] and [`Fault::Vanish`] turn every command into
 //! [`Outcome::Hang`] and [`Outcome::Vanished`]. [`Fault::Garbage`] answers
