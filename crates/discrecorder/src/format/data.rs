@@ -238,6 +238,41 @@ impl<'a> DataWriter<'a> {
         Media::query(self.recorder)
     }
 
+    /// Reads `sectors` sectors from `start_lba` back from the medium into `out` (READ(10), 64 KiB
+    /// at a time). Takes no lock: reading works while another client holds the drive.
+    ///
+    /// # Errors
+    /// The drive's errors (an unwritten sector of a sequential medium is
+    /// `E_IMAPI_DF2DATA_INVALID_MEDIA_STATE`, ILLEGAL REQUEST 21/00); `E_FAIL` when `out`
+    /// fails.
+    pub fn read_back(
+        &self,
+        start_lba: u32,
+        sectors: u32,
+        mut out: impl std::io::Write,
+    ) -> Result<()> {
+        let spec = self.recorder.device().spec().to_owned();
+        let (t, timeout) = self.recorder.command_transport()?;
+        let mut ch = Channel::new(t, timeout, &spec, !self.recorder.device().is_block());
+        let end = start_lba.saturating_add(sectors);
+        let mut lba = start_lba;
+        while lba < end {
+            let k = 32u32.min(end - lba) as u16;
+            let data = ch
+                .send(&read10(lba, k, SECTOR as u16), &[], "READ(10)", None)
+                .map_err(|e| e.add_context(&format!("reading LBA {lba}")))?;
+            out.write_all(&data).map_err(|e| {
+                Error::new(
+                    HResult::EFail,
+                    format!("{spec}: cannot store the sectors read: {e}"),
+                )
+                .with_source(e)
+            })?;
+            lba += u32::from(k);
+        }
+        Ok(())
+    }
+
     /// `Write(stream)`: writes `size` bytes from `source` (a multiple of 2048) as a new session
     /// on sequential media, from sector 0 on overwritable media, then verifies.
     ///
