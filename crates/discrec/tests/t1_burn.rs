@@ -239,7 +239,7 @@ fn refusals_have_their_exact_hresults_and_write_nothing() {
 #[test]
 fn another_client_holding_the_drive_is_recorder_locked() {
     let dev = drive("locked", 0x1B);
-    let (mut holder, _) = lock_running_sh(&dev, "Other Client", "sleep 30");
+    let (mut holder, _) = lock_running_sh(&dev, "Other Client", "echo held; exec sleep 5");
     let rec = Recorder::open(&dev).expect("open");
     let deadline = Instant::now() + Duration::from_secs(10);
     while owner_of(&dev).as_deref() != Some("Other Client") {
