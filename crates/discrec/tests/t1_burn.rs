@@ -513,7 +513,19 @@ fn peak_rss_kib(child: &mut std::process::Child) -> (u64, std::process::ExitStat
 
 #[test]
 fn a_4_gib_sparse_image_burns_with_peak_rss_under_32_mib() {
-    let dev = drive("rss", 0x41);
+    // The emulated drive stores its state at every command: keep it on tmpfs (as /dev/shm is
+    // for the library's default runtime directory), not on the disk the test directory is on.
+    let shm = std::path::Path::new("/dev/shm");
+    let runtime = tempfile::Builder::new()
+        .prefix("discrec-burn-rss-")
+        .tempdir_in(if shm.is_dir() { shm } else { init() })
+        .expect("runtime dir");
+    rustix::fs::chmod(runtime.path(), rustix::fs::Mode::from_raw_mode(0o1777)).expect("chmod");
+    let rt = runtime.path();
+    let (code, _, err) = discrec_in(rt, &["emu", "create", "rss"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = discrec_in(rt, &["emu", "set", "rss", "--medium", "0x0041"]);
+    assert_eq!(code, 0, "{err}");
     let dir = tempfile::tempdir().expect("tmp");
     let iso = dir.path().join("sparse.iso");
     let f = std::fs::File::create(&iso).expect("create");
@@ -523,15 +535,15 @@ fn a_4_gib_sparse_image_burns_with_peak_rss_under_32_mib() {
         .args([
             "burn",
             iso.to_str().expect("utf-8"),
-            &dev,
+            "emu:rss",
             "-N",
             "Big Burn",
             "--verify",
             "quick",
         ])
-        .env("DISCRECORDER_RUNTIME_DIR", init())
+        .env("DISCRECORDER_RUNTIME_DIR", rt)
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
     let (peak, status) = peak_rss_kib(&mut child);
@@ -539,12 +551,15 @@ fn a_4_gib_sparse_image_burns_with_peak_rss_under_32_mib() {
     eprintln!("peak RSS of a 4 GiB burn: {peak} KiB");
     assert!(peak > 0, "VmHWM was never read");
     assert!(peak < 32 * 1024, "peak RSS {peak} KiB");
-    let rec = Recorder::open(&dev).expect("open");
-    let m = Media::query(&rec).expect("media");
+    let (code, out, err) = discrec_in(rt, &["media", "emu:rss", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let m: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
     assert_eq!(
-        m.previous_session.map(|s| s.last_written_lba + 1),
-        Some(2 << 20)
+        m["previous_session"]["last_written_lba"],
+        (2 << 20) - 1,
+        "{out}"
     );
+    let _ = discrec_in(rt, &["emu", "remove", "rss"]);
 }
 
 #[test]
