@@ -92,6 +92,59 @@ fn main() {
             fw / ww * 100.0
         );
     }
+    // Through the emulated recorder's own transport (state file and sector image on tmpfs).
+    let emu_mib: u64 = std::env::var("WRITE_BENCH_EMU_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick { 4 } else { 256 });
+    let emu_size = emu_mib << 20;
+    let emu_gib = emu_size as f64 / f64::from(1u32 << 30);
+    let shm = std::path::Path::new("/dev/shm");
+    let rt = std::env::temp_dir().join(format!("write-bench-{}", std::process::id()));
+    let rt = if shm.is_dir() {
+        shm.join(format!("write-bench-{}", std::process::id()))
+    } else {
+        rt
+    };
+    std::fs::create_dir_all(&rt).expect("runtime dir");
+    rustix::fs::chmod(&rt, rustix::fs::Mode::from_raw_mode(0o1777)).expect("chmod");
+    std::env::set_var("DISCRECORDER_RUNTIME_DIR", &rt);
+    discrecorder::emu::create("bench").expect("emu");
+    let rec = discrecorder::Recorder::open("emu:bench").expect("open");
+    let fresh = || {
+        discrecorder::emu::update("bench", |s| s.insert_medium(0x41)).expect("medium");
+    };
+    println!(
+        "through emu:NAME's transport (state and image on {}), {emu_mib} MiB:",
+        rt.display()
+    );
+    let (fw, fc) = measure(rounds, || {
+        fresh();
+        write_bench::floor_device(&rec, emu_size).unwrap_or_else(|e| panic!("floor: {e}"))
+    });
+    let (ww, wc) = measure(rounds, || {
+        fresh();
+        write_bench::write_device(&rec, emu_size).unwrap_or_else(|e| panic!("write: {e}"))
+    });
+    println!(
+        "{:<8} {:<12} {:>10.0} {:>12.3} {:>14}",
+        "BD-R",
+        "emu floor",
+        emu_mib as f64 / fw,
+        fc / emu_gib,
+        ""
+    );
+    println!(
+        "{:<8} {:<12} {:>10.0} {:>12.3} {:>13.0}%",
+        "BD-R",
+        "emu write",
+        emu_mib as f64 / ww,
+        wc / emu_gib,
+        fw / ww * 100.0
+    );
+    drop(rec);
+    let _ = discrecorder::emu::remove("bench", discrecorder::emu::Removal::IfFree);
+    let _ = std::fs::remove_dir_all(&rt);
     let (hw, hc) = measure(rounds, || write_bench::fingerprint_only(size));
     println!(
         "{:<8} {:<12} {:>10.0} {:>12.3}",

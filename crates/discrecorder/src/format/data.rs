@@ -1062,12 +1062,36 @@ pub mod bench {
         r.map(|_| t.elapsed())
     }
 
+    /// `DataWriter::write` of `size` bytes to the blank medium of `recorder` (verification:
+    /// layout only). Returns the wall time.
+    pub fn write_device(recorder: &Recorder, size: u64) -> Result<Duration> {
+        let t = Instant::now();
+        DataWriter::new(recorder, "Write Bench")?
+            .options(WriteOptions::new().verification(Verification::None))
+            .write(pattern(size), size)
+            .map(|_| t.elapsed())
+    }
+
+    /// [`floor`] through `recorder`'s own transport (an `emu:NAME` drive: its state file and
+    /// sector image), under exclusive access as the writer takes it.
+    pub fn floor_device(recorder: &Recorder, size: u64) -> Result<Duration> {
+        let _access = LockLevel::take(recorder, "Write Bench")?;
+        let (t, timeout) = recorder.command_transport()?;
+        let profile = Media::query(recorder)?.profile;
+        let mut ch = Channel::new(t, timeout, recorder.device().spec(), true);
+        floor_on(&mut ch, profile, size)
+    }
+
     /// The floor: the same WRITE(10) commands (same units, same addresses) and the same
     /// SYNCHRONIZE CACHE and CLOSE commands sent straight through the same transport from one
     /// thread, the image read from the same source into one buffer, nothing hashed.
     pub fn floor(profile: u16, size: u64) -> Result<Duration> {
         let d = TestDrive::dropping(profile, 0);
         let mut ch = d.channel(Duration::from_secs(10));
+        floor_on(&mut ch, profile, size)
+    }
+
+    fn floor_on(ch: &mut Channel, profile: u16, size: u64) -> Result<Duration> {
         let kind = Kind::of(Profile(profile)).unwrap_or(Kind::DvdPlusR);
         let unit = kind.unit_blocks(Profile(profile)) as usize * SECTOR;
         let mut source = pattern(size);
@@ -1075,7 +1099,7 @@ pub mod bench {
         let t = Instant::now();
         if kind == Kind::Overwrite {
             format_medium(
-                &mut ch,
+                ch,
                 0,
                 if profile == 0x43 { 0x30 } else { 0x26 },
                 &CancelToken::new(),
