@@ -692,7 +692,7 @@ pub fn proc_locks_line(data: &[u8]) {
 /// A decoded owner record is small, UTF-8 and starts with the magic line; its fields are
 /// valid (a valid client name, PID > 0, printable program of at most 64 bytes shown as is);
 /// it re-encodes to text that decodes to the same value; and the record's length does not
-/// depend on the hold mode or the job (`PublishedRecord::rewrite` relies on a same-length
+/// depend on the hold mode, the job or the task (`PublishedRecord::rewrite` relies on a same-length
 /// write).
 pub fn owner_record(data: &[u8]) {
     let Some(r) = OwnerRecord::decode(data) else {
@@ -722,6 +722,21 @@ pub fn owner_record(data: &[u8]) {
     ] {
         let other = OwnerRecord { job, ..r.clone() };
         assert_eq!(other.encode().len(), encoded.len(), "{job:?}");
+    }
+    let widest = crate::record::Job::new(
+        crate::record::JobAction::InitializingHardware,
+        u64::MAX,
+        u64::MAX,
+    )
+    .at(
+        crate::record::JobAction::InitializingHardware,
+        u64::MAX,
+        100,
+        None,
+    );
+    for task in [None, Some(widest)] {
+        let other = OwnerRecord { task, ..r.clone() };
+        assert_eq!(other.encode().len(), encoded.len(), "{task:?}");
     }
 }
 

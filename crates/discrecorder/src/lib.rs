@@ -81,7 +81,7 @@ pub use error::{Error, HResult, Result, Sense};
 pub use master::RecorderInfo;
 pub use owner::{Owner, OwnerKind};
 pub use queue::Waiter;
-pub use record::HoldMode;
+pub use record::{HoldMode, Job, JobAction};
 pub use recorder::{AccessGuard, ExclusiveAccess, OwnedExclusiveAccess, Recorder};
 pub use text::sanitize;
 

@@ -33,7 +33,7 @@ use crate::device::{Device, DeviceKind};
 use crate::drive::{Drive, Identity};
 use crate::error::{Error, HResult, Result};
 use crate::owner::{self, Owner};
-use crate::record::{HoldMode, OwnerRecord, ProcessId, PublishedRecord};
+use crate::record::{HoldMode, Job, ProcessId, PublishedRecord};
 use crate::scsi::{self, DEFAULT_COMMAND_TIMEOUT};
 use crate::sys::{self, ChangeWaiter};
 
@@ -465,13 +465,36 @@ impl Recorder {
         // The child's PID as /proc numbers it (ours may be a namespace's), then its start time.
         let job = sys::process::proc_pid_of_child(child.id() as i32)
             .and_then(|pid| sys::process::start_time(pid).map(|start| ProcessId { pid, start }));
-        if let (Some(r), Some(claim)) = (st.record.as_ref(), st.claim.as_ref()) {
-            r.rewrite(&OwnerRecord {
-                job,
-                ..claim.published.clone()
-            });
+        if let Some(claim) = st.claim.as_mut() {
+            claim.published.job = job;
+            if let Some(r) = st.record.as_ref() {
+                r.rewrite(&claim.published);
+            }
         }
         Ok(child)
+    }
+
+    /// Publishes the job this recorder's holder is doing on the device (a burn, a blank), or
+    /// `None` when it is done: every process sees it in [`Owner::job`] (`discrec owner`, `info`,
+    /// `list`). The record is rewritten in place, so call it as often as progress is worth
+    /// showing (a few times a second at most).
+    ///
+    /// # Errors
+    /// - `E_FAIL`: this recorder does not hold exclusive access.
+    pub fn publish_job(&self, job: Option<Job>) -> Result<()> {
+        let mut state = self.state();
+        let st = &mut *state;
+        let Some(claim) = st.claim.as_mut() else {
+            return Err(Error::new(
+                HResult::EFail,
+                format!(
+                    "exclusive access is not held by this recorder on {}",
+                    self.device.spec()
+                ),
+            ));
+        };
+        claim.set_task(job, st.record.as_ref());
+        Ok(())
     }
 
     /// How long one SCSI command may take before `E_IMAPI_RECORDER_COMMAND_TIMEOUT`.
@@ -829,6 +852,14 @@ impl<R: Deref<Target = Recorder>> AccessGuard<R> {
     /// As [`Recorder::spawn_job`].
     pub fn spawn_job(&self, cmd: &mut std::process::Command) -> Result<std::process::Child> {
         self.recorder.spawn_job(cmd)
+    }
+
+    /// Publishes the job done under this exclusive access: see [`Recorder::publish_job`].
+    ///
+    /// # Errors
+    /// As [`Recorder::publish_job`].
+    pub fn publish_job(&self, job: Option<Job>) -> Result<()> {
+        self.recorder.publish_job(job)
     }
 
     /// Releases now, returning the count left.

@@ -517,6 +517,7 @@ fn seeds() -> Vec<(&'static str, Seeds)> {
             program: program.to_owned(),
             since_unix_ms: 1_780_000_000_123 * i as u64,
             mode,
+            task: None,
         };
         (format!("encoded-{i}"), r.encode().into_bytes())
     })

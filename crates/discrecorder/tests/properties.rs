@@ -309,6 +309,7 @@ fn owner_record() -> impl Strategy<Value = OwnerRecord> {
             program,
             since_unix_ms,
             mode,
+            task: None,
         })
 }
 

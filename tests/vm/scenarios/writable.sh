@@ -21,80 +21,12 @@ DISCREC="${DISCREC:-${DISCREC_VM_REPO:-}/target/release/discrec}"
 ISO="${WRITABLE_ISO:-/vm-results/image.iso}"
 . "$DISCREC_VM_LIB"
 
-now() { cut -d' ' -f1 /proc/uptime; }
-T_START=$(now)
-PASSED=0 FAILED=0 TIMINGS=""
-CLOG=/tmp/writable-check.log
+CLOG=/tmp/writable-check.log CHECK_VERBOSE=${WRITABLE_VERBOSE:-0} X_TIMEOUT=120
+# shellcheck source=checks.sh
+. "$(dirname "$DISCREC_VM_LIB")/scenarios/checks.sh"
 DISC_USED=1   # the disc in the drive has been written to (or may have been): take a new one
 
 # ---------------------------------------------------------------- helpers --
-WHY=""
-bad() { WHY="${WHY:+$WHY; }$*"; echo "  => $*" >>"$CLOG"; }
-note() { echo "  # $*" >>"$CLOG"; }
-
-# x CMD...: run CMD (120 s watchdog); stdout -> $OUT, stderr -> $ERR, status -> $RC
-OUT="" ERR="" RC=0
-x() {
-    timeout -k 2 120 "$@" >/tmp/x.out 2>/tmp/x.err </dev/null
-    RC=$?
-    OUT=$(cat /tmp/x.out) ERR=$(cat /tmp/x.err)
-    {
-        printf '$'; printf ' %q' "$@"; printf '   [exit %s, t=%s]\n' "$RC" "$(now)"
-        head -n 40 /tmp/x.out | sed 's/^/  | /'
-        tail -n 25 /tmp/x.err | sed 's/^/  ! /'
-    } >>"$CLOG"
-    return $RC
-}
-
-wait_for() { # wait_for SECS CMD...: poll CMD every 0.1 s until it succeeds
-    local n=$(( $1 * 10 )) i=0; shift
-    until "$@" >/dev/null 2>&1; do
-        i=$((i + 1)); [ $i -le $n ] || return 1
-        sleep 0.1
-    done
-}
-
-BG_PIDS=() BG_TAGS=()
-bg() { # bg TAG CMD...: output in /tmp/bg.TAG.{out,err}, pid in $BGPID
-    local tag="$1"; shift
-    "$@" >"/tmp/bg.$tag.out" 2>"/tmp/bg.$tag.err" </dev/null &
-    BGPID=$!
-    BG_PIDS+=("$BGPID"); BG_TAGS+=("$tag")
-    { printf '$'; printf ' %q' "$@"; printf ' &   [pid %s, t=%s]\n' "$BGPID" "$(now)"; } >>"$CLOG"
-}
-bg_wait() { # bg_wait PID SECS: its status in $RC (124 on timeout)
-    local pid="$1" n=$(( $2 * 10 )) i=0
-    while kill -0 "$pid" 2>/dev/null; do
-        i=$((i + 1))
-        if [ $i -gt $n ]; then RC=124; note "pid $pid still running after $2 s"; return 124; fi
-        sleep 0.1
-    done
-    { wait "$pid"; } 2>/dev/null; RC=$?
-    note "pid $pid exited $RC (t=$(now))"
-    return $RC
-}
-bg_reap() {
-    local i pid
-    for i in "${!BG_PIDS[@]}"; do
-        pid=${BG_PIDS[$i]}
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null
-            for _ in $(seq 1 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-        fi
-        wait "$pid" 2>/dev/null
-        {
-            echo "  [background ${BG_TAGS[$i]} pid $pid output]"
-            tail -n 30 "/tmp/bg.${BG_TAGS[$i]}.out" 2>/dev/null | sed 's/^/  | /'
-            tail -n 30 "/tmp/bg.${BG_TAGS[$i]}.err" 2>/dev/null | sed 's/^/  ! /'
-        } >>"$CLOG"
-    done
-    BG_PIDS=() BG_TAGS=()
-}
-
-owner_is() { [ "$(timeout 10 "$DISCREC" owner "$DEV" 2>/dev/null)" = "$1" ]; }
-has() { printf '%s' "$1" | grep -q -i -e "$2"; }
-ready() { sg_turs "$DEV" >/dev/null 2>&1; }
 
 # fresh_disc: a new blank DVD+R in drive 1 (unless the current one is untouched)
 fresh_disc() {
@@ -136,52 +68,6 @@ settle() {
     vm_tgt_ready "$DEV" 10 || echo "# WARNING: $DEV not ready after settling"
 }
 
-# profile helpers (sg_get_config's text -> codes; discrec's JSON -> codes)
-hex4() { printf '%04x\n' "$(( $1 ))" 2>/dev/null || echo "?$1"; }
-profile_code() {
-    case "$1" in
-        CD-ROM) echo 0008 ;; CD-R) echo 0009 ;; CD-RW) echo 000a ;; DVD-ROM) echo 0010 ;;
-        DVD-R*sequential*) echo 0011 ;; DVD-RAM) echo 0012 ;; DVD+RW) echo 001a ;;
-        DVD+R) echo 001b ;; BD-ROM) echo 0040 ;; *) echo "?$1" ;;
-    esac
-}
-info_profiles() {
-    printf '%s' "$1" | jq -r '.profiles[] | "\(.code) \(.name) \(.current)"' 2>/dev/null |
-        while read -r c n cur; do echo "$(hex4 "$c") $n $cur"; done
-}
-info_features() { # "CODE CURRENT"
-    printf '%s' "$1" | jq -r '.features[] | "\(.code) \(.current)"' 2>/dev/null |
-        while read -r c cur; do echo "$(hex4 "$c") $cur"; done
-}
-sgc_profiles() {
-    sed -n 's/^ *profile: \(.*[^ ]\) *, currentP=\([01]\).*/\1 \2/p' /tmp/sgc.txt |
-        while read -r n cur; do echo "$(profile_code "$n") $n $([ "$cur" = 1 ] && echo true || echo false)"; done
-}
-sgc_features() {
-    sed -n 's/.*current=\([01]\) \[0x\([0-9a-fA-F]*\)\]$/\2 \1/p' /tmp/sgc.txt |
-        while read -r c cur; do echo "$(hex4 "0x$c") $([ "$cur" = 1 ] && echo true || echo false)"; done
-}
-
-# ----------------------------------------------------------------- runner --
-check() { # check NAME FUNCTION
-    local name="$1" fn="$2" t0 t1
-    WHY=""; : >"$CLOG"
-    t0=$(now)
-    "$fn"
-    bg_reap
-    settle
-    t1=$(now)
-    TIMINGS="$TIMINGS$(printf '#   %-34s %6.1f s' "$name" "$(echo "$t1 $t0" | awk '{print $1 - $2}')")"$'\n'
-    if [ -z "$WHY" ]; then
-        PASSED=$((PASSED + 1)); echo "PASS $name"
-        [ "${WRITABLE_VERBOSE:-0}" = 0 ] || sed 's/^/    /' "$CLOG"
-    else
-        FAILED=$((FAILED + 1)); echo "FAIL $name: $WHY"
-        sed 's/^/    /' "$CLOG"
-        echo "    [dmesg tail]"; dmesg | tail -n 8 | sed 's/^/    | /'
-    fi
-}
-
 # ----------------------------------------------------------------- checks --
 
 # (issue 13, scenario 1) `discrec info` on the blank disc agrees with sg_get_config
@@ -190,7 +76,7 @@ c_info_blank_dvdr() {
     fresh_disc || return
     DISC_USED=0   # only read here: the next check may burn this disc
     x sg_get_config "$DEV"; cp /tmp/x.out /tmp/sgc.txt
-    local sgp sgf; sgp=$(sgc_profiles); sgf=$(sgc_features)
+    local sgp sgf; sgp=$(sgc_profiles); sgf=$(sgc_features_current)
     note "sg_get_config profiles: $(echo $sgp) / features: $(echo $sgf)"
     echo "$sgp" | grep -q '^001b DVD+R true$' || bad "premise: sg_get_config does not show DVD+R current"
     x dvd+rw-mediainfo "$DEV"
@@ -203,7 +89,7 @@ c_info_blank_dvdr() {
     x "$DISCREC" info "$DEV" --json || { bad "discrec info $DEV --json exited $RC: $ERR"; return; }
     local j="$OUT" prof feat c cur
     printf '%s' "$j" | jq -e . >/dev/null 2>&1 || { bad "discrec info --json: not JSON"; return; }
-    prof=$(info_profiles "$j"); feat=$(info_features "$j")
+    prof=$(info_profiles "$j"); feat=$(info_features_current "$j")
     note "discrec profiles: $(echo $prof) / features: $(echo $feat)"
     echo "$prof" | grep -q '^001b DVD+R true$' || bad "discrec info: profile 0x001B DVD+R missing or not current"
     [ "$(echo "$prof" | grep -c ' true$')" = 1 ] || bad "discrec info: not exactly one current profile"
@@ -346,8 +232,7 @@ echo "# discrec: $DISCREC ($("$DISCREC" --version 2>&1 | head -n 1))"
 echo "# writable drive 1: ${DEV:-?} = $(sg_inq "${DEV:-/nonexistent}" 2>/dev/null | sed -n 's/^ *\(Vendor\|Product\) identification: *//p' | tr '\n' ' ')(tgt via iSCSI, scsi-generic); image $ISO ($(stat -c %s "$ISO" 2>/dev/null) bytes)"
 echo "# peers: $(growisofs -version 2>&1 | head -n 1); $(xorriso -version 2>/dev/null | head -n 1); $(cdrskin -version 2>/dev/null | grep -m1 -i 'cdrskin version')"
 if [ -n "$fatal" ]; then echo "FAIL setup: $fatal"; echo "0 passed, 1 failed"; exit 1; fi
-mountpoint -q /dev/shm && [ "$(stat -c %a /dev/shm)" = 1777 ] || {
-    mkdir -p /dev/shm; mount -t tmpfs -o mode=1777 tmpfs /dev/shm; }
+shared_dev_shm
 vm_tgt_ready "$DEV" 20 || echo "# WARNING: $DEV not ready at start"
 DISC_USED=0   # blank at boot
 
@@ -358,7 +243,4 @@ check handoff-xorriso-cdrecord-tao c_handoff_xorriso
 check handoff-cdrskin-tao c_handoff_cdrskin
 check unprivileged-handoff-burn c_unprivileged_handoff_burn
 
-echo "# timings (guest uptime): start $T_START s, end $(now) s"
-printf '%s' "$TIMINGS"
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+checks_summary
