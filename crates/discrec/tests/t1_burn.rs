@@ -628,3 +628,57 @@ fn chaos_sigkill_of_a_burning_discrec_frees_the_drive_at_once_and_the_medium_is_
     }
     eprintln!("chaos: {rounds} rounds, {completed} burns completed before the kill");
 }
+
+#[test]
+fn while_a_burn_runs_another_process_sees_the_job_and_its_advancing_lba() {
+    let dev = drive("job", 0x41);
+    let dir = tempfile::tempdir().expect("tmp");
+    let iso = dir.path().join("sparse.iso");
+    std::fs::File::create(&iso)
+        .and_then(|f| f.set_len(1 << 30))
+        .expect("sparse 1 GiB image");
+    let mut child = Command::new(DISCREC)
+        .args([
+            "burn",
+            iso.to_str().expect("utf-8"),
+            &dev,
+            "-N",
+            "Disc Robot",
+            "--verify",
+            "none",
+        ])
+        .env("DISCRECORDER_RUNTIME_DIR", init())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut lbas: Vec<u64> = Vec::new();
+    while lbas.len() < 2 || lbas[0] == lbas[lbas.len() - 1] {
+        assert!(Instant::now() < deadline, "no advancing job seen: {lbas:?}");
+        assert!(
+            child.try_wait().expect("try_wait").is_none(),
+            "the burn ended first: {lbas:?}"
+        );
+        let (code, out, _) = discrec(&["owner", &dev, "--json"]);
+        if code == 0 {
+            let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+            let job = &v["owner"]["job"];
+            if v["owner"]["name"] == "Disc Robot" && job["action"] == "writing_data" {
+                assert_eq!(job["total"], 1 << 19, "{out}");
+                lbas.push(job["lba"].as_u64().expect("lba"));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Enough seen: cancel it (SIGINT) and the job is gone with the owner.
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(child.id() as i32).expect("pid"),
+        rustix::process::Signal::INT,
+    )
+    .expect("SIGINT");
+    assert_eq!(child.wait().expect("wait").code(), Some(71));
+    let (_, out, _) = discrec(&["owner", &dev, "--json"]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert!(v["owner"].is_null(), "free after the burn: {out}");
+}

@@ -334,6 +334,7 @@ impl<'a> DataWriter<'a> {
         let supported = self.recorder.supported_profiles().unwrap_or_default();
         burn(
             &mut ch,
+            Publisher::new(Some(self.recorder)),
             self.options,
             self.progress.as_mut(),
             &self.cancel,
@@ -347,8 +348,12 @@ impl<'a> DataWriter<'a> {
 /// The write job over `ch` (exclusive access is the caller's); also says whether any sector
 /// may have changed. A cancelled or failed write whose drive still answers has what the medium
 /// holds now added to its error's context.
+// Each argument is one of the job's inputs, as the unit tests and the bench pass them without
+// a recorder; a struct of them would only be unpacked again here.
+#[allow(clippy::too_many_arguments)]
 fn burn(
     ch: &mut Channel,
+    publisher: Publisher<'_>,
     options: WriteOptions,
     progress: Option<&mut ProgressFn<'_>>,
     cancel: &CancelToken,
@@ -358,6 +363,7 @@ fn burn(
 ) -> (Result<WriteReport>, bool) {
     let mut job = Job {
         ch,
+        publisher,
         started: Instant::now(),
         progress,
         cancel,
@@ -370,7 +376,7 @@ fn burn(
     };
     let result = job.run(source, supported);
     let wrote_any = job.wrote_any;
-    publish_job(None);
+    job.publisher.publish(None);
     let result = match result {
         Err(e) if e.hresult() == HResult::RequestCancelled || (wrote_any && !fatal(&e)) => {
             if wrote_any && e.hresult() == HResult::RequestCancelled {
@@ -400,9 +406,68 @@ fn fatal(e: &Error) -> bool {
     crate::format::media::unreachable(e)
 }
 
-/// The one place a write job is published to other processes (the owner record's job field).
-/// A no-op until the library can publish jobs; the lead wires it here.
-fn publish_job(_progress: Option<&Progress>) {}
+/// The owner record's job for a progress report (`None`: the job is over).
+pub(crate) fn job_of(p: &Progress, since: u64) -> crate::record::Job {
+    use crate::record::JobAction;
+    let action = match p.action {
+        Action::ValidatingMedia => JobAction::ValidatingMedia,
+        Action::FormattingMedia => JobAction::FormattingMedia,
+        Action::InitializingHardware => JobAction::InitializingHardware,
+        Action::CalibratingPower => JobAction::CalibratingPower,
+        Action::WritingData => JobAction::WritingData,
+        Action::Finalization => JobAction::Finalization,
+        Action::Completed => JobAction::Completed,
+        Action::Verifying => JobAction::Verifying,
+    };
+    let mut job = crate::record::Job::new(action, u64::from(p.sector_count), since);
+    job.percent = p.percent();
+    job.lba = u64::from(p.last_written_lba);
+    job.eta_s = p.remaining.map(|d| d.as_secs());
+    job
+}
+
+/// Publishes a write job to other processes through the recorder's owner record: every
+/// change of action, and progress at most four times a second.
+pub(crate) struct Publisher<'r> {
+    recorder: Option<&'r Recorder>,
+    since: u64,
+    last: Option<(Instant, Action)>,
+}
+
+impl<'r> Publisher<'r> {
+    pub(crate) fn new(recorder: Option<&'r Recorder>) -> Publisher<'r> {
+        Publisher {
+            recorder,
+            since: crate::sys::now_unix_ms(),
+            last: None,
+        }
+    }
+
+    /// Publishes `p` (or the end of the job, `None`). Best effort: a record that cannot be
+    /// rewritten does not stop the burn.
+    pub(crate) fn publish(&mut self, p: Option<&Progress>) {
+        let Some(rec) = self.recorder else {
+            return;
+        };
+        match p {
+            None => {
+                let _ = rec.publish_job(None);
+            }
+            Some(p) => {
+                let due = match self.last {
+                    Some((at, action)) => {
+                        action != p.action || at.elapsed() >= Duration::from_millis(250)
+                    }
+                    None => true,
+                };
+                if due {
+                    self.last = Some((Instant::now(), p.action));
+                    let _ = rec.publish_job(Some(job_of(p, self.since)));
+                }
+            }
+        }
+    }
+}
 
 /// One level of exclusive access taken for the write, given back when dropped.
 struct LockLevel<'r>(&'r Recorder);
@@ -439,6 +504,7 @@ impl Drop for McnOff<'_> {
 /// One write in progress.
 struct Job<'j, 'a> {
     ch: &'j mut Channel,
+    publisher: Publisher<'j>,
     started: Instant,
     progress: Option<&'j mut ProgressFn<'a>>,
     cancel: &'j CancelToken,
@@ -487,7 +553,7 @@ impl Job<'_, '_> {
             remaining,
             buffer_percent: self.buffer_percent,
         };
-        publish_job(Some(&p));
+        self.publisher.publish(Some(&p));
         if let Some(f) = self.progress.as_mut() {
             f(&p);
         }
@@ -1052,6 +1118,7 @@ pub mod bench {
         let t = Instant::now();
         let (r, _) = burn(
             &mut ch,
+            Publisher::new(None),
             opts,
             None,
             &CancelToken::new(),
@@ -1240,6 +1307,7 @@ mod tests {
         let sectors = (data.len() / SECTOR) as u32;
         burn(
             &mut ch,
+            Publisher::new(None),
             options,
             progress.take(),
             cancel,

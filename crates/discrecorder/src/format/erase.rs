@@ -17,6 +17,7 @@ use crate::format::channel::{self, Channel, LONG_OPERATION};
 use crate::format::data::{format_medium, McnOff};
 use crate::format::media::Media;
 use crate::format::progress::{Action, CancelToken, Progress};
+use crate::record::{Job, JobAction};
 use crate::recorder::Recorder;
 
 /// How thoroughly to erase (`FullErase`).
@@ -117,17 +118,32 @@ impl<'a> Eraser<'a> {
     }
 
     fn run(&mut self, format: bool) -> Result<Media> {
+        let (result, started) = {
+            self.recorder
+                .acquire_as(self.client.as_str(), "erase", AcquireOptions::default())
+                .map_err(|e| match e.hresult() {
+                    HResult::RecorderLocked => {
+                        Error::new(HResult::EraseRecorderInUse, e.context().to_owned())
+                    }
+                    _ => e,
+                })?;
+            let _release = Release(self.recorder);
+            let _mcn = McnOff::take(self.recorder)?;
+            let mut started = false;
+            let result = self.run_held(format, &mut started);
+            let _ = self.recorder.publish_job(None);
+            (result, started)
+        };
+        // After the lock levels are given back, so that the kernel may be asked to look again.
+        if started {
+            self.recorder.announce_medium_change();
+        }
+        result
+    }
+
+    /// The erase under exclusive access; `erasing` is set once the drive was told to erase.
+    fn run_held(&mut self, format: bool, erasing: &mut bool) -> Result<Media> {
         let spec = self.recorder.device().spec().to_owned();
-        self.recorder
-            .acquire_as(self.client.as_str(), "erase", AcquireOptions::default())
-            .map_err(|e| match e.hresult() {
-                HResult::RecorderLocked => {
-                    Error::new(HResult::EraseRecorderInUse, e.context().to_owned())
-                }
-                _ => e,
-            })?;
-        let _release = Release(self.recorder);
-        let _mcn = McnOff::take(self.recorder)?;
         let (t, timeout) = self.recorder.command_transport()?;
         let mut ch = Channel::new(t, timeout, &spec, !self.recorder.device().is_block());
         let supported = self.recorder.supported_profiles().unwrap_or_default();
@@ -167,7 +183,14 @@ impl<'a> Eraser<'a> {
             return Err(channel::cancelled(&spec, "the start of the erase"));
         }
         let started = Instant::now();
+        let since = crate::sys::now_unix_ms();
+        let recorder = self.recorder;
+        let total = u64::from(media.total_sectors.max(1));
         let report = |progress: &mut Option<ProgressFn<'a>>, done: u64| {
+            let mut job = Job::new(JobAction::Erasing, total, since);
+            job.percent = (done.min(65536) * 100 / 65536) as u8;
+            job.lba = done.min(65536) * total / 65536;
+            let _ = recorder.publish_job(Some(job));
             if let Some(f) = progress.as_mut() {
                 let p = Progress {
                     action: if done >= 65536 {
@@ -219,6 +242,7 @@ impl<'a> Eraser<'a> {
                 format_medium(&mut ch, blocks, format_type, &self.cancel)
             }
         };
+        *erasing = true;
         sent.map_err(|e| match e.hresult() {
             HResult::MediaNoMedia
             | HResult::MediaWriteProtected
@@ -247,11 +271,7 @@ impl<'a> Eraser<'a> {
             ),
         })?;
         report(&mut self.progress, 65536);
-        let after = Media::read(&mut ch, &supported);
-        if self.recorder.device().is_block() {
-            self.recorder.announce_medium_change();
-        }
-        after
+        Media::read(&mut ch, &supported)
     }
 }
 
