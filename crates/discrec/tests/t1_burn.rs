@@ -682,3 +682,29 @@ fn while_a_burn_runs_another_process_sees_the_job_and_its_advancing_lba() {
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
     assert!(v["owner"].is_null(), "free after the burn: {out}");
 }
+
+#[test]
+fn a_power_loss_mid_burn_loses_the_unsynchronized_sectors_and_the_burn_fails_exactly() {
+    let dev = drive("power", 0x1B);
+    let rec = Recorder::open(&dev).expect("open");
+    let data = image(6000, 9);
+    let mut cut = false;
+    let e = DataWriter::new(&rec, "Powerless")
+        .expect("writer")
+        .on_progress(|p| {
+            if p.action == Action::WritingData && p.done > 600 && !cut {
+                cut = true;
+                set(&dev, |s| s.power_loss());
+            }
+        })
+        .write(std::io::Cursor::new(data.clone()), data.len() as u64)
+        .expect_err("the drive lost what it had not synchronized");
+    assert!(cut, "the power loss never happened");
+    assert_eq!(e.code(), 0xC0AA_0402, "{e}");
+    assert!(e.context().contains("writing LBA"), "{e}");
+    assert_eq!(rec.lock_count(), 0);
+    assert_eq!(owner_of(&dev), None);
+    // Nothing was synchronized: the disc is as blank as before.
+    let m = Media::query(&rec).expect("media");
+    assert!(m.status.has(MediaStatus::BLANK), "{:?}", m.status.names());
+}

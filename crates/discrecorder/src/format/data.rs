@@ -714,25 +714,40 @@ impl Job<'_, '_> {
         self.step(Action::FormattingMedia);
         format_medium(self.ch, blocks, format_type, self.cancel)?;
         self.wrote_any = true;
-        let start = Instant::now();
-        let sectors = u64::from(self.sectors);
-        let mut last = 0u64;
         let limit = self.ch.busy_limit;
-        let mut seen = Vec::new();
+        let (start_lba, sectors, job_started) = (self.start_lba, self.sectors, self.started);
+        let format_started = Instant::now();
+        let progress = &mut self.progress;
+        let publisher = &mut self.publisher;
+        // The drive's progress indication (65536ths) scaled to the write's sectors.
         self.ch.wait_ready(limit, |p| {
-            if let Some(p) = p {
-                seen.push(u64::from(p));
+            let Some(p) = p else {
+                return;
+            };
+            let p = u64::from(p);
+            let spent = format_started.elapsed();
+            let report = Progress {
+                action: Action::FormattingMedia,
+                start_lba,
+                sector_count: sectors,
+                last_written_lba: start_lba.wrapping_sub(1),
+                done: p * u64::from(sectors) / 65536,
+                elapsed: job_started.elapsed(),
+                remaining: (p > 0).then(|| spent.mul_f64((65536 - p.min(65536)) as f64 / p as f64)),
+                buffer_percent: None,
+            };
+            publisher.publish(Some(&report));
+            if let Some(f) = progress.as_mut() {
+                f(&report);
             }
         })?;
-        if let Some(p) = seen.last() {
-            last = *p;
-        }
+        let total = u64::from(self.sectors);
         self.report(
             Action::FormattingMedia,
-            last.max(65536) * sectors / 65536,
-            0,
-            sectors,
-            start,
+            total,
+            start_lba.wrapping_sub(1),
+            total,
+            format_started,
         );
         Ok(())
     }
