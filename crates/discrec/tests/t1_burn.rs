@@ -708,3 +708,45 @@ fn a_power_loss_mid_burn_loses_the_unsynchronized_sectors_and_the_burn_fails_exa
     let m = Media::query(&rec).expect("media");
     assert!(m.status.has(MediaStatus::BLANK), "{:?}", m.status.names());
 }
+
+#[test]
+fn erasing_a_drive_another_client_holds_is_erase_recorder_in_use() {
+    let dev = drive("erase-held", 0x0A);
+    let (mut holder, _) = lock_running_sh(&dev, "Other Client", "echo held; exec sleep 5");
+    let rec = Recorder::open(&dev).expect("open");
+    let e = Eraser::new(&rec, "Eraser")
+        .expect("eraser")
+        .erase()
+        .expect_err("held");
+    assert_eq!(e.code(), 0x80AA_0900, "{e}");
+    assert!(e.context().contains("Other Client"), "{e}");
+    let _ = holder.kill();
+    let _ = holder.wait();
+}
+
+#[test]
+fn discrec_burn_wait_takes_the_drive_once_its_holder_lets_go() {
+    let dev = drive("burn-wait", 0x1B);
+    let (mut holder, _) = lock_running_sh_with(
+        std::path::Path::new(DISCREC),
+        &dev,
+        "Other Client",
+        &["-o"],
+        "echo held; exec sleep 2",
+        |_| {},
+    );
+    let dir = tempfile::tempdir().expect("tmp");
+    let iso = dir.path().join("image.iso");
+    std::fs::write(&iso, image(64, 2)).expect("image");
+    let iso = iso.to_str().expect("utf-8");
+    let (code, _, err) = discrec(&["burn", iso, &dev, "-N", "Patient Burn"]);
+    assert_eq!(code, 1, "busy without --wait: {err}");
+    assert!(err.contains("E_IMAPI_RECORDER_LOCKED"), "{err}");
+    let t = Instant::now();
+    let (code, out, err) = discrec(&["burn", iso, &dev, "-N", "Patient Burn", "--wait", "20"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("wrote 64 sectors"), "{out}");
+    assert!(t.elapsed() < Duration::from_secs(15));
+    let _ = holder.wait();
+    assert_eq!(owner_of(&dev), None);
+}
