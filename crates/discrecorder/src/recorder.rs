@@ -706,9 +706,11 @@ impl Recorder {
     }
 
     /// A transport for commands to the drive over the descriptor this recorder holds (or a
-    /// fresh one), and the command timeout: for the writing layer above.
+    /// fresh one: read-only for queries, read-write for commands that change the medium), and
+    /// the command timeout: for the writing layer above.
     pub(crate) fn command_transport(
         &self,
+        access: scsi::Access,
     ) -> Result<(Box<dyn crate::transport::Transport>, Duration)> {
         if !self.is_mmc() {
             return Err(Drive::not_mmc(&self.device));
@@ -717,7 +719,7 @@ impl Recorder {
             let state = self.state();
             (state.claim.as_ref().map(Claim::io_fd), state.timeout)
         };
-        let t = scsi::transport_for(&self.device, fd, scsi::Access::Change)?;
+        let t = scsi::transport_for(&self.device, fd, access)?;
         Ok((t, timeout))
     }
 

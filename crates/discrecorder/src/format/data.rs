@@ -252,7 +252,7 @@ impl<'a> DataWriter<'a> {
         mut out: impl std::io::Write,
     ) -> Result<()> {
         let spec = self.recorder.device().spec().to_owned();
-        let (t, timeout) = self.recorder.command_transport()?;
+        let (t, timeout) = self.recorder.command_transport(crate::scsi::Access::Read)?;
         let mut ch = Channel::new(t, timeout, &spec, !self.recorder.device().is_block());
         let end = start_lba.saturating_add(sectors);
         let mut lba = start_lba;
@@ -325,7 +325,7 @@ impl<'a> DataWriter<'a> {
         sectors: u32,
     ) -> (Result<WriteReport>, bool) {
         let spec = self.recorder.device().spec().to_owned();
-        let (t, timeout) = match self.recorder.command_transport() {
+        let (t, timeout) = match self.recorder.command_transport(crate::scsi::Access::Change) {
             Ok(v) => v,
             Err(e) => return (Err(e), false),
         };
@@ -1158,7 +1158,7 @@ pub mod bench {
     /// sector image), under exclusive access as the writer takes it.
     pub fn floor_device(recorder: &Recorder, size: u64) -> Result<Duration> {
         let _access = LockLevel::take(recorder, "Write Bench")?;
-        let (t, timeout) = recorder.command_transport()?;
+        let (t, timeout) = recorder.command_transport(crate::scsi::Access::Change)?;
         let profile = Media::query(recorder)?.profile;
         let mut ch = Channel::new(t, timeout, recorder.device().spec(), true);
         floor_on(&mut ch, profile, size)

@@ -144,7 +144,9 @@ impl<'a> Eraser<'a> {
     /// The erase under exclusive access; `erasing` is set once the drive was told to erase.
     fn run_held(&mut self, format: bool, erasing: &mut bool) -> Result<Media> {
         let spec = self.recorder.device().spec().to_owned();
-        let (t, timeout) = self.recorder.command_transport()?;
+        let (t, timeout) = self
+            .recorder
+            .command_transport(crate::scsi::Access::Change)?;
         let mut ch = Channel::new(t, timeout, &spec, !self.recorder.device().is_block());
         let supported = self.recorder.supported_profiles().unwrap_or_default();
         let media = Media::read(&mut ch, &supported)?;

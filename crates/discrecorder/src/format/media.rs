@@ -273,7 +273,7 @@ impl Media {
     /// - `E_IMAPI_RECORDER_MEDIA_NO_MEDIA`, `..._BECOMING_READY`: nothing to describe yet.
     /// - `E_FAIL`: not an optical drive; the transport's errors.
     pub fn query(recorder: &Recorder) -> Result<Media> {
-        let (t, timeout) = recorder.command_transport()?;
+        let (t, timeout) = recorder.command_transport(crate::scsi::Access::Read)?;
         let mut ch = Channel::new(
             t,
             timeout,
