@@ -679,7 +679,14 @@ impl Recorder {
     /// when the acquire was refused, not before every operation.
     fn acquire_for(&self, what: &str) -> Result<()> {
         let name = self.state().ops_client.clone();
-        match self.acquire_with(name.as_str(), AcquireOptions::default()) {
+        self.acquire_as(name.as_str(), what, AcquireOptions::default())
+    }
+
+    /// Takes one level of exclusive access as `client` for an operation that changes the
+    /// medium (`what`, for the error): nests under this recorder's own access, else acquires;
+    /// a device held by someone else gives `E_IMAPI_RECORDER_LOCKED` naming them.
+    pub(crate) fn acquire_as(&self, client: &str, what: &str, opts: AcquireOptions) -> Result<()> {
+        match self.acquire_with(client, opts) {
             Ok(_) => Ok(()),
             Err(e) if e.hresult() == HResult::EAccessDenied && self.lock_count() == 0 => {
                 match owner::find(&self.device)? {
@@ -695,6 +702,35 @@ impl Recorder {
                 }
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// A transport for commands to the drive over the descriptor this recorder holds (or a
+    /// fresh one: read-only for queries, read-write for commands that change the medium), and
+    /// the command timeout: for the writing layer above.
+    pub(crate) fn command_transport(
+        &self,
+        access: scsi::Access,
+    ) -> Result<(Box<dyn crate::transport::Transport>, Duration)> {
+        if !self.is_mmc() {
+            return Err(Drive::not_mmc(&self.device));
+        }
+        let (fd, timeout) = {
+            let state = self.state();
+            (state.claim.as_ref().map(Claim::io_fd), state.timeout)
+        };
+        let t = scsi::transport_for(&self.device, fd, access)?;
+        Ok((t, timeout))
+    }
+
+    /// Tells the kernel and udev that the medium changed (after a write or an erase), so that
+    /// the block device's size and the udev database are refreshed without an eject. Best
+    /// effort: see [`crate::sys::announce_medium_change`].
+    pub(crate) fn announce_medium_change(&self) {
+        if let DeviceKind::Block { major, minor } = self.device.kind() {
+            // Reopening the node is safe only when no recorder of this process holds it.
+            let reopen = crate::registry::local_io_fd(self.device.key()).is_none();
+            let _ = sys::announce_medium_change(*major, *minor, self.device.path(), reopen);
         }
     }
 
