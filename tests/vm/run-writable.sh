@@ -40,10 +40,16 @@ vm_mkiso WRITABLE "$RESULTS/image.iso" "$RESULTS/img"
 rm -rf "$RESULTS/img"
 chmod 644 "$RESULTS/image.iso"
 vm_log "image: image.iso $(stat -c %s "$RESULTS/image.iso") bytes"
+# big.iso: long enough to watch, kill and cancel a burn while it writes
+mkdir -p "$RESULTS/img"
+head -c "$(( ${WRITABLE_BIG_MIB:-24} * 1024 * 1024 ))" /dev/urandom >"$RESULTS/img/big.bin"
+vm_mkiso WRITABLE_BIG "$RESULTS/big.iso" "$RESULTS/img"
+rm -rf "$RESULTS/img"
+chmod 644 "$RESULTS/big.iso"
 
-ENVS=(--env DISCREC="$GDISCREC" --env WRITABLE_ISO=/vm-results/image.iso)
+ENVS=(--env DISCREC="$GDISCREC" --env WRITABLE_ISO=/vm-results/image.iso --env WRITABLE_BIG_ISO=/vm-results/big.iso)
 [ -z "${WRITABLE_VERBOSE:-}" ] || ENVS+=(--env "WRITABLE_VERBOSE=$WRITABLE_VERBOSE")
 rc=0
-"$VM/run.sh" --results "$RESULTS" --no-cd --tgt-drives 1 --timeout "${WRITABLE_TIMEOUT:-300}" \
+"$VM/run.sh" --results "$RESULTS" --no-cd --tgt-drives 1 --timeout "${WRITABLE_TIMEOUT:-600}" \
     "${ENVS[@]}" "$@" "$VM/scenarios/writable.sh" || rc=$?
 vm_tier_end writable "$rc" "build + image + tgtd + guest"

@@ -9,7 +9,7 @@ use discrecorder::Recorder;
 use serde::Serialize;
 
 use crate::output::{self, outln, Outcome};
-use crate::progress::Display;
+use crate::progress::{Display, SignalCancel};
 
 /// Erase the rewritable disc in DEVICE: a minimal blank of a CD-RW or DVD-RW (every sector
 /// with --full); a DVD+RW or BD-RE is formatted instead. Write-once media are refused
@@ -47,6 +47,7 @@ pub fn run(json: bool, args: Args) -> Outcome {
     if let Some(t) = args.timeout {
         rec.set_command_timeout(t);
     }
+    let signals = SignalCancel::install()?;
     let mut display = Display::new(json);
     let result = Eraser::new(&rec, &args.name)?
         .kind(if args.full {
@@ -55,9 +56,10 @@ pub fn run(json: bool, args: Args) -> Outcome {
             EraseKind::Quick
         })
         .on_progress(|p| display.show(device, p))
+        .cancel_with(signals.token())
         .erase();
     display.finish();
-    let media = result?;
+    let media = result.map_err(|e| signals.failure(json, e))?;
     if json {
         output::print_json(&Done {
             event: "done",

@@ -8,13 +8,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use discrecorder::format::{
-    CancelToken, Closing, DataWriter, Media, Speed, Verification, WriteOptions, WriteReport,
+    Closing, DataWriter, Media, Speed, Verification, WriteOptions, WriteReport,
 };
 use discrecorder::{AcquireOptions, Error, HResult, Recorder, Wait};
 use serde::Serialize;
 
 use crate::output::{self, outln, Failure, Outcome};
-use crate::progress::Display;
+use crate::progress::{Display, SignalCancel};
 
 /// Write a data image (an ISO 9660/UDF file system, a multiple of 2048 bytes) to the disc in
 /// DEVICE, taking exclusive access as CLIENT for the whole job, then verify it.
@@ -31,7 +31,8 @@ use crate::progress::Display;
   discrec burn image.iso emu:bay1 -N 'Test Burn' --json
 
 Exit status: 0 burned and verified; 1 another client holds the drive (or --wait ran out);
-64 bad arguments (size not a multiple of 2048); 66 no such device; 71 cancelled;
+64 bad arguments (size not a multiple of 2048); 66 no such device; 130 / 143 cancelled by
+SIGINT / SIGTERM (E_IMAPI_REQUEST_CANCELLED, the drive released);
 74 the medium or the drive refused (no medium, closed disc, too large, write protected,
 verification failed, I/O error, timeout); 77 permission denied.")]
 pub struct Args {
@@ -97,11 +98,7 @@ pub fn run(json: bool, args: Args) -> Outcome {
         }
         _ => None,
     };
-    let cancel = CancelToken::new();
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, cancel.flag())
-            .map_err(|e| Error::new(HResult::EFail, format!("cannot watch for signals: {e}")))?;
-    }
+    let signals = SignalCancel::install()?;
     let mut display = Display::new(json);
     let options = WriteOptions::new()
         .closing(if args.close {
@@ -118,12 +115,12 @@ pub fn run(json: bool, args: Args) -> Outcome {
     let result = {
         let mut writer = DataWriter::new(&rec, &args.name)?
             .options(options)
-            .cancel_with(cancel)
+            .cancel_with(signals.token())
             .on_progress(|p| display.show(device, p));
         writer.write(source, size)
     };
     display.finish();
-    let report = result?;
+    let report = result.map_err(|e| signals.failure(json, e))?;
     if json {
         output::print_json(&Done {
             event: "done",

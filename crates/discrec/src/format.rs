@@ -9,7 +9,7 @@ use discrecorder::Recorder;
 
 use crate::blank::Done;
 use crate::output::{self, outln, Outcome};
-use crate::progress::Display;
+use crate::progress::{Display, SignalCancel};
 
 /// Format the rewritable disc in DEVICE (DVD+RW, BD-RE; a DVD-RW becomes restricted
 /// overwrite). Anything on it is lost.
@@ -35,12 +35,14 @@ pub fn run(json: bool, args: Args) -> Outcome {
     if let Some(t) = args.timeout {
         rec.set_command_timeout(t);
     }
+    let signals = SignalCancel::install()?;
     let mut display = Display::new(json);
     let result = Eraser::new(&rec, &args.name)?
         .on_progress(|p| display.show(device, p))
+        .cancel_with(signals.token())
         .format();
     display.finish();
-    let media = result?;
+    let media = result.map_err(|e| signals.failure(json, e))?;
     if json {
         output::print_json(&Done {
             event: "done",

@@ -4,13 +4,57 @@
 //! reading a [`Progress`].
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use discrecorder::format::Progress;
+use discrecorder::format::{CancelToken, Progress};
+use discrecorder::{Error, HResult};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
 use crate::output;
+
+/// SIGINT and SIGTERM cancel the job cleanly (through its [`CancelToken`]) instead of killing
+/// discrec: the library releases the drive and reports the medium's state. The signal is
+/// remembered, so that the exit status says which one ended the job (128 + N, as if discrec had
+/// died of it, which is what shells and `timeout(1)` expect).
+pub struct SignalCancel {
+    token: CancelToken,
+    signal: Arc<AtomicUsize>,
+}
+
+impl SignalCancel {
+    /// Watches SIGINT and SIGTERM from now on.
+    pub fn install() -> Result<SignalCancel, Error> {
+        let token = CancelToken::new();
+        let signal = Arc::new(AtomicUsize::new(0));
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register_usize(sig, signal.clone(), sig as usize)
+                .and_then(|_| signal_hook::flag::register(sig, token.flag()))
+                .map_err(|e| {
+                    Error::new(HResult::EFail, format!("cannot watch for signals: {e}"))
+                })?;
+        }
+        Ok(SignalCancel { token, signal })
+    }
+
+    /// The token the job is cancelled through.
+    pub fn token(&self) -> CancelToken {
+        self.token.clone()
+    }
+
+    /// The failure for `err`: a cancel caused by a signal is printed as the error it is
+    /// (`E_IMAPI_REQUEST_CANCELLED` with the medium's state) and exits 128 + the signal.
+    pub fn failure(&self, json: bool, err: Error) -> output::Failure {
+        let sig = self.signal.load(Ordering::SeqCst);
+        if err.hresult() == HResult::RequestCancelled && sig > 0 {
+            output::print_error(json, &err);
+            return output::Failure::Silent(u8::try_from(128 + sig).unwrap_or(u8::MAX));
+        }
+        err.into()
+    }
+}
 
 /// One progress event as `--json` prints it (one object per line on stdout).
 #[derive(Serialize)]

@@ -483,7 +483,7 @@ fn sigint_to_discrec_burn_cancels_cleanly() {
     let _ = std::io::Read::read_to_string(&mut out, &mut rest);
     let output = child.wait_with_output().expect("wait");
     let err = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(71), "{err}");
+    assert_eq!(output.status.code(), Some(130), "{err}");
     assert!(err.contains("E_IMAPI_REQUEST_CANCELLED"), "{err}");
     assert_eq!(owner_of(&dev), None);
     let _ = std::io::stdout().flush();
@@ -677,7 +677,7 @@ fn while_a_burn_runs_another_process_sees_the_job_and_its_advancing_lba() {
         rustix::process::Signal::INT,
     )
     .expect("SIGINT");
-    assert_eq!(child.wait().expect("wait").code(), Some(71));
+    assert_eq!(child.wait().expect("wait").code(), Some(130));
     let (_, out, _) = discrec(&["owner", &dev, "--json"]);
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
     assert!(v["owner"].is_null(), "free after the burn: {out}");

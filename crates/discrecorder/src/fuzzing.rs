@@ -24,7 +24,6 @@ use discrecorder_mmc::configuration::{
     FeatureHeader, LoadingMechanism, Profile, ProfileDescriptor, RemovableMedium, RequestType,
 };
 use discrecorder_mmc::emulator::{DriveState, Fault, Outcome, Reply};
-use discrecorder_mmc::medium::MemoryStore;
 use discrecorder_mmc::event::{
     class_mask, get_event_status_notification, Event, EventStatus, MEDIA_CLASS,
 };
@@ -32,6 +31,7 @@ use discrecorder_mmc::inquiry::{
     inquiry as inquiry_cdb, inquiry_vpd, CodeSet, DesignatorType, DeviceIdentification, Peripheral,
     StandardInquiry, SupportedVpdPages, UnitSerialNumber,
 };
+use discrecorder_mmc::medium::MemoryStore;
 use discrecorder_mmc::mode::{encode_mode_sense10, mode_sense10_all_pages, ModeParameters};
 use discrecorder_mmc::sense::{request_sense, SenseData, SenseFormat, SenseKey};
 use discrecorder_mmc::unit::test_unit_ready;
@@ -976,12 +976,7 @@ fn check_garbage_drive(drive: &mut DriveState) {
 }
 
 /// Runs one arbitrary CDB and checks what any answer must be.
-fn check_any_command(
-    drive: &mut DriveState,
-    store: &mut MemoryStore,
-    cdb: &[u8],
-    data_out: &[u8],
-) {
+fn check_any_command(drive: &mut DriveState, store: &mut MemoryStore, cdb: &[u8], data_out: &[u8]) {
     let recognised = Cdb::parse(cdb);
     if let Ok(c) = &recognised {
         assert_eq!(Some(c.opcode()), cdb.first().copied());
