@@ -726,6 +726,39 @@ impl Recorder {
     /// Tells the kernel and udev that the medium changed (after a write or an erase), so that
     /// the block device's size and the udev database are refreshed without an eject. Best
     /// effort: see [`crate::sys::announce_medium_change`].
+    /// After a write or an erase on a real drive, while this recorder still holds it: makes
+    /// the kernel see the new medium, as growisofs does, by reloading the tray (eject, then
+    /// load) and telling the cdrom layer after each move (`CDROM_MEDIA_CHANGED` on the held
+    /// descriptor), so that the next open of the device re-reads its size. The sr driver only
+    /// re-reads the capacity when it sees the medium change, and a drive that writes a disc
+    /// reports no change by itself. Only for a drive whose Removable Medium feature says it
+    /// loads media by command; a slot-loading drive keeps the old size until its next eject.
+    /// Best effort: returns whether the tray was reloaded.
+    pub(crate) fn reload_for_kernel(&self) -> bool {
+        if !matches!(self.device.kind(), DeviceKind::Block { .. }) || self.lock_count() == 0 {
+            return false;
+        }
+        let drive = self.drive();
+        if !drive.can_load_media().unwrap_or(false) || drive.eject().is_err() {
+            return false;
+        }
+        let fd = self.state().claim.as_ref().map(Claim::io_fd);
+        if let Some(fd) = &fd {
+            let _ = sys::cdrom::media_changed(&**fd);
+        }
+        let closed = drive.close_tray().is_ok();
+        // The drive spins the disc up again: TEST UNIT READY until it is ready (a unit
+        // attention first, then not ready, becoming ready), for at most 30 s.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while closed && drive.check_medium().is_err() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if let Some(fd) = &fd {
+            let _ = sys::cdrom::media_changed(&**fd);
+        }
+        closed
+    }
+
     pub(crate) fn announce_medium_change(&self) {
         if let DeviceKind::Block { major, minor } = self.device.kind() {
             // Reopening the node is safe only when no recorder of this process holds it.

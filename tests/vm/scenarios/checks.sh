@@ -87,7 +87,9 @@ bg_reap() {
     BG_PIDS=() BG_TAGS=()
 }
 
-owner_is() { [ "$(timeout 10 "$DISCREC" owner "$DEV" 2>/dev/null)" = "$1" ]; }
+# owner_is NAME: the holder's client (or program) name is NAME ("" = free); by
+# JSON, since the text form adds what a client is doing ("Name: writing 43 %")
+owner_is() { [ "$(timeout 10 "$DISCREC" owner --json "$DEV" 2>/dev/null | jq -r '.owner.name // ""')" = "$1" ]; }
 has() { printf '%s' "$1" | grep -q -i -e "$2"; }   # has TEXT PATTERN (case-insensitive)
 ready() { sg_turs "$DEV" >/dev/null 2>&1; }
 # wait_ready [SECS]: until TEST UNIT READY passes (the first command after a

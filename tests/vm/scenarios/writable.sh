@@ -269,46 +269,61 @@ c_media_after_burn_matches_the_drive() {
     has "$flags" blank && bad "media says blank after a burn"
 }
 
+# slow_burn [OPTIONS...]: `discrec burn` of BIG_ISO in the background (pid in
+# $BURN), fed through a FIFO at FEED_SECS per MiB, so that a burn under watch
+# lasts long enough for the checks (tgt over iSCSI writes far faster than TCG
+# can ask questions); the FIFO also proves a streamed image (--size) burns.
+FEED_SECS=${WRITABLE_FEED_SECS:-0.5}
+slow_burn() {
+    local size; size=$(stat -c %s "$BIG_ISO")
+    rm -f /tmp/feed; mkfifo /tmp/feed
+    bg feed sh -c 'i=0; while [ $((i * 1048576)) -lt '"$size"' ]; do
+        dd if="$1" bs=1M skip=$i count=1 status=none || exit 1; i=$((i + 1)); sleep '"$FEED_SECS"'
+    done >/tmp/feed' feed "$BIG_ISO"
+    bg burn "$DISCREC" burn /tmp/feed "$DEV" --size "$size" -N "$BURN_NAME" --verify none "$@"; BURN=$BGPID
+}
+
+# writing_lba: the job LBA another process sees while the burn writes ("" otherwise)
+writing_lba() {
+    timeout 10 "$DISCREC" owner --json "$DEV" 2>/dev/null |
+        jq -r --arg n "$BURN_NAME" 'select(.owner.name == $n) | .owner.job | select(.action == "writing_data") | .lba' 2>/dev/null
+}
+
 # (issue 13, scenario 4) while `discrec burn` runs: growisofs, xorriso, cdrskin,
 # mount and eject are refused, and another process's `owner --json` names the
 # client and shows the job's LBA advancing.
 c_burn_visible_and_exclusive() {
     fresh_disc || return
     mkdir -p /mnt/w
-    bg burn "$DISCREC" burn "$BIG_ISO" "$DEV" -N "$BURN_NAME" --verify none; local b=$BGPID
+    slow_burn
     wait_for 20 owner_is "$BURN_NAME" || { bad "the burn did not show up as owner within 20 s"; return; }
-    local lbas="" j l i
-    for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-        kill -0 "$b" 2>/dev/null || break
-        j=$(timeout 10 "$DISCREC" owner --json "$DEV" 2>/dev/null)
-        l=$(json_field "$j" 'select(.owner.name == "'"$BURN_NAME"'") | .owner.job | select(.action == "writing_data") | .lba')
-        [ -n "$l" ] && [ "$l" != null ] && lbas="$lbas $l"
-        if [ "$i" = 2 ]; then
-            x growisofs -Z "$DEV=$ISO"; [ "$RC" != 0 ] || bad "growisofs -Z succeeded during the burn"
-            x xorriso -as cdrecord -v -tao dev="$DEV" "$ISO"; [ "$RC" != 0 ] || bad "xorriso succeeded during the burn"
-            x cdrskin -tao dev="$DEV" "$ISO"; [ "$RC" != 0 ] || bad "cdrskin succeeded during the burn"
-            x mount -t iso9660 -o ro "$DEV" /mnt/w; if [ "$RC" = 0 ]; then bad "mount succeeded during the burn"; umount /mnt/w; fi
-            x eject "$DEV"; [ "$RC" != 0 ] || bad "eject succeeded during the burn"
-        fi
+    x growisofs -Z "$DEV=$ISO"; [ "$RC" != 0 ] || bad "growisofs -Z succeeded during the burn"
+    x xorriso -as cdrecord -v -tao dev="$DEV" "$ISO"; [ "$RC" != 0 ] || bad "xorriso succeeded during the burn"
+    x cdrskin -tao dev="$DEV" "$ISO"; [ "$RC" != 0 ] || bad "cdrskin succeeded during the burn"
+    x mount -t iso9660 -o ro "$DEV" /mnt/w; if [ "$RC" = 0 ]; then bad "mount succeeded during the burn"; umount /mnt/w; fi
+    x eject "$DEV"; [ "$RC" != 0 ] || bad "eject succeeded during the burn"
+    kill -0 "$BURN" 2>/dev/null || bad "the burn ended before the refusals were all tried: make WRITABLE_FEED_SECS larger"
+    local lbas="" l
+    while kill -0 "$BURN" 2>/dev/null; do
+        l=$(writing_lba); [ -n "$l" ] && lbas="$lbas $l"
         sleep 0.3
     done
     note "job LBAs seen by another process: $lbas"
     set -- $lbas
     [ $# -ge 2 ] || bad "fewer than two job LBAs seen while writing (got:$lbas)"
     [ $# -ge 2 ] && [ "${!#}" -gt "$1" ] || bad "the job's LBA did not advance ($lbas)"
-    bg_wait "$b" 120 || bad "discrec burn exited $RC: $(tail -n 3 /tmp/bg.burn.err)"
+    bg_wait "$BURN" 120 || bad "discrec burn exited $RC: $(tail -n 3 /tmp/bg.burn.err)"
 }
 
-# start_big_burn: `discrec burn` of BIG_ISO in the background (pid in $BURN),
-# returns once another process sees it writing (job LBA > 0)
+# start_big_burn: slow_burn, returning once another process sees it writing
+# (job LBA > 0)
 start_big_burn() {
-    bg burn "$DISCREC" burn "$BIG_ISO" "$DEV" -N "$BURN_NAME" --verify none "$@"; BURN=$BGPID
-    local j l i
+    slow_burn
+    local l i
     for i in $(seq 1 200); do
         kill -0 "$BURN" 2>/dev/null || { bad "the burn ended before it was seen writing"; return 1; }
-        j=$(timeout 10 "$DISCREC" owner --json "$DEV" 2>/dev/null)
-        l=$(json_field "$j" '.owner.job | select(.action == "writing_data") | .lba')
-        [ -n "$l" ] && [ "$l" != null ] && [ "$l" -gt 0 ] && { note "writing at LBA $l"; return 0; }
+        l=$(writing_lba)
+        [ -n "$l" ] && [ "$l" -gt 0 ] && { note "writing at LBA $l"; return 0; }
         sleep 0.1
     done
     bad "the burn was not seen writing within 20 s"; return 1

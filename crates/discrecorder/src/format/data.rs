@@ -309,7 +309,11 @@ impl<'a> DataWriter<'a> {
         let (result, wrote_any) = {
             let _access = LockLevel::take(self.recorder, self.client.as_str())?;
             let _mcn = McnOff::take(self.recorder)?;
-            self.write_held(source, sectors)
+            let written = self.write_held(source, sectors);
+            if written.1 && written.0.is_ok() {
+                self.recorder.reload_for_kernel();
+            }
+            written
         };
         // After the lock levels are given back, so that the kernel may be asked to look again.
         if wrote_any {

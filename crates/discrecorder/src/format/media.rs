@@ -348,6 +348,26 @@ impl Media {
             None => {
                 status |= MediaStatus::UNSUPPORTED_MEDIA;
                 media.sessions = disc.sessions;
+                if disc.disc_status != DiscStatus::Blank {
+                    // A disc this drive can only read (a pressed disc, or one the drive
+                    // reports as read-only after it was written, as tgt's DVD+R becomes a
+                    // DVD-ROM once its backing file holds data): closed, and readable up to
+                    // the last sector READ CAPACITY reports. That span is what a verification
+                    // of the write just done compares and reads back.
+                    status |= MediaStatus::FINALIZED;
+                    let used = ch
+                        .query(&read_capacity(), "READ CAPACITY")
+                        .ok()
+                        .and_then(|raw| Capacity::parse(&raw).ok())
+                        .map_or(0, |c| c.last_lba.saturating_add(1));
+                    media.total_sectors = used;
+                    if used > 0 {
+                        media.previous_session = Some(SessionSpan {
+                            start_lba: 0,
+                            last_written_lba: used - 1,
+                        });
+                    }
+                }
             }
             Some(Kind::Overwrite) => {
                 status |= MediaStatus::OVERWRITE_ONLY;

@@ -4,6 +4,7 @@
 //! wake-up used by waiting acquires. It knows nothing of client names, counts or HRESULTs: it
 //! returns `io::Result` and plain values, and the recorder logic decides what they mean.
 
+pub(crate) mod cdrom;
 pub(crate) mod exec;
 pub(crate) mod mountinfo;
 pub(crate) mod node;
