@@ -407,6 +407,13 @@ fn discrec_burn_media_blank_format_on_an_emulated_drive() {
     let m: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
     assert_eq!(m["profile"], 0x1A);
     assert_eq!(m["status"]["flags"][0], "overwrite_only");
+    // A speed in times the medium's 1x and in kB/s; a speed that is no number is a usage error.
+    let (code, _, err) = discrec(&["burn", iso, &dev, "-N", "CLI Burn", "--speed", "2x"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = discrec(&["burn", iso, &dev, "-N", "CLI Burn", "--speed", "2770"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = discrec(&["burn", iso, &dev, "-N", "CLI Burn", "--speed", "fast"]);
+    assert_eq!(code, 64, "{err}");
     let (code, _, err) = discrec(&["format", &dev]);
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = discrec(&["blank", &dev]);
