@@ -285,11 +285,6 @@ fn a_medium_error_names_the_lba_and_leaves_the_drive_free() {
 
 #[test]
 fn a_vanish_or_hang_at_every_command_of_a_burn_gives_its_hresult_and_frees_the_drive() {
-    let dev = drive("count", 0x1B);
-    let before = std::fs::metadata(emu_backing(&dev))
-        .map(|m| m.len())
-        .unwrap_or(0);
-    let _ = before;
     // How many commands a burn sends: vanish at a command past the end never fires.
     let mut n = 1;
     loop {
@@ -412,6 +407,13 @@ fn discrec_burn_media_blank_format_on_an_emulated_drive() {
     let m: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
     assert_eq!(m["profile"], 0x1A);
     assert_eq!(m["status"]["flags"][0], "overwrite_only");
+    // A speed in times the medium's 1x and in kB/s; a speed that is no number is a usage error.
+    let (code, _, err) = discrec(&["burn", iso, &dev, "-N", "CLI Burn", "--speed", "2x"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = discrec(&["burn", iso, &dev, "-N", "CLI Burn", "--speed", "2770"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = discrec(&["burn", iso, &dev, "-N", "CLI Burn", "--speed", "fast"]);
+    assert_eq!(code, 64, "{err}");
     let (code, _, err) = discrec(&["format", &dev]);
     assert_eq!(code, 0, "{err}");
     let (code, _, err) = discrec(&["blank", &dev]);

@@ -1348,11 +1348,8 @@ mod tests {
         for profile in [
             0x09u16, 0x0A, 0x11, 0x14, 0x15, 0x1B, 0x2B, 0x41, 0x1A, 0x43, 0x13,
         ] {
+            // A restricted-overwrite DVD-RW (0x13) comes unformatted here: the writer formats it.
             let d = TestDrive::new(profile, 0);
-            if profile == 0x13 {
-                // A restricted-overwrite DVD-RW comes formatted from a FORMAT UNIT of a
-                // sequential one; here it is unformatted, which the writer formats itself.
-            }
             let data = image(SECTORS, profile as u8);
             let opts = WriteOptions::new().verification(Verification::Full);
             let r = burn_ok(&d, opts, &data);
