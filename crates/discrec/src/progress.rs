@@ -63,7 +63,7 @@ pub struct Event<'a> {
     pub event: &'static str,
     pub device: &'a str,
     pub action: &'static str,
-    pub action_code: u32,
+    pub action_code: Option<u32>,
     pub percent: u8,
     pub start_lba: u32,
     pub sector_count: u32,
@@ -106,12 +106,12 @@ impl Display {
         match self {
             Display::Bar(bar) => {
                 let total = u64::from(p.sector_count) * 2048;
-                if bar.length() != Some(total) || bar.message() != p.action.word() {
-                    if bar.message() != p.action.word() {
+                if bar.length() != Some(total) || bar.message() != p.action.describe() {
+                    if bar.message() != p.action.describe() {
                         bar.reset();
                     }
                     bar.set_length(total);
-                    bar.set_message(p.action.word());
+                    bar.set_message(p.action.describe());
                 }
                 bar.set_position(p.done * 2048);
                 bar.set_prefix(
@@ -124,8 +124,8 @@ impl Display {
                 let line = output::to_json(&Event {
                     event: "progress",
                     device,
-                    action: p.action.word(),
-                    action_code: p.action.code(),
+                    action: p.action.as_str(),
+                    action_code: p.action.imapi_value(),
                     percent: p.percent(),
                     start_lba: p.start_lba,
                     sector_count: p.sector_count,

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use discrecorder::format::{
-    Action, CancelToken, Closing, DataWriter, EraseKind, Eraser, Media, MediaStatus, Verification,
-    WriteOptions,
+    CancelToken, Closing, DataWriter, EraseKind, Eraser, JobAction, Media, MediaStatus,
+    Verification, WriteOptions,
 };
 use discrecorder::mmc::emulator::{Fault, Trigger, TriggerAt};
 use discrecorder::{emu, HResult, Recorder};
@@ -370,7 +370,7 @@ fn a_cancel_from_another_thread_is_request_cancelled_and_releases() {
         .expect("writer")
         .cancel_with(cancel)
         .on_progress(|p| {
-            if p.action == Action::WritingData && p.done > 0 && !fired {
+            if p.action == JobAction::WritingData && p.done > 0 && !fired {
                 fired = true;
                 let c = c.clone();
                 std::thread::spawn(move || c.cancel()).join().expect("join");
@@ -399,7 +399,7 @@ fn discrec_burn_media_blank_format_on_an_emulated_drive() {
     assert_eq!(last["sectors"], 300);
     assert_eq!(last["verification"], "full");
     assert!(
-        out.lines().any(|l| l.contains("\"action\":\"writing\"")),
+        out.lines().any(|l| l.contains("\"action\":\"writing_data\"")),
         "{out}"
     );
     let (code, out, err) = discrec(&["media", &dev, "--json"]);
@@ -472,7 +472,7 @@ fn sigint_to_discrec_burn_cancels_cleanly() {
         line.clear();
         let n = std::io::BufRead::read_line(&mut out, &mut line).expect("read");
         assert!(n > 0, "discrec burn ended before writing");
-        if line.contains("\"action\":\"writing\"") && !line.contains("\"percent\":0") {
+        if line.contains("\"action\":\"writing_data\"") && !line.contains("\"percent\":0") {
             break;
         }
     }
@@ -694,7 +694,7 @@ fn a_power_loss_mid_burn_loses_the_unsynchronized_sectors_and_the_burn_fails_exa
     let e = DataWriter::new(&rec, "Powerless")
         .expect("writer")
         .on_progress(|p| {
-            if p.action == Action::WritingData && p.done > 600 && !cut {
+            if p.action == JobAction::WritingData && p.done > 600 && !cut {
                 cut = true;
                 set(&dev, |s| s.power_loss());
             }

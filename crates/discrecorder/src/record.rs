@@ -122,6 +122,24 @@ impl JobAction {
         }
     }
 
+    /// IMAPI2's name, for example `IMAPI_FORMAT2_DATA_WRITE_ACTION_WRITING_DATA`; `None` for
+    /// [`JobAction::Erasing`].
+    pub fn imapi_name(self) -> Option<&'static str> {
+        Some(match self {
+            JobAction::ValidatingMedia => "IMAPI_FORMAT2_DATA_WRITE_ACTION_VALIDATING_MEDIA",
+            JobAction::FormattingMedia => "IMAPI_FORMAT2_DATA_WRITE_ACTION_FORMATTING_MEDIA",
+            JobAction::InitializingHardware => {
+                "IMAPI_FORMAT2_DATA_WRITE_ACTION_INITIALIZING_HARDWARE"
+            }
+            JobAction::CalibratingPower => "IMAPI_FORMAT2_DATA_WRITE_ACTION_CALIBRATING_POWER",
+            JobAction::WritingData => "IMAPI_FORMAT2_DATA_WRITE_ACTION_WRITING_DATA",
+            JobAction::Finalization => "IMAPI_FORMAT2_DATA_WRITE_ACTION_FINALIZATION",
+            JobAction::Completed => "IMAPI_FORMAT2_DATA_WRITE_ACTION_COMPLETED",
+            JobAction::Verifying => "IMAPI_FORMAT2_DATA_WRITE_ACTION_VERIFYING",
+            JobAction::Erasing => return None,
+        })
+    }
+
     /// The action's name in JSON and in owner records (`writing_data`).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -38,7 +38,7 @@ use crate::client_name::ClientName;
 use crate::error::{Error, HResult, Result};
 use crate::format::channel::{self, Channel};
 use crate::format::media::{Kind, Media, MediaStatus};
-use crate::format::progress::{Action, CancelToken, Progress};
+use crate::format::progress::{CancelToken, JobAction, Progress};
 use crate::format::stream::{self, fingerprint, Ledger, Piece, CHUNK_BYTES, SECTOR};
 use crate::recorder::Recorder;
 
@@ -167,7 +167,7 @@ type ProgressFn<'a> = Box<dyn FnMut(&Progress) + 'a>;
 /// let size = image.metadata().map(|m| m.len()).unwrap_or(0);
 /// let mut writer = DataWriter::new(&rec, "Nightly Backup")?
 ///     .options(WriteOptions::new().verification(Verification::Full))
-///     .on_progress(|p| eprintln!("{} {} %", p.action.word(), p.percent()));
+///     .on_progress(|p| eprintln!("{} {} %", p.action.describe(), p.percent()));
 /// let report = writer.write(image, size)?;
 /// # Ok::<(), discrecorder::Error>(())
 /// ```
@@ -412,18 +412,7 @@ fn fatal(e: &Error) -> bool {
 
 /// The owner record's job for a progress report (`None`: the job is over).
 pub(crate) fn job_of(p: &Progress, since: u64) -> crate::record::Job {
-    use crate::record::JobAction;
-    let action = match p.action {
-        Action::ValidatingMedia => JobAction::ValidatingMedia,
-        Action::FormattingMedia => JobAction::FormattingMedia,
-        Action::InitializingHardware => JobAction::InitializingHardware,
-        Action::CalibratingPower => JobAction::CalibratingPower,
-        Action::WritingData => JobAction::WritingData,
-        Action::Finalization => JobAction::Finalization,
-        Action::Completed => JobAction::Completed,
-        Action::Verifying => JobAction::Verifying,
-    };
-    let mut job = crate::record::Job::new(action, u64::from(p.sector_count), since);
+    let mut job = crate::record::Job::new(p.action, u64::from(p.sector_count), since);
     job.percent = p.percent();
     job.lba = u64::from(p.last_written_lba);
     job.eta_s = p.remaining.map(|d| d.as_secs());
@@ -435,7 +424,7 @@ pub(crate) fn job_of(p: &Progress, since: u64) -> crate::record::Job {
 pub(crate) struct Publisher<'r> {
     recorder: Option<&'r Recorder>,
     since: u64,
-    last: Option<(Instant, Action)>,
+    last: Option<(Instant, JobAction)>,
 }
 
 impl<'r> Publisher<'r> {
@@ -528,7 +517,7 @@ impl Job<'_, '_> {
 
     fn report(
         &mut self,
-        action: Action,
+        action: JobAction,
         done: u64,
         last_lba: u32,
         total: u64,
@@ -563,7 +552,7 @@ impl Job<'_, '_> {
         }
     }
 
-    fn step(&mut self, action: Action) {
+    fn step(&mut self, action: JobAction) {
         let now = Instant::now();
         let last = self.start_lba.wrapping_sub(1);
         self.report(action, 0, last, 0, now);
@@ -583,7 +572,7 @@ impl Job<'_, '_> {
         supported: &[Profile],
     ) -> Result<WriteReport> {
         let spec = self.spec();
-        self.step(Action::ValidatingMedia);
+        self.step(JobAction::ValidatingMedia);
         let media = Media::read(self.ch, supported)?;
         let kind = self.validate(&media, supported)?;
         self.check_cancel("validating the medium")?;
@@ -591,7 +580,7 @@ impl Job<'_, '_> {
             self.format(&media)?;
         }
         self.start_lba = media.next_writable_address.unwrap_or(0);
-        self.step(Action::InitializingHardware);
+        self.step(JobAction::InitializingHardware);
         self.set_up(kind, &media)?;
         self.check_cancel("setting the drive up")?;
 
@@ -602,7 +591,7 @@ impl Job<'_, '_> {
         self.write_all(&stream, unit, &mut ledger)?;
         drop(stream);
 
-        self.step(Action::Finalization);
+        self.step(JobAction::Finalization);
         self.finish(kind, &media)?;
 
         let after = Media::read(self.ch, supported)?;
@@ -610,7 +599,7 @@ impl Job<'_, '_> {
         let sha = ledger.image_sha256.unwrap_or_default();
         let now = Instant::now();
         let last = self.start_lba + self.sectors - 1;
-        self.report(Action::Completed, 1, last, 1, now);
+        self.report(JobAction::Completed, 1, last, 1, now);
         let _ = spec;
         Ok(WriteReport {
             start_lba: self.start_lba,
@@ -715,7 +704,7 @@ impl Job<'_, '_> {
                 ),
             ));
         };
-        self.step(Action::FormattingMedia);
+        self.step(JobAction::FormattingMedia);
         format_medium(self.ch, blocks, format_type, self.cancel)?;
         self.wrote_any = true;
         let limit = self.ch.busy_limit;
@@ -731,7 +720,7 @@ impl Job<'_, '_> {
             let p = u64::from(p);
             let spent = format_started.elapsed();
             let report = Progress {
-                action: Action::FormattingMedia,
+                action: JobAction::FormattingMedia,
                 start_lba,
                 sector_count: sectors,
                 last_written_lba: start_lba.wrapping_sub(1),
@@ -747,7 +736,7 @@ impl Job<'_, '_> {
         })?;
         let total = u64::from(self.sectors);
         self.report(
-            Action::FormattingMedia,
+            JobAction::FormattingMedia,
             total,
             start_lba.wrapping_sub(1),
             total,
@@ -850,7 +839,13 @@ impl Job<'_, '_> {
         let mut lba = self.start_lba;
         let mut last_report = Instant::now();
         let total = u64::from(self.sectors);
-        self.report(Action::WritingData, 0, lba.wrapping_sub(1), total, started);
+        self.report(
+            JobAction::WritingData,
+            0,
+            lba.wrapping_sub(1),
+            total,
+            started,
+        );
         loop {
             self.check_cancel("writing")?;
             let piece = stream.pieces.recv().map_err(|_| {
@@ -892,7 +887,7 @@ impl Job<'_, '_> {
                 self.sample_buffer();
                 last_report = Instant::now();
                 let done = u64::from(lba - self.start_lba);
-                self.report(Action::WritingData, done, lba - 1, total, started);
+                self.report(JobAction::WritingData, done, lba - 1, total, started);
             }
         }
         if lba != self.start_lba + self.sectors {
@@ -1017,7 +1012,13 @@ impl Job<'_, '_> {
         let mut image = Sha256::new();
         let mut done = 0u64;
         let mut last_report = Instant::now();
-        self.report(Action::Verifying, 0, start.wrapping_sub(1), total, started);
+        self.report(
+            JobAction::Verifying,
+            0,
+            start.wrapping_sub(1),
+            total,
+            started,
+        );
         for &i in &picks {
             self.check_cancel("verifying")?;
             let first = start + i as u32 * chunk_sectors;
@@ -1076,7 +1077,7 @@ impl Job<'_, '_> {
             done += u64::from(n);
             if last_report.elapsed() >= Duration::from_millis(100) {
                 last_report = Instant::now();
-                self.report(Action::Verifying, done, first + n - 1, total, started);
+                self.report(JobAction::Verifying, done, first + n - 1, total, started);
             }
         }
         if self.options.verification == Verification::Full {
@@ -1085,7 +1086,7 @@ impl Job<'_, '_> {
                 return short("the image read back has a different SHA-256".to_owned());
             }
         }
-        self.report(Action::Verifying, total, end - 1, total, started);
+        self.report(JobAction::Verifying, total, end - 1, total, started);
         Ok(done)
     }
 }
@@ -1567,7 +1568,7 @@ mod tests {
         let c2 = cancel.clone();
         let mut seen = 0;
         let mut cb: ProgressFn<'_> = Box::new(|p: &Progress| {
-            if p.action == Action::WritingData && p.done > 0 {
+            if p.action == JobAction::WritingData && p.done > 0 {
                 seen += 1;
                 let c3 = c2.clone();
                 std::thread::spawn(move || c3.cancel())
@@ -1640,13 +1641,13 @@ mod tests {
         assert_eq!(
             actions,
             vec![
-                Action::ValidatingMedia,
-                Action::FormattingMedia,
-                Action::InitializingHardware,
-                Action::WritingData,
-                Action::Finalization,
-                Action::Verifying,
-                Action::Completed
+                JobAction::ValidatingMedia,
+                JobAction::FormattingMedia,
+                JobAction::InitializingHardware,
+                JobAction::WritingData,
+                JobAction::Finalization,
+                JobAction::Verifying,
+                JobAction::Completed
             ]
         );
     }

@@ -16,7 +16,7 @@ use crate::error::{Error, HResult, Result};
 use crate::format::channel::{self, Channel, LONG_OPERATION};
 use crate::format::data::{format_medium, McnOff};
 use crate::format::media::Media;
-use crate::format::progress::{Action, CancelToken, Progress};
+use crate::format::progress::{CancelToken, Progress};
 use crate::record::{Job, JobAction};
 use crate::recorder::Recorder;
 
@@ -82,7 +82,7 @@ impl<'a> Eraser<'a> {
         self
     }
 
-    /// Calls `f` with progress reports (action `FormattingMedia`).
+    /// Calls `f` with progress reports (action `Erasing`, then `Completed`).
     pub fn on_progress(mut self, f: impl FnMut(&Progress) + 'a) -> Self {
         self.progress = Some(Box::new(f));
         self
@@ -196,9 +196,9 @@ impl<'a> Eraser<'a> {
             if let Some(f) = progress.as_mut() {
                 let p = Progress {
                     action: if done >= 65536 {
-                        Action::Completed
+                        JobAction::Completed
                     } else {
-                        Action::FormattingMedia
+                        JobAction::Erasing
                     },
                     start_lba: 0,
                     sector_count: media.total_sectors.max(1),

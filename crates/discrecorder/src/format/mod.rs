@@ -22,7 +22,7 @@ mod stream;
 pub use data::{Closing, DataWriter, Overwrite, Speed, Verification, WriteOptions, WriteReport};
 pub use erase::{EraseKind, Eraser};
 pub use media::{Media, MediaStatus, PhysicalMediaType, SessionSpan};
-pub use progress::{Action, CancelToken, Progress};
+pub use progress::{CancelToken, JobAction, Progress};
 
 /// A drive for unit tests and the write bench: the pure emulated recorder of `discrecorder_mmc`
 /// with its sectors in memory (or dropped), behind the transport the writing layer uses, and a

@@ -9,79 +9,17 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-/// What the writer is doing (`IMAPI_FORMAT2_DATA_WRITE_ACTION`, same values).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Action {
-    /// 0: reading the medium's state and checking the image fits.
-    ValidatingMedia,
-    /// 1: formatting (DVD+RW, BD-RE) or blanking (the eraser).
-    FormattingMedia,
-    /// 2: setting the drive up (write parameters, speed).
-    InitializingHardware,
-    /// 3: the drive calibrates its laser power (optimum power calibration).
-    CalibratingPower,
-    /// 4: sending the data.
-    WritingData,
-    /// 5: flushing the drive's cache, closing the track and the session.
-    Finalization,
-    /// 6: done.
-    Completed,
-    /// 7: reading the written sectors back.
-    Verifying,
-}
-
-impl Action {
-    /// The IMAPI2 value.
-    pub const fn code(self) -> u32 {
-        match self {
-            Action::ValidatingMedia => 0,
-            Action::FormattingMedia => 1,
-            Action::InitializingHardware => 2,
-            Action::CalibratingPower => 3,
-            Action::WritingData => 4,
-            Action::Finalization => 5,
-            Action::Completed => 6,
-            Action::Verifying => 7,
-        }
-    }
-
-    /// IMAPI2's name, for example `IMAPI_FORMAT2_DATA_WRITE_ACTION_WRITING_DATA`.
-    pub const fn imapi_name(self) -> &'static str {
-        match self {
-            Action::ValidatingMedia => "IMAPI_FORMAT2_DATA_WRITE_ACTION_VALIDATING_MEDIA",
-            Action::FormattingMedia => "IMAPI_FORMAT2_DATA_WRITE_ACTION_FORMATTING_MEDIA",
-            Action::InitializingHardware => "IMAPI_FORMAT2_DATA_WRITE_ACTION_INITIALIZING_HARDWARE",
-            Action::CalibratingPower => "IMAPI_FORMAT2_DATA_WRITE_ACTION_CALIBRATING_POWER",
-            Action::WritingData => "IMAPI_FORMAT2_DATA_WRITE_ACTION_WRITING_DATA",
-            Action::Finalization => "IMAPI_FORMAT2_DATA_WRITE_ACTION_FINALIZATION",
-            Action::Completed => "IMAPI_FORMAT2_DATA_WRITE_ACTION_COMPLETED",
-            Action::Verifying => "IMAPI_FORMAT2_DATA_WRITE_ACTION_VERIFYING",
-        }
-    }
-
-    /// A short word for people: `writing`, `verifying`, ...
-    pub const fn word(self) -> &'static str {
-        match self {
-            Action::ValidatingMedia => "validating",
-            Action::FormattingMedia => "formatting",
-            Action::InitializingHardware => "initializing",
-            Action::CalibratingPower => "calibrating",
-            Action::WritingData => "writing",
-            Action::Finalization => "finalizing",
-            Action::Completed => "completed",
-            Action::Verifying => "verifying",
-        }
-    }
-}
+/// What the writer is doing: the owner record's [`JobAction`] (IMAPI2's
+/// `IMAPI_FORMAT2_DATA_WRITE_ACTION` values, plus erasing), so that what a caller is told and
+/// what other processes see are one thing.
+pub use crate::record::JobAction;
 
 /// One progress report (`IDiscFormat2DataEventArgs`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Progress {
     /// What is being done.
-    pub action: Action,
+    pub action: JobAction,
     /// First sector of the write (`StartLba`).
     pub start_lba: u32,
     /// Sectors in the write (`SectorCount`).
@@ -106,7 +44,7 @@ impl Progress {
     /// Percent of this action done, 0 to 100.
     pub fn percent(&self) -> u8 {
         if self.sector_count == 0 {
-            return if self.action == Action::Completed {
+            return if self.action == JobAction::Completed {
                 100
             } else {
                 0
@@ -162,19 +100,22 @@ mod tests {
     #[test]
     fn actions_have_imapi2_values_in_order() {
         let all = [
-            Action::ValidatingMedia,
-            Action::FormattingMedia,
-            Action::InitializingHardware,
-            Action::CalibratingPower,
-            Action::WritingData,
-            Action::Finalization,
-            Action::Completed,
-            Action::Verifying,
+            JobAction::ValidatingMedia,
+            JobAction::FormattingMedia,
+            JobAction::InitializingHardware,
+            JobAction::CalibratingPower,
+            JobAction::WritingData,
+            JobAction::Finalization,
+            JobAction::Completed,
+            JobAction::Verifying,
         ];
         for (i, a) in all.iter().enumerate() {
-            assert_eq!(a.code(), i as u32, "{a:?}");
+            assert_eq!(a.imapi_value(), Some(i as u32), "{a:?}");
         }
-        assert!(Action::WritingData.imapi_name().ends_with("WRITING_DATA"));
+        assert!(JobAction::WritingData
+            .imapi_name()
+            .is_some_and(|n| n.ends_with("WRITING_DATA")));
+        assert_eq!(JobAction::Erasing.imapi_value(), None);
     }
 
     #[test]
@@ -190,7 +131,7 @@ mod tests {
     #[test]
     fn percent_is_bounded() {
         let p = Progress {
-            action: Action::WritingData,
+            action: JobAction::WritingData,
             start_lba: 0,
             sector_count: 10,
             last_written_lba: 0,
