@@ -11,13 +11,15 @@
 # per tool and size, each on a new blank disc. Prints a markdown table of
 # medians. Exit 0 only if every burn worked.
 # Environment: WPEERS_SIZES, WPEERS_RUNS, WPEERS_TIMEOUT (guest watchdog,
-# default 1200 s), TMPDIR, DISCREC_VM_* (run.sh). No discrec binary is needed
-# yet (placeholder for a `discrec burn` row in the scenario).
+# default 1200 s), TMPDIR, DISCREC_VM_* (run.sh), DISCREC (the binary whose
+# `burn` is timed beside the peers; built with cargo when unset).
 set -euo pipefail
 VM="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$VM/lib.sh"
 vm_tier_begin wpeers "$@"; [ "$KEEP" = 0 ] || shift
+vm_discrec_binary
+GDISCREC="$(vm_guest_path "$DISCREC" "$RESULTS")"
 SIZES="${WPEERS_SIZES:-32 128}"
 for s in $SIZES; do
     case "$s" in ''|*[!0-9]*) vm_die "WPEERS_SIZES: '$s' is not a number of MiB" 2 ;; esac
@@ -31,7 +33,7 @@ done
 vm_log "writable-peers: host load before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs)"
 rc=0
 "$VM/run.sh" --results "$RESULTS" --no-cd --tgt-drives 1 --timeout "${WPEERS_TIMEOUT:-1200}" \
-    --env "WPEERS_SIZES=$SIZES" --env "WPEERS_RUNS=${WPEERS_RUNS:-3}" \
+    --env "WPEERS_SIZES=$SIZES" --env "WPEERS_RUNS=${WPEERS_RUNS:-3}" --env DISCREC="$GDISCREC" \
     "$@" "$VM/scenarios/writable-peers.sh" || rc=$?
 vm_log "writable-peers: host load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 vm_tier_end wpeers "$rc" "images + tgtd + guest"

@@ -399,7 +399,8 @@ fn discrec_burn_media_blank_format_on_an_emulated_drive() {
     assert_eq!(last["sectors"], 300);
     assert_eq!(last["verification"], "full");
     assert!(
-        out.lines().any(|l| l.contains("\"action\":\"writing_data\"")),
+        out.lines()
+            .any(|l| l.contains("\"action\":\"writing_data\"")),
         "{out}"
     );
     let (code, out, err) = discrec(&["media", &dev, "--json"]);

@@ -13,14 +13,17 @@
 #
 # Output: a markdown table of medians (and MiB/s), the raw times, and last
 # "writable-peers: N burns measured, M failed". Exit 0 only if every burn worked.
-# PLACEHOLDER (issue 13, peers): a `discrec burn` row (verification off, and
-# separately on) goes here once `discrec burn` exists; goal: ratio >= 1.0
-# against the fastest peer.
+# `discrec burn` runs twice per round: --verify none and --verify full (every
+# sector read back); the table ends with each discrec row's ratio to the
+# fastest peer of that size (peer median / discrec median: >= 1.0 means discrec
+# is at least as fast). The peers do not verify.
 set -u
 . "$DISCREC_VM_LIB"
 SIZES="${WPEERS_SIZES:-32 128}"
 RUNS="${WPEERS_RUNS:-3}"
+DISCREC="${DISCREC:-}"
 TOOLS="growisofs xorriso cdrskin"
+[ -x "$DISCREC" ] && TOOLS="$TOOLS discrec-noverify discrec-verify"
 now() { cut -d' ' -f1 /proc/uptime; }
 DEV=$(vm_tgt_dev 1 20) || { echo "no writable drive"; echo "writable-peers: 0 burns measured, 1 failed"; exit 1; }
 vm_tgt_ready "$DEV" 20
@@ -40,6 +43,8 @@ for r in $(seq 1 "$RUNS"); do
                 growisofs) cmd=(growisofs -Z "$DEV=$iso") ;;
                 xorriso) cmd=(xorriso -as cdrecord -v -tao dev="$DEV" "$iso") ;;
                 cdrskin) cmd=(cdrskin -tao dev="$DEV" "$iso") ;;
+                discrec-noverify) cmd=("$DISCREC" burn "$iso" "$DEV" -N 'Peers' --verify none) ;;
+                discrec-verify) cmd=("$DISCREC" burn "$iso" "$DEV" -N 'Peers' --verify full) ;;
             esac
             t0=$(date +%s.%N)
             timeout -k 5 600 "${cmd[@]}" >/tmp/burn.log 2>&1 </dev/null; rc=$?
@@ -67,8 +72,23 @@ for s in $SIZES; do
         [ "$n" -gt 0 ] || { echo "| $s MiB | $t | 0 | - | - | - | - |"; continue; }
         med=$(printf '%s\n' "$v" | awk '{a[NR]=$1} END{ if (NR % 2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2 }')
         label=$t
-        case $t in growisofs) label='`growisofs -Z`';; xorriso) label='`xorriso -as cdrecord -tao`';; cdrskin) label='`cdrskin -tao`';; esac
+        case $t in growisofs) label='`growisofs -Z`';; xorriso) label='`xorriso -as cdrecord -tao`';; cdrskin) label='`cdrskin -tao`';;
+            discrec-noverify) label='`discrec burn --verify none`';; discrec-verify) label='`discrec burn --verify full`';; esac
         echo "| $s MiB | $label | $n | $med s | $(printf '%s\n' "$v" | head -n1) s | $(printf '%s\n' "$v" | tail -n1) s | $(awk "BEGIN{printf \"%.1f\", $s / $med}") |"
+    done
+done
+echo
+median_of() { awk -v s="$1" -v t="$2" '$1 == s && $2 == t {print $3}' /tmp/times | sort -n |
+    awk '{a[NR]=$1} END{ if (NR == 0) print ""; else if (NR % 2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2 }'; }
+for s in $SIZES; do
+    best="" bt=""
+    for t in growisofs xorriso cdrskin; do
+        m=$(median_of "$s" "$t"); [ -n "$m" ] || continue
+        if [ -z "$best" ] || awk "BEGIN{exit !($m < $best)}"; then best=$m bt=$t; fi
+    done
+    for t in discrec-noverify discrec-verify; do
+        m=$(median_of "$s" "$t"); [ -n "$m" ] && [ -n "$best" ] || continue
+        echo "ratio $s MiB: $t vs fastest peer ($bt, $best s): $(awk "BEGIN{printf \"%.2f\", $best / $m}")"
     done
 done
 echo

@@ -414,7 +414,13 @@ fn fatal(e: &Error) -> bool {
 pub(crate) fn job_of(p: &Progress, since: u64) -> crate::record::Job {
     let mut job = crate::record::Job::new(p.action, u64::from(p.sector_count), since);
     job.percent = p.percent();
-    job.lba = u64::from(p.last_written_lba);
+    // Before the first sector the progress's last LBA is one below the start (wrapping at
+    // LBA 0): other processes are shown the start instead.
+    job.lba = u64::from(if p.done == 0 || p.last_written_lba < p.start_lba {
+        p.start_lba
+    } else {
+        p.last_written_lba
+    });
     job.eta_s = p.remaining.map(|d| d.as_secs());
     job
 }
@@ -1283,6 +1289,29 @@ mod tests {
     use super::*;
     use crate::format::testdrive::TestDrive;
     use discrecorder_mmc::emulator::{Fault, Trigger, TriggerAt};
+
+    /// Before the first sector, a progress report's last LBA is one below the start (at LBA 0
+    /// it wraps to 4294967295): the published job shows the start, never a wrapped LBA.
+    #[test]
+    fn a_published_job_never_shows_a_wrapped_lba() {
+        let p = |done, last| Progress {
+            action: JobAction::WritingData,
+            start_lba: 0,
+            sector_count: 100,
+            last_written_lba: last,
+            done,
+            elapsed: Duration::ZERO,
+            remaining: None,
+            buffer_percent: None,
+        };
+        assert_eq!(job_of(&p(0, u32::MAX), 0).lba, 0);
+        assert_eq!(job_of(&p(10, 9), 0).lba, 9);
+        let later = Progress {
+            start_lba: 17_408,
+            ..p(0, 17_407)
+        };
+        assert_eq!(job_of(&later, 0).lba, 17_408);
+    }
 
     const ALL: [Profile; 14] = [
         Profile(0x43),
