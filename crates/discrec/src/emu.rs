@@ -81,6 +81,14 @@ Examples:
         #[arg(long)]
         fault: Option<FaultArg>,
     },
+    /// Serve emu:NAME as a real SCSI device of this machine (/dev/srN) until SIGINT/SIGTERM:
+    /// a TCMU handler behind the kernel's LIO target and its loopback fabric (root; modules
+    /// target_core_user and tcm_loop).
+    #[command(after_help = "Examples:
+  modprobe target_core_user; modprobe tcm_loop
+  discrec emu create bay1 && discrec emu serve bay1 &
+  sg_inq /dev/sr1; discrec emu set bay1 --fault hang; kill %1")]
+    Serve(crate::serve::ServeArgs),
 }
 
 /// `--medium`: a profile number, or none.
@@ -164,6 +172,7 @@ fn bare(name: &str) -> &str {
 
 pub fn run(json: bool, args: Args) -> Outcome {
     match args.action {
+        Action::Serve(serve) => return crate::serve::run(json, serve),
         Action::Create { name, shared } => {
             let name = bare(&name);
             let new = if shared {

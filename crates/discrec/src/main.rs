@@ -13,6 +13,7 @@ mod list;
 mod lock;
 mod output;
 mod owner;
+mod serve;
 mod tray;
 
 use std::ffi::OsString;

@@ -1,0 +1,190 @@
+//! `discrec emu serve NAME`: the emulated recorder emu:NAME as a real SCSI device of this
+//! machine. The kernel's LIO target passes each command of a TCMU backstore to this process
+//! (`discrecorder-tcmu`), which answers it with emu:NAME's drive (`emu::update` +
+//! `DriveState::execute`, so `discrec emu set` changes the served drive live: media, tray,
+//! faults); `tcm_loop` attaches the backstore to the SCSI midlayer, and the kernel's `sr`
+//! driver binds `/dev/srN`.
+//!
+//! Owns the mapping between the emulated drive's outcomes and the ring's responses (a hang
+//! holds the command until the fault is cleared; a vanished drive removes the device) and the
+//! names of the LIO objects (`discrec-NAME`, a WWN from NAME). It must not touch configfs or
+//! the ring itself (that is `discrecorder_tcmu`) and runs until SIGINT, SIGTERM or SIGHUP,
+//! removing every LIO object it made on the way out.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use discrecorder::mmc::emulator::{Fault, Outcome as EmuOutcome};
+use discrecorder::{emu, Error, HResult};
+use discrecorder_tcmu::lio::{naa_wwn, BackstoreSpec, CONFIGFS_TARGET};
+use discrecorder_tcmu::{Attached, Command, Handler, Response, ServeOptions};
+use serde::Serialize;
+
+use crate::output::{self, outln, Outcome};
+
+/// Options of `emu serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// emu:NAME or NAME (made with `discrec emu create`)
+    pub name: String,
+    /// N of the LIO HBA directory core/user_N.
+    #[arg(long, default_value_t = 0)]
+    pub hba: u32,
+    /// Seconds after which the kernel fails a command the drive has not answered (a hang
+    /// fault); 0: never.
+    #[arg(long, default_value_t = 30)]
+    pub cmd_time_out: u32,
+}
+
+/// SCSI status CHECK CONDITION.
+const CHECK_CONDITION: u8 = 0x02;
+
+/// Fixed-format sense data with `key`, `asc`, `ascq`.
+fn sense(key: u8, asc: u8, ascq: u8) -> Vec<u8> {
+    let mut s = vec![0u8; 18];
+    s[0] = 0x70;
+    s[2] = key;
+    s[7] = 10;
+    s[12] = asc;
+    s[13] = ascq;
+    s
+}
+
+/// emu:NAME behind the ring.
+struct EmuDrive {
+    name: String,
+    gone: bool,
+}
+
+impl Handler for EmuDrive {
+    fn command(&mut self, cmd: &Command) -> Response {
+        match emu::update(&self.name, |s| s.execute(&cmd.cdb, &cmd.data)) {
+            Ok(EmuOutcome::Reply(r)) => Response::Complete {
+                status: r.status,
+                data_in: r.data,
+                sense: r.sense,
+            },
+            Ok(EmuOutcome::Hang) => Response::Hold,
+            Ok(EmuOutcome::Vanished) | Err(_) => {
+                // the drive is gone (vanish fault, or emu:NAME removed): the device goes too
+                self.gone = true;
+                Response::Complete {
+                    status: CHECK_CONDITION,
+                    data_in: Vec::new(),
+                    // ILLEGAL REQUEST, LOGICAL UNIT NOT SUPPORTED
+                    sense: sense(0x05, 0x25, 0x00),
+                }
+            }
+        }
+    }
+
+    fn release_held(&mut self) -> Option<(u8, Vec<u8>)> {
+        match emu::update(&self.name, |s| s.fault) {
+            Ok(Fault::Hang) => None,
+            // ABORTED COMMAND, no additional sense: the initiator retries
+            _ => Some((CHECK_CONDITION, sense(0x0B, 0x00, 0x00))),
+        }
+    }
+
+    fn gone(&mut self) -> bool {
+        self.gone
+    }
+}
+
+#[derive(Serialize)]
+struct Served<'a> {
+    served: String,
+    block: Option<&'a PathBuf>,
+    generic: Option<&'a PathBuf>,
+    scsi_address: &'a str,
+    uio: String,
+}
+
+/// A stable 36-bit number from `text` (FNV-1a), for the WWNs.
+fn seed(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+fn io_error(name: &str, e: discrecorder_tcmu::Error) -> Error {
+    let hresult = match &e {
+        discrecorder_tcmu::Error::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+            HResult::EAccessDenied
+        }
+        discrecorder_tcmu::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
+            HResult::DevNotExist
+        }
+        _ => HResult::EFail,
+    };
+    Error::new(hresult, format!("emu:{name}: serving as a SCSI device: {e}"))
+}
+
+pub fn run(json: bool, args: ServeArgs) -> Outcome {
+    let name = args.name.strip_prefix("emu:").unwrap_or(&args.name).to_owned();
+    emu::check_name(&name)?;
+    // the drive must exist: a misspelt name is an error, not a device answering nothing
+    emu::update(&name, |_| ())?;
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        signal_hook::flag::register(sig, stop.clone())
+            .map_err(|e| Error::new(HResult::EFail, "installing a signal handler").with_source(e))?;
+    }
+    let opts = ServeOptions {
+        root: PathBuf::from(CONFIGFS_TARGET),
+        backstore: BackstoreSpec {
+            hba: args.hba,
+            name: format!("discrec-{name}"),
+            config: format!("discrec/{name}"),
+            // what LIO reports nowhere for a pass-through device; the drive answers READ CAPACITY
+            dev_size: 25_025_314_816,
+            block_size: 2048,
+            cmd_time_out: args.cmd_time_out,
+        },
+        wwn: naa_wwn(seed(&name)),
+        initiator: naa_wwn(seed(&name) ^ 0xF_FFFF_FFFF),
+    };
+    let drive = EmuDrive {
+        name: name.clone(),
+        gone: false,
+    };
+    let mut shown = Ok(());
+    discrecorder_tcmu::serve(&opts, drive, &stop, |a: &Attached| {
+        shown = show(json, &name, a);
+    })
+    .map_err(|e| io_error(&name, e))?;
+    shown?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn show(json: bool, name: &str, a: &Attached) -> Result<(), output::Failure> {
+    let uio = format!("/dev/uio{}", a.uio);
+    if json {
+        output::print_json(&Served {
+            served: format!("emu:{name}"),
+            block: a.block.as_ref(),
+            generic: a.generic.as_ref(),
+            scsi_address: &a.scsi_address,
+            uio,
+        })?;
+    } else {
+        let path = |p: &Option<PathBuf>| {
+            p.as_ref()
+                .map_or("(none)".to_owned(), |p| p.display().to_string())
+        };
+        outln!(
+            "emu:{name} served as {} ({}, SCSI {}, {uio})",
+            path(&a.block),
+            path(&a.generic),
+            a.scsi_address
+        )?;
+    }
+    output::flush()?;
+    Ok(())
+}
