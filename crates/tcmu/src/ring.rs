@@ -19,8 +19,10 @@
 //! Entries sit at `cmdr_off + position`, 8-byte aligned, never wrapping (the kernel pads to the
 //! ring's end). Header: `len_op` u32 @0 (length | opcode in the low 3 bits: 0 PAD, 1 CMD, 2
 //! TMR), `cmd_id` u16 @4, `kflags` u8 @6, `uflags` u8 @7. A request: `iov_cnt` u32 @8,
-//! `iov_bidi_cnt` u32 @12, `iov_dif_cnt` u32 @16, `cdb_off` u64 @20, iovecs (`base` u64,
-//! `len` u64, offsets into the map) from @44. The response overwrites the request in place:
+//! `iov_bidi_cnt` u32 @12, `iov_dif_cnt` u32 @16, `cdb_off` u64 @24, iovecs (`base` u64,
+//! `len` u64, offsets into the map) from @48. (The header's `__packed` applies to the outer
+//! struct only: the request and response structs inside the union keep their natural
+//! alignment, hence the 4 bytes of padding before `cdb_off`.) The response overwrites the request in place:
 //! `scsi_status` u8 @8, `read_len` u32 @12 (with `uflags` READ_LEN), sense (96 bytes) @16.
 
 use thiserror::Error;
@@ -48,7 +50,9 @@ pub const SENSE_LEN: usize = 96;
 /// Size of an entry header.
 pub const HEADER_LEN: usize = 8;
 /// Offset of the first iovec in a request.
-pub const IOV_OFFSET: usize = 44;
+pub const IOV_OFFSET: usize = 48;
+/// Offset of `cdb_off` in a request.
+pub const CDB_OFF_OFFSET: usize = 24;
 /// Size of one iovec.
 pub const IOV_LEN: usize = 16;
 /// Bytes a response occupies in its entry (header, status, read_len, sense).
@@ -278,7 +282,7 @@ impl Request {
         if u32_at(entry, 12) != 0 || u32_at(entry, 16) != 0 {
             return Err(bad("bidirectional or DIF buffers"));
         }
-        let cdb_off = u64_at(entry, 20);
+        let cdb_off = u64_at(entry, CDB_OFF_OFFSET);
         let need = (iov_cnt as usize)
             .checked_mul(IOV_LEN)
             .and_then(|n| n.checked_add(IOV_OFFSET));

@@ -42,8 +42,8 @@ impl Kernel {
     /// Queues `cdb` with one data buffer holding `data` (`len` bytes); returns its cmd_id.
     fn queue(&mut self, m: &mut Vec<u8>, cdb: &[u8], data: &[u8], len: usize) -> u16 {
         let iovs = usize::from(len > 0);
-        let base = 44 + 16 * iovs;
-        let size = ((base + cdb.len() + 7) & !7).max(120) as u32;
+        let base = 48 + 16 * iovs;
+        let size = ((base + cdb.len() + 7) & !7).max(112) as u32;
         if self.head + size > CMDR_SIZE {
             let pad = CMDR_SIZE - self.head;
             let at = (CMDR_OFF + self.head) as usize;
@@ -58,10 +58,10 @@ impl Kernel {
         m[at + 4..at + 6].copy_from_slice(&id.to_le_bytes());
         m[at + 8..at + 12].copy_from_slice(&(iovs as u32).to_le_bytes());
         let cdb_off = (at + base) as u64;
-        m[at + 20..at + 28].copy_from_slice(&cdb_off.to_le_bytes());
+        m[at + 24..at + 32].copy_from_slice(&cdb_off.to_le_bytes());
         if len > 0 {
-            m[at + 44..at + 52].copy_from_slice(&(self.next_data as u64).to_le_bytes());
-            m[at + 52..at + 60].copy_from_slice(&(len as u64).to_le_bytes());
+            m[at + 48..at + 56].copy_from_slice(&(self.next_data as u64).to_le_bytes());
+            m[at + 56..at + 64].copy_from_slice(&(len as u64).to_le_bytes());
             m[self.next_data..self.next_data + data.len()].copy_from_slice(data);
             self.next_data += len;
         }
@@ -145,7 +145,7 @@ fn padding_at_the_ring_end_is_passed_over_and_positions_wrap() {
     let mut k = Kernel::new();
     let mut ring = Ring::new(new_map()).expect("valid mailbox");
     let mut ids = Vec::new();
-    // 120-byte entries in a 512-byte ring: the fifth needs a PAD; keep going round twice
+    // 112-byte entries (the minimum) in a 512-byte ring: the fifth needs a PAD; round twice
     for round in 0..10u8 {
         let id = k.queue(ring.memory_mut(), &[0x00, 0, 0, 0, 0, round], &[], 0);
         ids.push(id);
@@ -182,7 +182,7 @@ fn a_buffer_outside_the_map_is_an_error_not_an_access() {
     let mut m = new_map();
     k.queue(&mut m, &[0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0], &[], 16);
     let at = CMDR_OFF as usize;
-    m[at + 44..at + 52].copy_from_slice(&(MAP_LEN as u64 - 8).to_le_bytes());
+    m[at + 48..at + 56].copy_from_slice(&(MAP_LEN as u64 - 8).to_le_bytes());
     let mut ring = Ring::new(m).expect("valid mailbox");
     let e = ring.process(|_: &Command| good(&[])).expect_err("iovec out of the map");
     assert!(matches!(e, RingError::Request { .. }), "{e:?}");
