@@ -29,9 +29,10 @@ use crate::output::{self, outln, Outcome};
 pub struct ServeArgs {
     /// emu:NAME or NAME (made with `discrec emu create`)
     pub name: String,
-    /// N of the LIO HBA directory core/user_N.
-    #[arg(long, default_value_t = 0)]
-    pub hba: u32,
+    /// N of the LIO HBA directory core/user_N (default: a number made from NAME, so that each
+    /// served drive has its own HBA directory and removes it).
+    #[arg(long)]
+    pub hba: Option<u32>,
     /// Seconds after which the kernel fails a command the drive has not answered (a hang
     /// fault); 0: never.
     #[arg(long, default_value_t = 30)]
@@ -139,7 +140,7 @@ pub fn run(json: bool, args: ServeArgs) -> Outcome {
     let opts = ServeOptions {
         root: PathBuf::from(CONFIGFS_TARGET),
         backstore: BackstoreSpec {
-            hba: args.hba,
+            hba: args.hba.unwrap_or((seed(&name) & 0xFFFF) as u32 + 1000),
             name: format!("discrec-{name}"),
             config: format!("discrec/{name}"),
             // what LIO reports nowhere for a pass-through device; the drive answers READ CAPACITY

@@ -222,7 +222,7 @@ fn run_ring<H: Handler>(
         }
     }
     // held commands would keep their data blocks: complete them before the device goes
-    if ring.held() > 0 && ring.release_held(0x02, &ABORTED)? > 0 {
+    if ring.held() > 0 && ring.release_held(ring::CHECK_CONDITION, &ring::ABORTED_SENSE)? > 0 {
         let _ = dev.kick();
     }
     match failed {
@@ -231,6 +231,3 @@ fn run_ring<H: Handler>(
     }
 }
 
-/// Fixed-format sense ABORTED COMMAND, no additional sense: what held commands get when the
-/// handler stops.
-const ABORTED: [u8; 18] = [0x70, 0, 0x0B, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];

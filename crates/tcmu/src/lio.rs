@@ -113,6 +113,10 @@ impl Backstore {
         me.removed = false;
         write_attr(&dir.join("control"), &spec.control())?;
         write_attr(&dir.join("attrib/cmd_time_out"), &spec.cmd_time_out.to_string())?;
+        // aborts reach the handler as TMR entries, so that a held (hung) command can be
+        // completed at once instead of the abort waiting for cmd_time_out (kernels before 5.11
+        // lack the attribute: then aborts wait, which is all that is lost)
+        let _ = write_attr(&dir.join("attrib/tmr_notification"), "1");
         write_attr(&dir.join("enable"), "1")?;
         Ok(me)
     }

@@ -57,6 +57,16 @@ pub const CDB_OFF_OFFSET: usize = 24;
 pub const IOV_LEN: usize = 16;
 /// Bytes a response occupies in its entry (header, status, read_len, sense).
 pub const RESPONSE_LEN: usize = 16 + SENSE_LEN;
+/// Offset of `cmd_cnt` in a TMR entry (`struct tcmu_tmr_entry`: `tmr_type` u8 @8, `cmd_cnt`
+/// u32 @12, `cmd_ids` u16 each from @32).
+pub const TMR_CMD_CNT_OFFSET: usize = 12;
+/// Offset of the first aborted command id in a TMR entry.
+pub const TMR_IDS_OFFSET: usize = 32;
+/// SCSI status CHECK CONDITION.
+pub const CHECK_CONDITION: u8 = 0x02;
+/// Fixed-format sense ABORTED COMMAND, no additional sense: what a held command is completed
+/// with when the kernel aborts it (a TMR entry names it) or the server stops.
+pub const ABORTED_SENSE: [u8; 18] = [0x70, 0, 0x0B, 0, 0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 /// The most data-out bytes gathered for one command (a real MMC write is at most a few MiB).
 pub const MAX_DATA: u64 = 64 << 20;
 
@@ -322,6 +332,20 @@ impl Request {
     }
 }
 
+/// The command ids a TMR entry (all its bytes) names: aborted or reset commands. Ids beyond
+/// the entry are ignored.
+pub fn tmr_command_ids(entry: &[u8]) -> Vec<u16> {
+    if entry.len() < TMR_IDS_OFFSET {
+        return Vec::new();
+    }
+    let count = u32_at(entry, TMR_CMD_CNT_OFFSET) as usize;
+    entry[TMR_IDS_OFFSET..]
+        .chunks_exact(2)
+        .take(count)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect()
+}
+
 /// Length of a CDB from its operation code's group (SPC-4 4.2.5.1; 0x7E/0x7F variable length
 /// from byte 7), as the kernel's `scsi_command_size`.
 pub fn cdb_len(cdb_start: &[u8]) -> usize {
@@ -495,6 +519,20 @@ impl<M: Memory> Ring<M> {
             let pos = self.next;
             let h = self.header(pos)?;
             self.next = self.advance(pos, h.len);
+            if h.op == OP_TMR {
+                // the kernel aborts or resets these: a held one is completed (the kernel
+                // waits for that before the abort itself completes)
+                let mut entry = vec![0u8; h.len as usize];
+                self.read(self.entry_offset(pos), &mut entry)?;
+                for id in tmr_command_ids(&entry) {
+                    if let Some(i) = self.held.iter().position(|r| r.cmd_id == id) {
+                        let req = self.held.remove(i);
+                        // the TMR entry itself is not a slot: complete() passes over it
+                        self.complete(&req, CHECK_CONDITION, &[], &ABORTED_SENSE)?;
+                        completed += 1;
+                    }
+                }
+            }
             if h.op != OP_CMD {
                 if h.op != OP_PAD && h.op != OP_TMR {
                     // tell the kernel we did not understand it (it only logs)

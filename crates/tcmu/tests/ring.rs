@@ -4,7 +4,7 @@
 //! `tcmu_handle_completions` does (from its last cleaned position up to our tail, by cmd_id).
 
 use discrecorder_tcmu::ring::{
-    Command, Response, Ring, RingError, HEAD_OFFSET, OP_CMD, OP_PAD, TAIL_OFFSET,
+    Command, Response, Ring, RingError, HEAD_OFFSET, OP_CMD, OP_PAD, OP_TMR, TAIL_OFFSET,
     UFLAG_READ_LEN,
 };
 
@@ -69,6 +69,22 @@ impl Kernel {
         self.head = (self.head + size) % CMDR_SIZE;
         m[HEAD_OFFSET..HEAD_OFFSET + 4].copy_from_slice(&self.head.to_le_bytes());
         id
+    }
+
+    /// Queues an ABORT_TASK notification naming `ids`.
+    fn queue_tmr(&mut self, m: &mut [u8], ids: &[u16]) {
+        let size = ((32 + 2 * ids.len() + 7) & !7) as u32;
+        assert!(self.head + size <= CMDR_SIZE, "keep the test simple: no PAD here");
+        let at = (CMDR_OFF + self.head) as usize;
+        m[at..at + size as usize].fill(0);
+        m[at..at + 4].copy_from_slice(&(size | u32::from(OP_TMR)).to_le_bytes());
+        m[at + 8] = 1;
+        m[at + 12..at + 16].copy_from_slice(&(ids.len() as u32).to_le_bytes());
+        for (i, id) in ids.iter().enumerate() {
+            m[at + 32 + 2 * i..at + 34 + 2 * i].copy_from_slice(&id.to_le_bytes());
+        }
+        self.head = (self.head + size) % CMDR_SIZE;
+        m[HEAD_OFFSET..HEAD_OFFSET + 4].copy_from_slice(&self.head.to_le_bytes());
     }
 
     /// Completions from the last cleaned entry up to our tail: (cmd_id, status, read_len if
@@ -174,6 +190,23 @@ fn a_held_command_keeps_its_slot_and_later_ones_complete_out_of_order() {
     assert_eq!(ring.release_held(2, &[0x70, 0, 0x0B]).expect("released"), 1);
     assert_eq!(k.completions(ring.memory()), vec![(hung, 2, None, [0x70, 0, 0x0B])]);
     assert_eq!(ring.held(), 0);
+}
+
+#[test]
+fn an_abort_of_a_held_command_completes_it_as_aborted() {
+    let mut k = Kernel::new();
+    let mut ring = Ring::new(new_map()).expect("valid mailbox");
+    let first = k.queue(ring.memory_mut(), &[0x00, 0, 0, 0, 0, 1], &[], 0);
+    let second = k.queue(ring.memory_mut(), &[0x00, 0, 0, 0, 0, 2], &[], 0);
+    ring.process(|_: &Command| Response::Hold).expect("served");
+    assert_eq!(ring.held(), 2);
+    k.queue_tmr(ring.memory_mut(), &[second, 999]);
+    assert_eq!(ring.process(|_: &Command| good(&[])).expect("served"), 1);
+    // the aborted one completes (in the first slot, named by its id); the other stays held
+    assert_eq!(k.completions(ring.memory()), vec![(second, 2, None, [0x70, 0, 0x0B])]);
+    assert_eq!(ring.held(), 1);
+    ring.release_held(2, &[0x70, 0, 0x0B]).expect("released");
+    assert_eq!(k.completions(ring.memory()), vec![(first, 2, None, [0x70, 0, 0x0B])]);
 }
 
 #[test]
