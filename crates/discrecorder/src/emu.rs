@@ -35,6 +35,13 @@
 //!   (`ERROR_DEV_NOT_EXIST`), so a rename cannot make two holders of one name.
 //! - State is at most [`MAX_STATE_LEN`] bytes, read with a bounded read; a larger file is
 //!   `E_FAIL` without being read.
+//! - The disc's sectors are not in the state: they go to a sparse image `NAME.img` beside it
+//!   ([`IMAGE_SUFFIX`]), opened the same way (relative to the checked directory descriptor,
+//!   `O_NOFOLLOW`, a regular file with one link), owned by the state file's owner and with its
+//!   mode; a symlink or anything else planted under that name is refused, never followed.
+//!   All-zero blocks are holes (`fallocate(PUNCH_HOLE|KEEP_SIZE)`), a blanked or new disc
+//!   truncates it, and [`remove`] removes it with the device. It is only touched under the
+//!   state lock, by the commands that move sectors.
 //! - The state lock (`fcntl(2)` `F_SETLK`, a POSIX write lock) is tried without blocking until
 //!   the operation's deadline; a neighbour who holds it longer gets the operation
 //!   `E_IMAPI_RECORDER_COMMAND_TIMEOUT` naming its PID, never a hang.
@@ -46,8 +53,11 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use std::os::fd::{AsFd, BorrowedFd};
+
 use discrecorder_mmc::emulator::DriveState;
-use rustix::fs::{AtFlags, FileType, FlockOperation, Mode, OFlags};
+use discrecorder_mmc::medium::{SectorStore, StoreError, BLOCK_LEN};
+use rustix::fs::{AtFlags, FallocateFlags, FileType, FlockOperation, Mode, OFlags};
 
 use crate::error::{errno_text, Error, HResult, Result};
 use crate::sys::proc_locks::{LockKind, LockTable};
@@ -61,6 +71,15 @@ pub const MAX_NAME_LEN: usize = 32;
 
 /// The largest state file accepted, in bytes (the JSON this library writes is under 1 KiB).
 pub const MAX_STATE_LEN: u64 = 64 * 1024;
+
+/// What follows a device's name in the name of its disc image (`NAME.img`). Device names
+/// cannot contain `.`, so an image is never taken for a device.
+pub const IMAGE_SUFFIX: &str = ".img";
+
+/// The file name of `emu:NAME`'s disc image.
+fn image_name(name: &str) -> String {
+    format!("{name}{IMAGE_SUFFIX}")
+}
 
 /// The shared directory's name in the runtime directory; only an administrator creates it.
 pub const SHARED_DIR: &str = "discrecorder-emu-shared";
@@ -384,6 +403,238 @@ impl Backing {
     }
 }
 
+impl Backing {
+    /// Opens (creating if missing) the disc image beside the state file whose descriptor is
+    /// `state`: relative to the directory descriptor, `O_NOFOLLOW`, a regular file with one
+    /// link owned by the state file's owner; created with the state file's permission bits.
+    ///
+    /// # Errors
+    /// - `E_ACCESSDENIED`: a symlink, hard link, special file or another user's file is under
+    ///   the image's name.
+    /// - Others as the system reports them.
+    fn open_image(&self, state: BorrowedFd<'_>) -> Result<OwnedFd> {
+        let name = image_name(&self.name);
+        let path = self.dir_path.join(&name);
+        let st = rustix::fs::fstat(state)
+            .map_err(|e| Error::from_io(e.into(), &self.spec(), "cannot stat"))?;
+        let mode = Mode::from_raw_mode(st.st_mode & 0o666);
+        let fd = rustix::fs::openat(
+            &*self.dir,
+            name.as_str(),
+            OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            mode,
+        )
+        .map_err(|e| match e {
+            rustix::io::Errno::LOOP => denied(format!(
+                "{} is a symlink (planted there): refusing to follow it",
+                shown(&path)
+            )),
+            e => Error::from_io(e.into(), &self.spec(), "cannot open the disc image"),
+        })?;
+        let ist = rustix::fs::fstat(&fd)
+            .map_err(|e| Error::from_io(e.into(), &self.spec(), "cannot stat the disc image"))?;
+        check_regular(&ist, &path)?;
+        if ist.st_uid != st.st_uid {
+            return Err(denied(format!(
+                "{} belongs to uid {}, not to the device's owner (uid {}): refusing to use it",
+                shown(&path),
+                ist.st_uid,
+                st.st_uid
+            )));
+        }
+        if ist.st_mode & 0o7777 != mode.as_raw_mode()
+            && ist.st_uid == rustix::process::geteuid().as_raw()
+        {
+            // Whatever our umask did.
+            rustix::fs::fchmod(&fd, mode)
+                .map_err(|e| Error::from_io(e.into(), &shown(&path), "cannot chmod"))?;
+        }
+        Ok(fd)
+    }
+
+    /// A backing file `name` in the directory `dir` (tests build devices in their own
+    /// directories, without touching the runtime directory).
+    #[cfg(test)]
+    pub(crate) fn in_dir(dir: &std::path::Path, name: &str) -> Result<Backing> {
+        let fd = rustix::fs::open(
+            dir,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::from_io(e.into(), "test dir", "cannot open"))?;
+        let d = Dir {
+            fd: Arc::new(fd),
+            path: dir.to_path_buf(),
+            scope: Scope::Private,
+            mode: 0,
+        };
+        create_in(&d, name, Mode::from_raw_mode(0o600))?;
+        let st = stat_entry(&d, name)?.ok_or_else(|| denied("vanished".to_owned()))?;
+        Ok(Backing {
+            dir: d.fd,
+            dir_path: d.path,
+            name: name.to_owned(),
+            id: FileId::of(&st),
+        })
+    }
+
+    /// The disc image's path (for tests and messages).
+    #[cfg(test)]
+    pub(crate) fn image_path(&self) -> PathBuf {
+        self.dir_path.join(image_name(&self.name))
+    }
+}
+
+/// The disc's sectors in the image file beside the state: opened at the first use, under the
+/// state lock. A failure is kept ([`ImageStore::failure`]) so that the command reports the
+/// system's error, not a made-up medium error.
+struct ImageStore<'a> {
+    backing: &'a Backing,
+    state: BorrowedFd<'a>,
+    fd: Option<OwnedFd>,
+    failure: Option<Error>,
+}
+
+impl ImageStore<'_> {
+    fn file(&mut self) -> std::result::Result<&OwnedFd, StoreError> {
+        if self.fd.is_none() {
+            match self.backing.open_image(self.state) {
+                Ok(fd) => self.fd = Some(fd),
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
+        self.fd.as_ref().ok_or(StoreError)
+    }
+
+    fn fail(&mut self, e: Error) -> StoreError {
+        if self.failure.is_none() {
+            self.failure = Some(e);
+        }
+        StoreError
+    }
+
+    fn io(&mut self, e: rustix::io::Errno, what: &str) -> StoreError {
+        let e = Error::from_io(e.into(), &self.backing.spec(), what);
+        self.fail(e)
+    }
+
+    /// Byte offset of block `lba`.
+    fn offset(lba: u32) -> u64 {
+        u64::from(lba) * BLOCK_LEN as u64
+    }
+
+    fn punch(&mut self, offset: u64, len: u64) -> std::result::Result<(), StoreError> {
+        let fd = self.file()?;
+        match rustix::fs::fallocate(
+            fd,
+            FallocateFlags::PUNCH_HOLE | FallocateFlags::KEEP_SIZE,
+            offset,
+            len,
+        ) {
+            Ok(()) => Ok(()),
+            // A file system without holes: write the zeros.
+            Err(rustix::io::Errno::OPNOTSUPP) => {
+                let zeros = vec![0u8; usize::try_from(len).unwrap_or(usize::MAX).min(1 << 20)];
+                let mut at = offset;
+                while at < offset + len {
+                    let n = usize::try_from(offset + len - at)
+                        .unwrap_or(usize::MAX)
+                        .min(zeros.len());
+                    self.pwrite_all(at, &zeros[..n])?;
+                    at += n as u64;
+                }
+                Ok(())
+            }
+            Err(e) => Err(self.io(e, "cannot punch a hole in the disc image")),
+        }
+    }
+
+    fn pwrite_all(&mut self, mut at: u64, mut data: &[u8]) -> std::result::Result<(), StoreError> {
+        while !data.is_empty() {
+            let fd = self.file()?;
+            match rustix::io::pwrite(fd, data, at) {
+                Ok(0) => {
+                    return Err(self.io(rustix::io::Errno::NOSPC, "cannot write the disc image"))
+                }
+                Ok(n) => {
+                    data = &data[n..];
+                    at += n as u64;
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(self.io(e, "cannot write the disc image")),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SectorStore for ImageStore<'_> {
+    fn read(&mut self, lba: u32, buf: &mut [u8]) -> std::result::Result<(), StoreError> {
+        let mut at = Self::offset(lba);
+        let mut done = 0;
+        while done < buf.len() {
+            let fd = self.file()?;
+            match rustix::io::pread(fd, &mut buf[done..], at) {
+                // Past the end of the image: never written, zeros.
+                Ok(0) => break,
+                Ok(n) => {
+                    done += n;
+                    at += n as u64;
+                }
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(self.io(e, "cannot read the disc image")),
+            }
+        }
+        buf[done..].fill(0);
+        Ok(())
+    }
+
+    fn write(&mut self, lba: u32, data: &[u8]) -> std::result::Result<(), StoreError> {
+        // Runs of all-zero blocks become holes; the rest is written.
+        let mut at = Self::offset(lba);
+        let mut blocks = data.chunks(BLOCK_LEN).peekable();
+        while let Some(first) = blocks.next() {
+            let zero = first.iter().all(|&b| b == 0);
+            let mut len = first.len();
+            while let Some(next) = blocks.peek() {
+                if next.iter().all(|&b| b == 0) != zero {
+                    break;
+                }
+                len += next.len();
+                blocks.next();
+            }
+            let start = usize::try_from(at - Self::offset(lba)).unwrap_or(usize::MAX);
+            if zero {
+                self.punch(at, len as u64)?;
+            } else {
+                let run = data.get(start..start + len).ok_or(StoreError)?;
+                self.pwrite_all(at, run)?;
+            }
+            at += len as u64;
+        }
+        Ok(())
+    }
+
+    fn discard(&mut self, lba: u32, blocks: u32) -> std::result::Result<(), StoreError> {
+        let from = Self::offset(lba);
+        if blocks == u32::MAX {
+            let fd = self.file()?;
+            let size = match rustix::fs::fstat(fd) {
+                Ok(st) => u64::try_from(st.st_size).unwrap_or(0),
+                Err(e) => return Err(self.io(e, "cannot stat the disc image")),
+            };
+            if size > from {
+                let fd = self.file()?;
+                if let Err(e) = rustix::fs::ftruncate(fd, from) {
+                    return Err(self.io(e, "cannot truncate the disc image"));
+                }
+            }
+            return Ok(());
+        }
+        self.punch(from, u64::from(blocks) * BLOCK_LEN as u64)
+    }
+}
+
 /// Resolves an existing `emu:NAME`: this user's private device, else the shared one. Resolving
 /// never creates a device, so that two jobs that spell a name differently cannot each get a
 /// device of their own: a missing one is `ERROR_DEV_NOT_EXIST` with the command that creates it.
@@ -470,6 +721,9 @@ fn create_in(dir: &Dir, name: &str, mode: Mode) -> Result<bool> {
             // Whatever our umask did.
             rustix::fs::fchmod(&fd, mode)
                 .map_err(|e| Error::from_io(e.into(), &shown(&path), "cannot chmod"))?;
+            // A disc image left by an earlier device of this name is not this one's disc
+            // (if it cannot be removed, opening it later checks it and refuses it).
+            let _ = rustix::fs::unlinkat(&*dir.fd, image_name(name).as_str(), AtFlags::empty());
             Ok(true)
         }
         Err(rustix::io::Errno::EXIST) => stat_entry(dir, name).map(|_| false),
@@ -508,6 +762,15 @@ pub fn remove(name: &str, removal: Removal) -> Result<()> {
     // Still the file we locked (only its creator and root may rename it)?
     backing.check_present()?;
     crate::record::remove_stale(&sys::runtime_dir(), &record_key(name));
+    match rustix::fs::unlinkat(&*backing.dir, image_name(name).as_str(), AtFlags::empty()) {
+        Ok(()) | Err(rustix::io::Errno::NOENT) => {}
+        Err(e) => {
+            return Err(denied(format!(
+                "cannot remove the disc image of {spec}: {}",
+                errno_text(&e.into())
+            )))
+        }
+    }
     rustix::fs::unlinkat(&*backing.dir, name, AtFlags::empty()).map_err(|e| {
         if e == rustix::io::Errno::NOENT {
             backing.vanished()
@@ -738,6 +1001,40 @@ pub(crate) fn with_state<T>(
     wait: Duration,
     f: impl FnOnce(&mut DriveState) -> T,
 ) -> Result<T> {
+    with_state_fd(backing, device, wait, |s, _| f(s))
+}
+
+/// [`with_state`] with the disc's sectors: `f` gets the drive's state and the store of its
+/// image file. A failure of the image file (a planted file, no space) is the error returned,
+/// whatever `f` made of it.
+pub(crate) fn with_state_and_image<T>(
+    backing: &Backing,
+    device: &str,
+    wait: Duration,
+    f: impl FnOnce(&mut DriveState, &mut dyn SectorStore) -> T,
+) -> Result<T> {
+    let (out, failure) = with_state_fd(backing, device, wait, |s, fd| {
+        let mut store = ImageStore {
+            backing,
+            state: fd,
+            fd: None,
+            failure: None,
+        };
+        let out = f(s, &mut store);
+        (out, store.failure)
+    })?;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+fn with_state_fd<T>(
+    backing: &Backing,
+    device: &str,
+    wait: Duration,
+    f: impl FnOnce(&mut DriveState, BorrowedFd<'_>) -> T,
+) -> Result<T> {
     let _threads = EMU_STATE.lock().unwrap_or_else(|p| p.into_inner());
     let fd = backing.open()?;
     // Closing `fd` at the end drops this lock; this process holds no other POSIX lock on it.
@@ -769,7 +1066,7 @@ pub(crate) fn with_state<T>(
     }
     let mut state = parse_state(&text, device)?;
     let before = state.clone();
-    let out = f(&mut state);
+    let out = f(&mut state, file.as_fd());
     if state != before || text.is_empty() {
         let json = serde_json::to_vec_pretty(&state)
             .map_err(|e| Error::new(HResult::EFail, format!("{device}: {e}")))?;
@@ -778,4 +1075,27 @@ pub(crate) fn with_state<T>(
             .map_err(|e| Error::from_io(e.into(), device, "cannot write the emulated drive"))?;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_file_from_before_recording_loads_with_a_blank_disc() {
+        let old = br#"{"vendor":"DISCREC","product":"EMULATED BURNER","revision":"1.0",
+            "serial":"EMU-x","profiles":[65,26,16,9,8],"medium":9,"tray_open":false,
+            "prevent_removal":false,"write_protected":false,"pending_media_event":null,
+            "unit_attention":false,"fault":"none"}"#;
+        let s = parse_state(old, "emu:x").expect("loads");
+        assert_eq!(s.disc, discrecorder_mmc::medium::Disc::default());
+        assert_eq!(s.faults, discrecorder_mmc::emulator::RecordingFaults::default());
+        assert_eq!(s.operation, None);
+        assert_eq!(s.write_mode.write_type, 1, "TAO, the power-on default");
+    }
+
+    #[test]
+    fn an_image_name_is_never_a_device_name() {
+        assert!(check_name(&image_name("bay1")).is_err());
+    }
 }

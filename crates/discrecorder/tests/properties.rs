@@ -403,6 +403,7 @@ fn drive_state() -> impl Strategy<Value = DriveState> {
                     pending_media_event: event,
                     unit_attention: flags[3],
                     fault,
+                    ..DriveState::new_recorder()
                 }
             },
         )

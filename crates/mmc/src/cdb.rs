@@ -13,9 +13,14 @@
 use crate::bytes::{be16, slice, u8_at};
 use crate::codes::opcode;
 use crate::configuration::{FeatureCode, RequestType};
+use crate::disc::{self, TrackAddress};
 use crate::mode::PageControl;
 use crate::unit::{MediumRemoval, StartStop};
+use crate::write::{self, BlankingType, CloseFunction, Transfer};
 use crate::ParseError;
+
+/// Bytes of a block read or written by READ(10) and WRITE(10)/(12): the drive's block length.
+pub const BLOCK_LEN: usize = 2048;
 
 /// A recognised CDB.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -86,6 +91,125 @@ pub enum Cdb {
         /// Allocation length.
         allocation_length: u16,
     },
+    /// READ DISC INFORMATION.
+    ReadDiscInformation {
+        /// Data Type (3 bits; 000b standard disc information).
+        data_type: u8,
+        /// Allocation length.
+        allocation_length: u16,
+    },
+    /// READ TRACK INFORMATION.
+    ReadTrackInformation {
+        /// The track asked for.
+        address: TrackAddress,
+        /// Allocation length.
+        allocation_length: u16,
+    },
+    /// READ CAPACITY (8 bytes of data-in).
+    ReadCapacity,
+    /// READ TOC/PMA/ATIP.
+    ReadToc {
+        /// MSF bit: addresses as minute/second/frame.
+        msf: bool,
+        /// Format field (4 bits; 0 TOC, 1 session information).
+        format: u8,
+        /// Starting track (format 0) or session number.
+        track_or_session: u8,
+        /// Allocation length.
+        allocation_length: u16,
+    },
+    /// READ FORMAT CAPACITIES.
+    ReadFormatCapacities {
+        /// Allocation length.
+        allocation_length: u16,
+    },
+    /// WRITE(10).
+    Write10 {
+        /// Where and how many blocks.
+        transfer: Transfer,
+    },
+    /// WRITE(12).
+    Write12 {
+        /// Where and how many blocks.
+        transfer: Transfer,
+        /// Streaming bit.
+        streaming: bool,
+    },
+    /// READ(10).
+    Read10 {
+        /// Where and how many blocks.
+        transfer: Transfer,
+    },
+    /// SYNCHRONIZE CACHE(10).
+    SynchronizeCache {
+        /// Immed bit.
+        immed: bool,
+    },
+    /// CLOSE TRACK/SESSION.
+    CloseTrackSession {
+        /// Close Function.
+        function: CloseFunction,
+        /// Track or session number.
+        number: u16,
+        /// Immed bit.
+        immed: bool,
+    },
+    /// BLANK.
+    Blank {
+        /// Blanking Type with its address.
+        kind: BlankingType,
+        /// Immed bit.
+        immed: bool,
+    },
+    /// FORMAT UNIT.
+    FormatUnit {
+        /// FmtData: a parameter list follows.
+        fmt_data: bool,
+        /// Format Code (3 bits; 001b for MMC).
+        format_code: u8,
+    },
+    /// RESERVE TRACK.
+    ReserveTrack {
+        /// Reservation Size in blocks; `None` for an ARSV (address) reservation.
+        blocks: Option<u32>,
+    },
+    /// MODE SELECT(10).
+    ModeSelect10 {
+        /// PF bit.
+        page_format: bool,
+        /// SP bit.
+        save_pages: bool,
+        /// Parameter list length.
+        parameter_length: u16,
+    },
+    /// GET PERFORMANCE.
+    GetPerformance {
+        /// Type (03h write speed).
+        data_type: u8,
+        /// Maximum Number of Descriptors.
+        max_descriptors: u16,
+    },
+    /// SET STREAMING.
+    SetStreaming {
+        /// Type (00h performance descriptor).
+        data_type: u8,
+        /// Parameter list length.
+        parameter_length: u16,
+    },
+    /// SET CD SPEED.
+    SetCdSpeed {
+        /// Read speed, kB/s.
+        read_speed: u16,
+        /// Write speed, kB/s.
+        write_speed: u16,
+    },
+    /// READ BUFFER CAPACITY.
+    ReadBufferCapacity {
+        /// Block bit: answer in blocks.
+        block: bool,
+        /// Allocation length.
+        allocation_length: u16,
+    },
     /// Any other operation code; an emulated drive answers INVALID COMMAND
     /// OPERATION CODE.
     Unsupported {
@@ -113,10 +237,43 @@ impl Cdb {
             }
             | Cdb::ModeSense10 {
                 allocation_length, ..
+            }
+            | Cdb::ReadDiscInformation {
+                allocation_length, ..
+            }
+            | Cdb::ReadTrackInformation {
+                allocation_length, ..
+            }
+            | Cdb::ReadToc {
+                allocation_length, ..
+            }
+            | Cdb::ReadFormatCapacities { allocation_length }
+            | Cdb::ReadBufferCapacity {
+                allocation_length, ..
             } => usize::from(allocation_length),
+            Cdb::ReadCapacity => disc::CAPACITY_LEN,
+            Cdb::Read10 { transfer } => usize::try_from(transfer.blocks)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(BLOCK_LEN),
+            Cdb::GetPerformance {
+                max_descriptors, ..
+            } => {
+                write::PERFORMANCE_HEADER_LEN
+                    + usize::from(max_descriptors) * write::WRITE_SPEED_DESCRIPTOR_LEN
+            }
             Cdb::TestUnitReady
             | Cdb::StartStopUnit { .. }
             | Cdb::PreventAllowMediumRemoval { .. }
+            | Cdb::Write10 { .. }
+            | Cdb::Write12 { .. }
+            | Cdb::SynchronizeCache { .. }
+            | Cdb::CloseTrackSession { .. }
+            | Cdb::Blank { .. }
+            | Cdb::FormatUnit { .. }
+            | Cdb::ReserveTrack { .. }
+            | Cdb::ModeSelect10 { .. }
+            | Cdb::SetStreaming { .. }
+            | Cdb::SetCdSpeed { .. }
             | Cdb::Unsupported { .. } => 0,
         }
     }
@@ -205,6 +362,111 @@ impl Cdb {
                     allocation_length: be16(cdb, "allocation length", 7)?,
                 }
             }
+            opcode::READ_DISC_INFORMATION => Cdb::ReadDiscInformation {
+                data_type: disc::parse_read_disc_information(cdb)?,
+                allocation_length: disc::parse_allocation_length(cdb)?,
+            },
+            opcode::READ_TRACK_INFORMATION => Cdb::ReadTrackInformation {
+                address: disc::parse_read_track_information(cdb)?.ok_or(
+                    ParseError::Inconsistent {
+                        field: "address/number type",
+                        offset: 1,
+                        value: 3,
+                        problem: "reserved address/number type",
+                    },
+                )?,
+                allocation_length: disc::parse_allocation_length(cdb)?,
+            },
+            opcode::READ_CAPACITY => {
+                need(10)?;
+                Cdb::ReadCapacity
+            }
+            opcode::READ_TOC_PMA_ATIP => {
+                let (msf, format, track_or_session) = disc::parse_read_toc(cdb)?;
+                Cdb::ReadToc {
+                    msf,
+                    format,
+                    track_or_session,
+                    allocation_length: disc::parse_allocation_length(cdb)?,
+                }
+            }
+            opcode::READ_FORMAT_CAPACITIES => Cdb::ReadFormatCapacities {
+                allocation_length: disc::parse_allocation_length(cdb)?,
+            },
+            opcode::WRITE_10 => Cdb::Write10 {
+                transfer: write::parse_transfer10(cdb)?,
+            },
+            opcode::WRITE_12 => {
+                let (transfer, streaming) = write::parse_write12(cdb)?;
+                Cdb::Write12 {
+                    transfer,
+                    streaming,
+                }
+            }
+            opcode::READ_10 => Cdb::Read10 {
+                transfer: write::parse_transfer10(cdb)?,
+            },
+            opcode::SYNCHRONIZE_CACHE => Cdb::SynchronizeCache {
+                immed: write::parse_synchronize_cache(cdb)?,
+            },
+            opcode::CLOSE_TRACK_SESSION => {
+                let (function, number, immed) = write::parse_close_track_session(cdb)?;
+                Cdb::CloseTrackSession {
+                    function,
+                    number,
+                    immed,
+                }
+            }
+            opcode::BLANK => {
+                let (kind, immed) = write::parse_blank(cdb)?;
+                Cdb::Blank { kind, immed }
+            }
+            opcode::FORMAT_UNIT => {
+                let (fmt_data, format_code) = write::parse_format_unit(cdb)?;
+                Cdb::FormatUnit {
+                    fmt_data,
+                    format_code,
+                }
+            }
+            opcode::RESERVE_TRACK => Cdb::ReserveTrack {
+                blocks: write::parse_reserve_track(cdb)?,
+            },
+            opcode::MODE_SELECT_10 => {
+                let (page_format, save_pages, parameter_length) = write::parse_mode_select10(cdb)?;
+                Cdb::ModeSelect10 {
+                    page_format,
+                    save_pages,
+                    parameter_length,
+                }
+            }
+            opcode::GET_PERFORMANCE => {
+                let (data_type, max_descriptors) = write::parse_get_performance(cdb)?;
+                Cdb::GetPerformance {
+                    data_type,
+                    max_descriptors,
+                }
+            }
+            opcode::SET_STREAMING => {
+                let (data_type, parameter_length) = write::parse_set_streaming(cdb)?;
+                Cdb::SetStreaming {
+                    data_type,
+                    parameter_length,
+                }
+            }
+            opcode::SET_CD_SPEED => {
+                let (read_speed, write_speed) = write::parse_set_cd_speed(cdb)?;
+                Cdb::SetCdSpeed {
+                    read_speed,
+                    write_speed,
+                }
+            }
+            opcode::READ_BUFFER_CAPACITY => {
+                let (block, allocation_length) = write::parse_read_buffer_capacity(cdb)?;
+                Cdb::ReadBufferCapacity {
+                    block,
+                    allocation_length,
+                }
+            }
             other => Cdb::Unsupported { opcode: other },
         })
     }
@@ -220,6 +482,24 @@ impl Cdb {
             Cdb::GetConfiguration { .. } => opcode::GET_CONFIGURATION,
             Cdb::GetEventStatusNotification { .. } => opcode::GET_EVENT_STATUS_NOTIFICATION,
             Cdb::ModeSense10 { .. } => opcode::MODE_SENSE_10,
+            Cdb::ReadDiscInformation { .. } => opcode::READ_DISC_INFORMATION,
+            Cdb::ReadTrackInformation { .. } => opcode::READ_TRACK_INFORMATION,
+            Cdb::ReadCapacity => opcode::READ_CAPACITY,
+            Cdb::ReadToc { .. } => opcode::READ_TOC_PMA_ATIP,
+            Cdb::ReadFormatCapacities { .. } => opcode::READ_FORMAT_CAPACITIES,
+            Cdb::Write10 { .. } => opcode::WRITE_10,
+            Cdb::Write12 { .. } => opcode::WRITE_12,
+            Cdb::Read10 { .. } => opcode::READ_10,
+            Cdb::SynchronizeCache { .. } => opcode::SYNCHRONIZE_CACHE,
+            Cdb::CloseTrackSession { .. } => opcode::CLOSE_TRACK_SESSION,
+            Cdb::Blank { .. } => opcode::BLANK,
+            Cdb::FormatUnit { .. } => opcode::FORMAT_UNIT,
+            Cdb::ReserveTrack { .. } => opcode::RESERVE_TRACK,
+            Cdb::ModeSelect10 { .. } => opcode::MODE_SELECT_10,
+            Cdb::GetPerformance { .. } => opcode::GET_PERFORMANCE,
+            Cdb::SetStreaming { .. } => opcode::SET_STREAMING,
+            Cdb::SetCdSpeed { .. } => opcode::SET_CD_SPEED,
+            Cdb::ReadBufferCapacity { .. } => opcode::READ_BUFFER_CAPACITY,
             Cdb::Unsupported { opcode } => *opcode,
         }
     }
@@ -228,7 +508,7 @@ impl Cdb {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{configuration, event, inquiry, mode, sense, unit};
+    use crate::{configuration, disc, event, inquiry, mode, sense, unit, write};
 
     #[test]
     fn builders_are_recognised_with_their_fields() {
@@ -303,17 +583,168 @@ mod tests {
                 },
             ),
         ];
-        for (bytes, expected) in cases {
+        for (bytes, expected) in cases.into_iter().chain(recording_cases()) {
             let got = Cdb::parse(&bytes).expect("recognised");
             assert_eq!(got, expected);
             assert_eq!(got.opcode(), bytes[0]);
         }
     }
 
+    /// Every recording builder of `disc` and `write`, with the fields it must come back as.
+    fn recording_cases() -> Vec<(Vec<u8>, Cdb)> {
+        use crate::disc::{TocFormat, TrackAddress};
+        use crate::write::{BlankingType, CloseFunction, Transfer};
+        let t = |lba, blocks| Transfer { lba, blocks };
+        vec![
+            (
+                disc::read_disc_information(34).cdb.to_vec(),
+                Cdb::ReadDiscInformation {
+                    data_type: 0,
+                    allocation_length: 34,
+                },
+            ),
+            (
+                disc::read_track_information(TrackAddress::Track(0xFF), 48)
+                    .cdb
+                    .to_vec(),
+                Cdb::ReadTrackInformation {
+                    address: TrackAddress::Track(0xFF),
+                    allocation_length: 48,
+                },
+            ),
+            (disc::read_capacity().cdb.to_vec(), Cdb::ReadCapacity),
+            (
+                disc::read_toc(TocFormat::SessionInfo, true, 2, 12)
+                    .cdb
+                    .to_vec(),
+                Cdb::ReadToc {
+                    msf: true,
+                    format: 1,
+                    track_or_session: 2,
+                    allocation_length: 12,
+                },
+            ),
+            (
+                disc::read_format_capacities(252).cdb.to_vec(),
+                Cdb::ReadFormatCapacities {
+                    allocation_length: 252,
+                },
+            ),
+            (
+                write::write10(7, 16, 2048).cdb.to_vec(),
+                Cdb::Write10 { transfer: t(7, 16) },
+            ),
+            (
+                write::write12(9, 70_000, 2048, true)
+                    .expect("fits")
+                    .cdb
+                    .to_vec(),
+                Cdb::Write12 {
+                    transfer: t(9, 70_000),
+                    streaming: true,
+                },
+            ),
+            (
+                write::read10(5, 2, 2048).cdb.to_vec(),
+                Cdb::Read10 { transfer: t(5, 2) },
+            ),
+            (
+                write::synchronize_cache(true).cdb.to_vec(),
+                Cdb::SynchronizeCache { immed: true },
+            ),
+            (
+                write::close_track_session(CloseFunction::Finalize, 3, true)
+                    .cdb
+                    .to_vec(),
+                Cdb::CloseTrackSession {
+                    function: CloseFunction::Finalize,
+                    number: 3,
+                    immed: true,
+                },
+            ),
+            (
+                write::blank(BlankingType::Track(4), true).cdb.to_vec(),
+                Cdb::Blank {
+                    kind: BlankingType::Track(4),
+                    immed: true,
+                },
+            ),
+            (
+                write::format_unit().cdb.to_vec(),
+                Cdb::FormatUnit {
+                    fmt_data: true,
+                    format_code: 1,
+                },
+            ),
+            (
+                write::reserve_track(1000).cdb.to_vec(),
+                Cdb::ReserveTrack { blocks: Some(1000) },
+            ),
+            (
+                write::mode_select10(60, true, false).cdb.to_vec(),
+                Cdb::ModeSelect10 {
+                    page_format: true,
+                    save_pages: false,
+                    parameter_length: 60,
+                },
+            ),
+            (
+                write::get_performance_write_speed(4).cdb.to_vec(),
+                Cdb::GetPerformance {
+                    data_type: 3,
+                    max_descriptors: 4,
+                },
+            ),
+            (
+                write::set_streaming().cdb.to_vec(),
+                Cdb::SetStreaming {
+                    data_type: 0,
+                    parameter_length: 28,
+                },
+            ),
+            (
+                write::set_cd_speed(0xFFFF, 1764, 0).cdb.to_vec(),
+                Cdb::SetCdSpeed {
+                    read_speed: 0xFFFF,
+                    write_speed: 1764,
+                },
+            ),
+            (
+                write::read_buffer_capacity(12).cdb.to_vec(),
+                Cdb::ReadBufferCapacity {
+                    block: false,
+                    allocation_length: 12,
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn data_in_commands_allow_their_allocation_length() {
+        let read = Cdb::parse(&write::read10(0, 16, 2048).cdb).expect("recognised");
+        assert_eq!(read.allocation_length(), 16 * BLOCK_LEN);
+        let perf = Cdb::parse(&write::get_performance_write_speed(4).cdb).expect("recognised");
+        assert_eq!(perf.allocation_length(), 8 + 4 * 16);
+        assert_eq!(Cdb::ReadCapacity.allocation_length(), 8);
+        let w = Cdb::parse(&write::write10(0, 16, 2048).cdb).expect("recognised");
+        assert_eq!(w.allocation_length(), 0);
+    }
+
+    #[test]
+    fn reserved_track_address_type_is_inconsistent() {
+        assert!(matches!(
+            Cdb::parse(&[0x52, 3, 0, 0, 0, 1, 0, 0, 48, 0]),
+            Err(ParseError::Inconsistent {
+                field: "address/number type",
+                ..
+            })
+        ));
+    }
+
     #[test]
     fn unknown_opcode_is_unsupported_not_an_error() {
-        assert_eq!(Cdb::parse(&[0xBB]), Ok(Cdb::Unsupported { opcode: 0xBB }));
-        assert_eq!(Cdb::Unsupported { opcode: 0xBB }.opcode(), 0xBB);
+        assert_eq!(Cdb::parse(&[0xBF]), Ok(Cdb::Unsupported { opcode: 0xBF }));
+        assert_eq!(Cdb::Unsupported { opcode: 0xBF }.opcode(), 0xBF);
     }
 
     #[test]

@@ -938,6 +938,68 @@ impl FormatCapacities {
     }
 }
 
+// ---------------------------------------------------------------------------
+// The same CDBs, recognised (for an emulated drive)
+// ---------------------------------------------------------------------------
+//
+// Each reader takes the fields back out of the layout its builder above writes; the
+// dispatcher ([`crate::cdb`]) calls them, so each layout is written down once, here.
+
+/// The allocation length (bytes 7-8) of a CDB laid out as the builders of this module lay
+/// them out (READ DISC INFORMATION, READ TRACK INFORMATION, READ TOC, READ FORMAT
+/// CAPACITIES).
+///
+/// # Errors
+///
+/// [`ParseError::Truncated`] when `cdb` is shorter than 10 bytes.
+pub fn parse_allocation_length(cdb: &[u8]) -> Result<u16, ParseError> {
+    slice(cdb, "CDB", 0, 10)?;
+    be16(cdb, "allocation length", 7)
+}
+
+/// The Data Type field (byte 1 bits 2-0) of READ DISC INFORMATION ([`read_disc_information`];
+/// 000b standard disc information).
+///
+/// # Errors
+///
+/// [`ParseError::Truncated`] when `cdb` is shorter than 10 bytes.
+pub fn parse_read_disc_information(cdb: &[u8]) -> Result<u8, ParseError> {
+    slice(cdb, "CDB", 0, 10)?;
+    Ok(u8_at(cdb, "data type", 1)? & 0x07)
+}
+
+/// The address of a READ TRACK INFORMATION CDB ([`read_track_information`]); `None` for the
+/// reserved Address/Number Type 11b.
+///
+/// # Errors
+///
+/// [`ParseError::Truncated`] when `cdb` is shorter than 10 bytes.
+pub fn parse_read_track_information(cdb: &[u8]) -> Result<Option<TrackAddress>, ParseError> {
+    slice(cdb, "CDB", 0, 10)?;
+    let v = be32(cdb, "logical block address/track/session number", 2)?;
+    Ok(match u8_at(cdb, "address/number type", 1)? & 0x03 {
+        0 => Some(TrackAddress::Lba(v)),
+        1 => Some(TrackAddress::Track(v)),
+        2 => Some(TrackAddress::Session(v)),
+        _ => None,
+    })
+}
+
+/// The fields of a READ TOC/PMA/ATIP CDB ([`read_toc`]): MSF, the Format field (byte 2 bits
+/// 3-0, kept raw: 0 and 1 are [`TocFormat`]s) and the track/session number.
+///
+/// # Errors
+///
+/// [`ParseError::Truncated`] when `cdb` is shorter than 10 bytes.
+pub fn parse_read_toc(cdb: &[u8]) -> Result<(bool, u8, u8), ParseError> {
+    slice(cdb, "CDB", 0, 10)?;
+    Ok((
+        u8_at(cdb, "msf", 1)? & 0x02 != 0,
+        u8_at(cdb, "format", 2)? & 0x0F,
+        u8_at(cdb, "track/session number", 6)?,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

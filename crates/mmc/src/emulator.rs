@@ -4,7 +4,8 @@
 //! [`encode_configuration`], [`encode_mode_sense10`], [`EventStatus::encode`],
 //! [`SenseData::encode`], ...). No I/O, no clocks, no threads: the caller
 //! owns the [`DriveState`] (the library persists it between processes as
-//! JSON) and feeds it one CDB at a time through [`DriveState::execute`].
+//! JSON) and feeds it one CDB at a time through [`DriveState::execute_with`], with a
+//! [`SectorStore`] for the disc's sectors ([`DriveState::execute`] uses one that holds none).
 //!
 //! Owns the drive's behaviour: which answer (data, status, sense) each CDB
 //! gets in each state. It is the top of the crate: it imports the dispatcher
@@ -28,15 +29,35 @@
 //! | START STOP UNIT | eject opens the tray (ILLEGAL REQUEST 53/02 while removal is prevented); load closes it; start/stop and power conditions are GOOD no-ops |
 //! | PREVENT ALLOW MEDIUM REMOVAL | prevent/allow set and clear [`DriveState::prevent_removal`]; the persistent variants are accepted and change nothing (a persistent prevent does not block a START STOP UNIT eject) |
 //! | GET EVENT STATUS NOTIFICATION | polled only (asynchronous: ILLEGAL REQUEST 24/00); the media class reports and clears the pending media event; other classes: "no event available" |
+//! | READ DISC INFORMATION | the standard block (data type 000b only, else 24/00) for the disc's layout: status blank/incomplete/complete/others, last session state, sessions counting the open one, first and last track of the last session (the invisible track included), NWA and last possible lead-out (MSF on CD), erasable bit, BG format status 11b on a formatted DVD+RW ([`medium`]) |
+//! | READ TRACK INFORMATION | by LBA, track number (FFh: the invisible track) or session: start, NWA and NWA_V, free blocks, size, blank, RT, last recorded address; 24/00 for no such track |
+//! | READ CAPACITY | the last recorded block on sequential media, the last block of a formatted or read-only disc, 0 when unformatted |
+//! | READ TOC/PMA/ATIP | format 0 (tracks with data, lead-out) and 1 (sessions), LBA or MSF; a blank disc, other formats: 24/00 |
+//! | READ FORMAT CAPACITIES | current capacity, descriptor type 01b (blank/unformatted) or 10b (formatted), 11b without a medium; the format types FORMAT UNIT accepts (DVD+RW 26h, BD-RE 30h/31h, DVD-RW 00h/15h) |
+//! | WRITE(10), WRITE(12) | the profile's rules ([`medium`]): at the NWA on sequential media (21/02 elsewhere, 21/00 past the capacity), anywhere once formatted on DVD+RW/BD-RE/DVD-RW RO (2/30/10 before), 5/30/05 on read-only media; DATA PROTECT 7/27/00 when write protected; the blocks go to the [`SectorStore`] |
+//! | READ(10) | the blocks from the [`SectorStore`]; unwritten blocks of sequential media: 21/00 |
+//! | SYNCHRONIZE CACHE | GOOD (Immed or not); written blocks are safe from a power loss |
+//! | CLOSE TRACK/SESSION | closes the track; closes the session (finalizing on CD and DVD-R/-RW when multi-session is 00b) or finalizes (110b, 101b); a no-op on rewritable media |
+//! | BLANK | full or minimal, CD-RW and DVD-RW (a restricted-overwrite DVD-RW becomes sequential); with Immed, NOT READY 04/07 with progress for [`OPERATION_POLLS`] polls |
+//! | FORMAT UNIT | FmtData with format code 001b: DVD+RW 26h, BD-RE 00h/30h/31h, DVD-RW 00h/13h/15h (becomes restricted overwrite); with Immed, NOT READY 04/04 with progress for [`OPERATION_POLLS`] polls |
+//! | RESERVE TRACK | reserves a track at the invisible track's NWA on sequential media (ARSV and other media: 24/00) |
+//! | MODE SELECT(10) | the Write Parameters page 05h: write type, multi-session and test write are kept and reported by MODE SENSE (and marked changeable); anything else 26/00; SP 39/00 |
+//! | GET PERFORMANCE | type 03h: the medium's write speeds, fastest first; other types 24/00 |
+//! | SET STREAMING, SET CD SPEED | accepted (a performance descriptor that does not decode: 26/00) |
+//! | READ BUFFER CAPACITY | a 4 MiB buffer, always empty (the drive writes through) |
 //! | anything else | ILLEGAL REQUEST 20/00 (invalid command operation code) |
+//!
+//! While a BLANK or FORMAT UNIT with Immed reports progress ([`DriveState::operation`]),
+//! TEST UNIT READY and REQUEST SENSE answer NOT READY with the progress in sense bytes 15-17
+//! and count down; other commands on the medium get the same NOT READY without counting.
 //!
 //! A pending unit attention (6/28/00, set by [`DriveState::insert_medium`]
 //! and [`DriveState::remove_medium`]) fails the next command other than
 //! INQUIRY, REQUEST SENSE and GET EVENT STATUS NOTIFICATION once, before
-//! any other check. A CDB too short for its operation code is ILLEGAL
-//! REQUEST 24/00 (an empty one 20/00); so is GET CONFIGURATION with the
-//! reserved RT value 3. Data-out bytes are ignored: none of these commands
-//! has a data-out phase.
+//! any other check (a pending power-on unit attention 6/29/00 goes first). A CDB too short
+//! for its operation code is ILLEGAL REQUEST 24/00 (an empty one 20/00); so is GET
+//! CONFIGURATION with the reserved RT value 3 and READ TRACK INFORMATION with address type
+//! 11b. Data-out bytes are read by WRITE, MODE SELECT(10), FORMAT UNIT and SET STREAMING.
 //!
 //! # Features reported by GET CONFIGURATION
 //!
@@ -59,6 +80,15 @@
 //! in the Lock State bit of mode page 0x2A.
 //!
 //! # Faults
+//!
+//! Recording faults ([`DriveState::faults`], [`RecordingFaults`]), all deterministic: a
+//! defective block (WRITE touching it: MEDIUM ERROR 3/0C/00 with the LBA in the information
+//! field, nothing written); a long write in progress (SYNCHRONIZE CACHE, TEST UNIT READY and
+//! REQUEST SENSE: NOT READY 2/04/08 for K polls, the cache unsynchronized meanwhile); a block
+//! that reads back different (its first byte inverted); a power loss
+//! ([`DriveState::power_loss`]: blocks written since the last SYNCHRONIZE CACHE are lost, the
+//! NWA falls back, then UNIT ATTENTION 6/29/00); and a [`Trigger`] that starts a hang,
+//! vanish or garbage at the Nth command from now or at the first command with an opcode.
 //!
 //! [`Fault::Hang`] and [`Fault::Vanish`] turn every command into
 //! [`Outcome::Hang`] and [`Outcome::Vanished`]. [`Fault::Garbage`] answers
@@ -86,15 +116,21 @@ use crate::configuration::{
     encode_configuration, FeatureCode, FeatureDescriptor, LoadingMechanism, Profile,
     ProfileDescriptor, RemovableMedium, RequestType,
 };
+use crate::disc::{CapacityDescriptorType, CurrentCapacity, FormatCapacities};
 use crate::event::{class_mask, Event, EventStatus, MediaEvent, MediaEventCode};
 use crate::inquiry::{
     Association, CodeSet, Designator, DesignatorType, DeviceIdentification, Peripheral,
     StandardInquiry, SupportedVpdPages, UnitSerialNumber, STANDARD_INQUIRY_LEN,
     VPD_DEVICE_IDENTIFICATION, VPD_SUPPORTED_PAGES, VPD_UNIT_SERIAL_NUMBER,
 };
+use crate::medium::{self, Disc, NoSectors, SectorStore};
 use crate::mode::{encode_mode_sense10, ModePage, PageControl, ALL_PAGES};
 use crate::sense::{SenseData, SenseKey};
 use crate::unit::{MediumRemoval, StartStop};
+use crate::write::{
+    BufferCapacity, FormatParameters, MultiSession, PerformanceDescriptor, WriteParameters,
+    WriteType,
+};
 use crate::EncodeError;
 
 /// Mode page: read/write error recovery.
@@ -174,6 +210,107 @@ pub struct DriveState {
     pub unit_attention: bool,
     /// Injected fault.
     pub fault: Fault,
+    /// The disc's recorded layout (tracks, sessions, formatted, capacity).
+    #[serde(default)]
+    pub disc: Disc,
+    /// Write type and multi-session field set by MODE SELECT page 05h.
+    #[serde(default)]
+    pub write_mode: WriteMode,
+    /// A long operation started with Immed (BLANK, FORMAT UNIT) still reporting progress.
+    #[serde(default)]
+    pub operation: Option<Operation>,
+    /// Faults of the recording path (defects, long writes, triggers).
+    #[serde(default)]
+    pub faults: RecordingFaults,
+    /// A UNIT ATTENTION 6/29/00 (power on or reset occurred) is pending, after a power loss;
+    /// it is reported like the 6/28/00 one, and before it.
+    #[serde(default)]
+    pub power_on_reset: bool,
+}
+
+/// What MODE SELECT(10) set in the Write Parameters page (05h).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WriteMode {
+    /// Write Type (0 packet/incremental, 1 TAO, 2 SAO/DAO, 3 raw, 4 layer jump).
+    pub write_type: u8,
+    /// Multi-session field (00b: closing the session finalizes on CD and DVD-R/-RW; 11b:
+    /// next session allowed).
+    pub multi_session: u8,
+    /// Test Write (simulation): accepted and kept; the emulator still records.
+    pub test_write: bool,
+}
+
+impl Default for WriteMode {
+    /// The power-on values: TAO, no next session.
+    fn default() -> WriteMode {
+        WriteMode {
+            write_type: 1,
+            multi_session: 0,
+            test_write: false,
+        }
+    }
+}
+
+/// The long operations that report progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OperationKind {
+    /// FORMAT UNIT: NOT READY 04/04 (format in progress).
+    Format,
+    /// BLANK: NOT READY 04/07 (operation in progress).
+    Blank,
+}
+
+/// A long operation in progress: its effect on the disc is already made; TEST UNIT READY and
+/// REQUEST SENSE report NOT READY with progress (sense bytes 15-17) for `polls_left` more
+/// polls, other medium commands report NOT READY without counting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operation {
+    /// Which.
+    pub kind: OperationKind,
+    /// Polls until done.
+    pub polls_left: u32,
+    /// Polls it took in all.
+    pub polls_total: u32,
+}
+
+/// Polls a BLANK or FORMAT UNIT with Immed reports progress for.
+pub const OPERATION_POLLS: u32 = 4;
+
+/// When a [`Trigger`] fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerAt {
+    /// At the Nth command from when it was armed (1: the next command).
+    Command(u32),
+    /// At the first command with this operation code.
+    Opcode(u8),
+}
+
+/// A fault armed to start later, so that a test can fault any command of a burn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trigger {
+    /// The fault that starts (and stays, as if set by hand) when it fires.
+    pub fault: Fault,
+    /// When.
+    pub at: TriggerAt,
+}
+
+/// Faults of the recording path. All deterministic and settable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecordingFaults {
+    /// A defective block: a WRITE touching it fails with MEDIUM ERROR 3/0C/00 naming it in
+    /// the information field, and writes nothing.
+    pub medium_error_lba: Option<u32>,
+    /// A block that reads back different from what was written (its first byte inverted).
+    pub corrupt_lba: Option<u32>,
+    /// SYNCHRONIZE CACHE, TEST UNIT READY and REQUEST SENSE report NOT READY 2/04/08 (long
+    /// write in progress) this many more times; the cache is not synchronized meanwhile.
+    pub long_write_polls: u32,
+    /// A hang or vanish (or garbage) armed to start at a later command.
+    pub trigger: Option<Trigger>,
 }
 
 /// A completed command: status, data-in and sense.
@@ -255,6 +392,24 @@ fn medium_may_have_changed() -> SenseData {
         ascq::NONE,
     )
 }
+
+/// UNIT ATTENTION, POWER ON, RESET, OR BUS DEVICE RESET OCCURRED.
+fn power_on_reset() -> SenseData {
+    sense(
+        SenseKey::UnitAttention,
+        asc::POWER_ON_RESET_OCCURRED,
+        ascq::NONE,
+    )
+}
+
+/// ASCQs of LOGICAL UNIT NOT READY (04h): format in progress, operation in progress, long
+/// write in progress.
+const ASCQ_FORMAT_IN_PROGRESS: u8 = 0x04;
+const ASCQ_OPERATION_IN_PROGRESS: u8 = 0x07;
+const ASCQ_LONG_WRITE_IN_PROGRESS: u8 = 0x08;
+
+/// The drive's buffer size READ BUFFER CAPACITY reports (4 MiB).
+const DRIVE_BUFFER_LEN: u32 = 4 * 1024 * 1024;
 
 /// HARDWARE ERROR, INTERNAL TARGET FAILURE: what the drive reports if one
 /// of its own encoders refuses a value (not reachable with the sanitised
@@ -367,6 +522,11 @@ impl DriveState {
             pending_media_event: None,
             unit_attention: false,
             fault: Fault::None,
+            disc: Disc::default(),
+            write_mode: WriteMode::default(),
+            operation: None,
+            faults: RecordingFaults::default(),
+            power_on_reset: false,
         }
     }
 
@@ -375,6 +535,8 @@ impl DriveState {
     pub fn insert_medium(&mut self, profile: u16) {
         self.tray_open = false;
         self.medium = Some(profile);
+        self.disc = Disc::blank(self.disc.capacity);
+        self.operation = None;
         self.pending_media_event = Some(MediaEventCode::NEW_MEDIA.0);
         self.unit_attention = true;
     }
@@ -387,16 +549,75 @@ impl DriveState {
         self.unit_attention = true;
     }
 
-    /// Executes one CDB (`data_out` is the data-out buffer, unused by the
-    /// commands emulated) and returns what the drive does. Never panics,
-    /// whatever the bytes and the state.
+    /// A fresh blank disc of the current profile (the old one's sectors are forgotten at the
+    /// next command with a store), as if a new one had been put in by hand.
+    pub fn blank_medium(&mut self) {
+        if let Some(p) = self.medium {
+            self.insert_medium(p);
+        }
+    }
+
+    /// The power fails and comes back: blocks written since the last successful
+    /// SYNCHRONIZE CACHE are lost and the NWA falls back ([`Disc::lose_unsynced`]); the write
+    /// parameters, the removal lock, a long operation and a long write are reset; a power-on
+    /// UNIT ATTENTION 6/29/00 is pending.
+    pub fn power_loss(&mut self) {
+        self.disc.lose_unsynced();
+        self.write_mode = WriteMode::default();
+        self.prevent_removal = false;
+        self.operation = None;
+        self.faults.long_write_polls = 0;
+        self.power_on_reset = true;
+    }
+
+    /// Executes one CDB with a store that holds no sectors ([`NoSectors`]: READ gives zeros,
+    /// WRITE keeps only the layout) and returns what the drive does. Never panics, whatever
+    /// the bytes and the state.
     pub fn execute(&mut self, cdb: &[u8], data_out: &[u8]) -> Outcome {
-        let _ = data_out;
+        self.execute_with(cdb, data_out, &mut NoSectors)
+    }
+
+    /// Executes one CDB; `data_out` is the data-out buffer (WRITE's blocks, MODE SELECT's
+    /// and FORMAT UNIT's parameter lists), `store` holds the disc's sectors. Never panics,
+    /// whatever the bytes, the state and the store's failures.
+    pub fn execute_with(
+        &mut self,
+        cdb: &[u8],
+        data_out: &[u8],
+        store: &mut dyn SectorStore,
+    ) -> Outcome {
+        // Sectors a disc change, blank, format or power loss gave up.
+        while let Some(e) = self.disc.pending_discards.first().copied() {
+            if store.discard(e.start, e.blocks).is_err() {
+                break;
+            }
+            self.disc.pending_discards.remove(0);
+        }
+        if let Some(t) = self.faults.trigger {
+            let fire = match t.at {
+                TriggerAt::Command(n) => {
+                    if n <= 1 {
+                        true
+                    } else {
+                        self.faults.trigger = Some(Trigger {
+                            at: TriggerAt::Command(n - 1),
+                            ..t
+                        });
+                        false
+                    }
+                }
+                TriggerAt::Opcode(op) => cdb.first() == Some(&op),
+            };
+            if fire {
+                self.fault = t.fault;
+                self.faults.trigger = None;
+            }
+        }
         match self.fault {
             Fault::Hang => Outcome::Hang,
             Fault::Vanish => Outcome::Vanished,
             Fault::Garbage => Outcome::Reply(self.garbage(cdb)),
-            Fault::None => Outcome::Reply(self.answer(cdb)),
+            Fault::None => Outcome::Reply(self.answer(cdb, data_out, store)),
         }
     }
 
@@ -465,11 +686,15 @@ impl DriveState {
 
     // ---- dispatch ----
 
-    fn answer(&mut self, raw: &[u8]) -> Reply {
+    fn answer(&mut self, raw: &[u8], data_out: &[u8], store: &mut dyn SectorStore) -> Reply {
         let exempt = matches!(
             raw.first().copied(),
             Some(opcode::INQUIRY | opcode::REQUEST_SENSE | opcode::GET_EVENT_STATUS_NOTIFICATION)
         );
+        if self.power_on_reset && !raw.is_empty() && !exempt {
+            self.power_on_reset = false;
+            return Reply::check(&power_on_reset());
+        }
         if self.unit_attention && !raw.is_empty() && !exempt {
             self.unit_attention = false;
             return Reply::check(&medium_may_have_changed());
@@ -479,6 +704,10 @@ impl DriveState {
             Err(_) if raw.is_empty() => return Reply::check(&invalid_opcode()),
             Err(_) => return Reply::check(&invalid_field()),
         };
+        if let Some(busy) = self.busy(&cdb) {
+            return busy;
+        }
+        let allocation_length = cdb.allocation_length();
         let (answer, allocation_length) = match cdb {
             Cdb::TestUnitReady => (self.not_ready().map_or(Ok(Vec::new()), Err), 0),
             Cdb::RequestSense {
@@ -522,6 +751,7 @@ impl DriveState {
                 usize::from(allocation_length),
             ),
             Cdb::Unsupported { .. } => (Err(invalid_opcode()), 0),
+            other => (self.record(other, data_out, store), allocation_length),
         };
         match answer {
             Ok(data) => Reply::good(data, allocation_length),
@@ -529,10 +759,275 @@ impl DriveState {
         }
     }
 
+    // ---- long operations ----
+
+    /// The answer while a long operation or a long write keeps the drive busy, if it does:
+    /// TEST UNIT READY and REQUEST SENSE count as polls; other commands touching the medium
+    /// get NOT READY without counting; identification and event commands go through.
+    fn busy(&mut self, cdb: &Cdb) -> Option<Reply> {
+        if self.operation.is_none() && self.faults.long_write_polls == 0 {
+            return None;
+        }
+        let poll = matches!(cdb, Cdb::TestUnitReady | Cdb::RequestSense { .. });
+        let medium_command = !matches!(
+            cdb,
+            Cdb::Inquiry { .. }
+                | Cdb::GetConfiguration { .. }
+                | Cdb::GetEventStatusNotification { .. }
+                | Cdb::ModeSense10 { .. }
+                | Cdb::StartStopUnit { .. }
+                | Cdb::PreventAllowMediumRemoval { .. }
+                | Cdb::Unsupported { .. }
+        );
+        let sync = matches!(cdb, Cdb::SynchronizeCache { .. });
+        let (asc_q, progress) = if let Some(op) = self.operation {
+            if !medium_command {
+                return None;
+            }
+            let done = op.polls_total.saturating_sub(op.polls_left);
+            let progress = u64::from(done) * 65536 / u64::from(op.polls_total.max(1));
+            if poll {
+                let left = op.polls_left.saturating_sub(1);
+                self.operation = (left > 0).then_some(Operation {
+                    polls_left: left,
+                    ..op
+                });
+            }
+            let q = match op.kind {
+                OperationKind::Format => ASCQ_FORMAT_IN_PROGRESS,
+                OperationKind::Blank => ASCQ_OPERATION_IN_PROGRESS,
+            };
+            (q, u16::try_from(progress).unwrap_or(u16::MAX))
+        } else {
+            // A long write: only the cache flush and the polls see it.
+            if !(poll || sync) {
+                return None;
+            }
+            self.faults.long_write_polls -= 1;
+            (ASCQ_LONG_WRITE_IN_PROGRESS, 0x8000)
+        };
+        let s = sense(SenseKey::NotReady, asc::LOGICAL_UNIT_NOT_READY, asc_q);
+        let mut bytes = s.encode().unwrap_or_default();
+        // Sense-key specific bytes 15-17: SKSV and the progress indication.
+        if let Some(sks) = bytes.get_mut(15..18) {
+            let [hi, lo] = progress.to_be_bytes();
+            sks.copy_from_slice(&[0x80, hi, lo]);
+        }
+        Some(if matches!(cdb, Cdb::RequestSense { .. }) {
+            Reply::good(bytes, cdb.allocation_length())
+        } else {
+            Reply {
+                status: CHECK_CONDITION,
+                data: Vec::new(),
+                sense: bytes,
+            }
+        })
+    }
+
+    // ---- recording ----
+
+    /// The commands of the recording path: checks the medium is ready (and writable for
+    /// those that write), then lets the disc answer.
+    fn record(&mut self, cdb: Cdb, data_out: &[u8], store: &mut dyn SectorStore) -> Answer {
+        let needs_medium = !matches!(
+            cdb,
+            Cdb::ModeSelect10 { .. }
+                | Cdb::SetStreaming { .. }
+                | Cdb::SetCdSpeed { .. }
+                | Cdb::ReadBufferCapacity { .. }
+                | Cdb::ReadFormatCapacities { .. }
+        );
+        let writes = matches!(
+            cdb,
+            Cdb::Write10 { .. }
+                | Cdb::Write12 { .. }
+                | Cdb::Blank { .. }
+                | Cdb::FormatUnit { .. }
+                | Cdb::CloseTrackSession { .. }
+                | Cdb::ReserveTrack { .. }
+        );
+        if needs_medium {
+            if let Some(s) = self.not_ready() {
+                return Err(s);
+            }
+        }
+        if writes && self.write_protected {
+            return Err(sense(
+                SenseKey::DataProtect,
+                asc::WRITE_PROTECTED,
+                ascq::NONE,
+            ));
+        }
+        let profile = self.current_profile().unwrap_or(Profile::NONE);
+        let faults = self.faults;
+        let multi_session = MultiSession::from_bits(self.write_mode.multi_session);
+        match cdb {
+            Cdb::ReadDiscInformation { data_type, .. } => {
+                if data_type != 0 {
+                    return Err(invalid_field());
+                }
+                self.disc
+                    .disc_information(profile)
+                    .encode()
+                    .map_err(internal_failure)
+            }
+            Cdb::ReadTrackInformation { address, .. } => {
+                self.disc.track_information(profile, address)
+            }
+            Cdb::ReadCapacity => Ok(self.disc.read_capacity(profile).encode()),
+            Cdb::ReadToc {
+                msf,
+                format,
+                track_or_session,
+                ..
+            } => self.disc.toc(profile, msf, format, track_or_session),
+            Cdb::ReadFormatCapacities { .. } => {
+                if self.not_ready().is_some() {
+                    // No medium: one descriptor of type 11b.
+                    return FormatCapacities {
+                        current: CurrentCapacity {
+                            blocks: u32::MAX,
+                            descriptor_type: CapacityDescriptorType::NoMedia,
+                            block_length: medium::BLOCK_LEN as u32,
+                        },
+                        formattable: Vec::new(),
+                    }
+                    .encode()
+                    .map_err(internal_failure);
+                }
+                self.disc
+                    .format_capacities(profile)
+                    .encode()
+                    .map_err(internal_failure)
+            }
+            Cdb::Write10 { transfer } | Cdb::Write12 { transfer, .. } => self.disc.write(
+                profile,
+                transfer.lba,
+                transfer.blocks,
+                data_out,
+                faults.medium_error_lba,
+                store,
+            ),
+            Cdb::Read10 { transfer } => self.disc.read(
+                profile,
+                transfer.lba,
+                transfer.blocks,
+                faults.corrupt_lba,
+                store,
+            ),
+            Cdb::SynchronizeCache { .. } => {
+                self.disc.synchronize();
+                Ok(Vec::new())
+            }
+            Cdb::CloseTrackSession {
+                function, number, ..
+            } => self.disc.close(profile, function, number, multi_session),
+            Cdb::Blank { kind, immed } => {
+                let after = self.disc.blank_disc(profile, kind)?;
+                self.medium = Some(after);
+                self.start_operation(OperationKind::Blank, immed);
+                Ok(Vec::new())
+            }
+            Cdb::FormatUnit {
+                fmt_data,
+                format_code,
+            } => {
+                if !fmt_data || format_code != 1 {
+                    return Err(invalid_field());
+                }
+                let params =
+                    FormatParameters::parse(data_out).map_err(|_| medium::invalid_parameter())?;
+                let after = self.disc.format(profile, &params)?;
+                self.medium = Some(after);
+                self.start_operation(OperationKind::Format, params.immed);
+                Ok(Vec::new())
+            }
+            Cdb::ReserveTrack { blocks } => match blocks {
+                Some(b) => self.disc.reserve(profile, b),
+                None => Err(invalid_field()),
+            },
+            Cdb::ModeSelect10 {
+                save_pages,
+                parameter_length,
+                ..
+            } => {
+                if save_pages {
+                    return Err(sense(
+                        SenseKey::IllegalRequest,
+                        asc::SAVING_PARAMETERS_NOT_SUPPORTED,
+                        ascq::NONE,
+                    ));
+                }
+                let list = data_out
+                    .get(..usize::from(parameter_length))
+                    .unwrap_or(data_out);
+                let w = WriteParameters::parse_mode_parameters(list)
+                    .map_err(|_| medium::invalid_parameter())?;
+                if matches!(w.write_type, WriteType::Other(_)) {
+                    return Err(medium::invalid_parameter());
+                }
+                self.write_mode = WriteMode {
+                    write_type: w.write_type.bits(),
+                    multi_session: w.multi_session.bits(),
+                    test_write: w.test_write,
+                };
+                Ok(Vec::new())
+            }
+            Cdb::GetPerformance { data_type, .. } => {
+                if data_type != 0x03 {
+                    return Err(invalid_field());
+                }
+                self.disc
+                    .write_speeds(profile)
+                    .encode()
+                    .map_err(internal_failure)
+            }
+            Cdb::SetStreaming {
+                data_type,
+                parameter_length,
+            } => {
+                if data_type != 0 {
+                    return Err(invalid_field());
+                }
+                let list = data_out
+                    .get(..usize::from(parameter_length))
+                    .unwrap_or(data_out);
+                PerformanceDescriptor::parse(list).map_err(|_| medium::invalid_parameter())?;
+                Ok(Vec::new())
+            }
+            Cdb::SetCdSpeed { .. } => Ok(Vec::new()),
+            Cdb::ReadBufferCapacity { block, .. } => {
+                if block {
+                    return Err(invalid_field());
+                }
+                // Written straight through: the buffer is always empty.
+                BufferCapacity {
+                    length: DRIVE_BUFFER_LEN,
+                    blank_length: DRIVE_BUFFER_LEN,
+                }
+                .encode()
+                .map(|b| b.to_vec())
+                .map_err(internal_failure)
+            }
+            _ => Err(invalid_opcode()),
+        }
+    }
+
+    fn start_operation(&mut self, kind: OperationKind, immed: bool) {
+        self.operation = immed.then_some(Operation {
+            kind,
+            polls_left: OPERATION_POLLS,
+            polls_total: OPERATION_POLLS,
+        });
+    }
+
     // ---- commands ----
 
     fn request_sense(&mut self) -> Answer {
-        let s = if self.unit_attention {
+        let s = if self.power_on_reset {
+            self.power_on_reset = false;
+            power_on_reset()
+        } else if self.unit_attention {
             self.unit_attention = false;
             medium_may_have_changed()
         } else {
@@ -898,7 +1393,10 @@ impl DriveState {
                 // BUFE, write type TAO; track mode 4; data block type 8
                 // (mode 1); audio pause length 150; MCN, ISRC, subheader 0.
                 let mut data = vec![0u8; 0x32];
-                for (i, v) in [(0usize, 0x41u8), (1, 0x04), (2, 0x08), (13, 0x96)] {
+                let w = self.write_mode;
+                let b2 = 0x40 | u8::from(w.test_write) << 4 | (w.write_type & 0x0F);
+                let b3 = (w.multi_session & 0x03) << 6 | 0x04;
+                for (i, v) in [(0usize, b2), (1, b3), (2, 0x08), (13, 0x96)] {
                     if let Some(b) = data.get_mut(i) {
                         *b = v;
                     }
@@ -966,6 +1464,14 @@ impl DriveState {
                 let mut p = self.mode_page(c);
                 if page_control == PageControl::Changeable {
                     p.data.iter_mut().for_each(|b| *b = 0);
+                    if c == PAGE_WRITE_PARAMETERS {
+                        // Test Write, Write Type and Multi-session (MODE SELECT sets them).
+                        for (i, v) in [(0usize, 0x1Fu8), (1, 0xC0)] {
+                            if let Some(b) = p.data.get_mut(i) {
+                                *b = v;
+                            }
+                        }
+                    }
                 }
                 p
             })

@@ -34,7 +34,7 @@
 //! ```text
 //! emulator       an emulated MMC drive answering CDBs (pure state machine)
 //!    |
-//! cdb            recognising an incoming CDB: the dispatcher's view
+//! cdb  medium    recognising an incoming CDB; the emulated disc's layout and rules
 //!    |
 //! inquiry  sense  unit  configuration  mode  event  disc  write
 //!                                          one command family each
@@ -64,6 +64,8 @@
 //!   SET CD SPEED, READ BUFFER CAPACITY, and long-operation progress from
 //!   sense bytes (MMC-6 6.2-6.45, 7.5; SPC-4 4.5.2.4.4);
 //! - [`cdb`]: recognising an incoming CDB (for an emulated drive);
+//! - [`medium`]: the emulated drive's disc: layout, each profile's recording rules, and
+//!   the [`medium::SectorStore`] the caller provides for its sectors;
 //! - [`emulator`]: an emulated MMC drive answering CDBs with this crate's
 //!   own encoders (pure state machine, no I/O).
 //!
@@ -84,6 +86,7 @@ pub mod emulator;
 mod error;
 pub mod event;
 pub mod inquiry;
+pub mod medium;
 pub mod mode;
 pub mod sense;
 pub mod unit;

@@ -1049,6 +1049,197 @@ pub fn sense_progress(sense: &[u8]) -> Option<u16> {
     }
 }
 
+// ---- the same CDBs, recognised (for an emulated drive) ----
+//
+// Each reader below takes the fields back out of the layout its builder above writes; the
+// dispatcher ([`crate::cdb`]) calls them, so each layout is written down once, here.
+
+/// A transfer CDB's fields: starting LBA and number of blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Transfer {
+    /// Logical Block Address (bytes 2-5).
+    pub lba: u32,
+    /// Transfer Length in blocks.
+    pub blocks: u32,
+}
+
+/// The fields of a WRITE(10) or READ(10) CDB (transfer length in bytes 7-8), as
+/// [`write10`] and [`read10`] lay them out.
+///
+/// # Errors
+///
+/// [`ParseError::Truncated`] when `cdb` is shorter than 10 bytes.
+pub fn parse_transfer10(cdb: &[u8]) -> Result<Transfer, ParseError> {
+    slice(cdb, "CDB", 0, 10)?;
+    Ok(Transfer {
+        lba: be32(cdb, "logical block address", 2)?,
+        blocks: u32::from(be16(cdb, "transfer length", 7)?),
+    })
+}
+
+/// The fields of a WRITE(12) CDB as [`write12`] lays them out, and its Streaming bit.
+///
+/// # Errors
+///
+/// [`ParseError::Truncated`] when `cdb` is shorter than 12 bytes.
+pub fn parse_write12(cdb: &[u8]) -> Result<(Transfer, bool), ParseError> {
+    slice(cdb, "CDB", 0, 12)?;
+    Ok((
+        Transfer {
+            lba: be32(cdb, "logical block address", 2)?,
+            blocks: be32(cdb, "transfer length", 6)?,
+        },
+        u8_at(cdb, "streaming", 10)? & 0x80 != 0,
+    ))
+}
+
+/// The Immed bit of a SYNCHRONIZE CACHE CDB ([`synchronize_cache`]).
+///
+/// # Errors
+///
+/// [`ParseError::Truncated`] when `cdb` is shorter than 10 bytes.
+pub fn parse_synchronize_cache(cdb: &[u8]) -> Result<bool, ParseError> {
+    slice(cdb, "CDB", 0, 10)?;
+    Ok(u8_at(cdb, "immed", 1)? & 0x02 != 0)
+}
+
+impl CloseFunction {
+    /// The function in the low three bits of `v`.
+    pub fn from_bits(v: u8) -> CloseFunction {
+        match v & 0x07 {
+            0b001 => CloseFunction::Track,
+            0b010 => CloseFunction::Session,
+            0b110 => CloseFunction::Finalize,
+            o => CloseFunction::Other(o),
+        }
+    }
+}
+
+/// The fields of a CLOSE TRACK/SESSION CDB ([`close_track_session`]): function, track or
+/// session number, Immed.
+///
+/// # Errors
+///
+/// [`ParseError::Truncated`] when `cdb` is shorter than 10 bytes.
+pub fn parse_close_track_session(cdb: &[u8]) -> Result<(CloseFunction, u16, bool), ParseError> {
+    slice(cdb, "CDB", 0, 10)?;
+    Ok((
+        CloseFunction::from_bits(u8_at(cdb, "close function", 2)?),
+        be16(cdb, "track/session number", 4)?,
+        u8_at(cdb, "immed", 1)? & 0x01 != 0,
+    ))
+}
+
+/// The fields of a BLANK CDB ([`blank`]): blanking type with its address, Immed.
+///
+/// # Errors
+///
+/// [`ParseError::Truncated`] when `cdb` is shorter than 12 bytes.
+pub fn parse_blank(cdb: &[u8]) -> Result<(BlankingType, bool), ParseError> {
+    slice(cdb, "CDB", 0, 12)?;
+    let b1 = u8_at(cdb, "blanking type", 1)?;
+    let address = be32(cdb, "start address/track number", 2)?;
+    let kind = match b1 & 0x07 {
+        0b000 => BlankingType::Full,
+        0b001 => BlankingType::Minimal,
+        0b010 => BlankingType::Track(address),
+        c => BlankingType::Other(c, address),
+    };
+    Ok((kind, b1 & 0x10 != 0))
+}
+
+/// The fields of a FORMAT UNIT CDB ([`format_unit`]): FmtData and the Format Code.
+///
+/// # Errors
+///
+/// [`ParseError::Truncated`] when `cdb` is shorter than 6 bytes.
+pub fn parse_format_unit(cdb: &[u8]) -> Result<(bool, u8), ParseError> {
+    slice(cdb, "CDB", 0, 6)?;
+    let b1 = u8_at(cdb, "fmtdata", 1)?;
+    Ok((b1 & 0x10 != 0, b1 & 0x07))
+}
+
+/// The Reservation Size of a RESERVE TRACK CDB with ARSV 0 ([`reserve_track`]), or `None`
+/// when ARSV (byte 1 bit 0) asks for an address-based reservation instead.
+///
+/// # Errors
+///
+/// [`ParseError::Truncated`] when `cdb` is shorter than 10 bytes.
+pub fn parse_reserve_track(cdb: &[u8]) -> Result<Option<u32>, ParseError> {
+    slice(cdb, "CDB", 0, 10)?;
+    if u8_at(cdb, "arsv", 1)? & 0x01 != 0 {
+        return Ok(None);
+    }
+    Ok(Some(be32(cdb, "reservation size", 5)?))
+}
+
+/// The fields of a MODE SELECT(10) CDB ([`mode_select10`]): PF, SP, parameter list length.
+///
+/// # Errors
+///
+/// [`ParseError::Truncated`] when `cdb` is shorter than 10 bytes.
+pub fn parse_mode_select10(cdb: &[u8]) -> Result<(bool, bool, u16), ParseError> {
+    slice(cdb, "CDB", 0, 10)?;
+    let b1 = u8_at(cdb, "pf/sp", 1)?;
+    Ok((
+        b1 & 0x10 != 0,
+        b1 & 0x01 != 0,
+        be16(cdb, "parameter list length", 7)?,
+    ))
+}
+
+/// The fields of a GET PERFORMANCE CDB ([`get_performance_write_speed`]): Type (byte 10)
+/// and Maximum Number of Descriptors (bytes 8-9).
+///
+/// # Errors
+///
+/// [`ParseError::Truncated`] when `cdb` is shorter than 12 bytes.
+pub fn parse_get_performance(cdb: &[u8]) -> Result<(u8, u16), ParseError> {
+    slice(cdb, "CDB", 0, 12)?;
+    Ok((
+        u8_at(cdb, "type", 10)?,
+        be16(cdb, "maximum number of descriptors", 8)?,
+    ))
+}
+
+/// The fields of a SET STREAMING CDB ([`set_streaming`]): Type (byte 8) and the parameter
+/// list length (bytes 9-10).
+///
+/// # Errors
+///
+/// [`ParseError::Truncated`] when `cdb` is shorter than 12 bytes.
+pub fn parse_set_streaming(cdb: &[u8]) -> Result<(u8, u16), ParseError> {
+    slice(cdb, "CDB", 0, 12)?;
+    Ok((
+        u8_at(cdb, "type", 8)?,
+        be16(cdb, "parameter list length", 9)?,
+    ))
+}
+
+/// The fields of a SET CD SPEED CDB ([`set_cd_speed`]): read speed, write speed.
+///
+/// # Errors
+///
+/// [`ParseError::Truncated`] when `cdb` is shorter than 12 bytes.
+pub fn parse_set_cd_speed(cdb: &[u8]) -> Result<(u16, u16), ParseError> {
+    slice(cdb, "CDB", 0, 12)?;
+    Ok((be16(cdb, "read speed", 2)?, be16(cdb, "write speed", 4)?))
+}
+
+/// The fields of a READ BUFFER CAPACITY CDB ([`read_buffer_capacity`]): the Block bit
+/// (byte 1 bit 0) and the allocation length.
+///
+/// # Errors
+///
+/// [`ParseError::Truncated`] when `cdb` is shorter than 10 bytes.
+pub fn parse_read_buffer_capacity(cdb: &[u8]) -> Result<(bool, u16), ParseError> {
+    slice(cdb, "CDB", 0, 10)?;
+    Ok((
+        u8_at(cdb, "block", 1)? & 0x01 != 0,
+        be16(cdb, "allocation length", 7)?,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
