@@ -61,7 +61,7 @@ struct EmuDrive {
 
 impl Handler for EmuDrive {
     fn command(&mut self, cmd: &Command) -> Response {
-        match emu::update(&self.name, |s| s.execute(&cmd.cdb, &cmd.data)) {
+        match emu::execute(&self.name, &cmd.cdb, &cmd.data) {
             Ok(EmuOutcome::Reply(r)) => Response::Complete {
                 status: r.status,
                 data_in: r.data,

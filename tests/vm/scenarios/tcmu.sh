@@ -192,9 +192,10 @@ c_hang() {
     "$DISCREC" info "$d" --timeout 5 >/tmp/hang.info 2>&1 &
     local ipid=$!
     # the drive stays hung: both must give up by themselves (timeout, abort, error handling)
-    for i in $(seq 1 600); do
+    local end; end=$(echo "$t0" | awk '{print $1 + 60}')
+    while awk "BEGIN{exit !($(now) < $end)}"; do
         kill -0 "$pid" 2>/dev/null || kill -0 "$ipid" 2>/dev/null || break
-        sleep 0.1
+        sleep 0.5
     done
     local t1; t1=$(now)
     kill -0 "$pid" 2>/dev/null && bad "sg_raw -t 5 still blocked 60 s into the hang"
