@@ -120,11 +120,18 @@ fn io_error(name: &str, e: discrecorder_tcmu::Error) -> Error {
         }
         _ => HResult::EFail,
     };
-    Error::new(hresult, format!("emu:{name}: serving as a SCSI device: {e}"))
+    Error::new(
+        hresult,
+        format!("emu:{name}: serving as a SCSI device: {e}"),
+    )
 }
 
 pub fn run(json: bool, args: ServeArgs) -> Outcome {
-    let name = args.name.strip_prefix("emu:").unwrap_or(&args.name).to_owned();
+    let name = args
+        .name
+        .strip_prefix("emu:")
+        .unwrap_or(&args.name)
+        .to_owned();
     emu::check_name(&name)?;
     // the drive must exist: a misspelt name is an error, not a device answering nothing
     emu::update(&name, |_| ())?;
@@ -134,8 +141,9 @@ pub fn run(json: bool, args: ServeArgs) -> Outcome {
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGHUP,
     ] {
-        signal_hook::flag::register(sig, stop.clone())
-            .map_err(|e| Error::new(HResult::EFail, "installing a signal handler").with_source(e))?;
+        signal_hook::flag::register(sig, stop.clone()).map_err(|e| {
+            Error::new(HResult::EFail, "installing a signal handler").with_source(e)
+        })?;
     }
     let opts = ServeOptions {
         root: PathBuf::from(CONFIGFS_TARGET),

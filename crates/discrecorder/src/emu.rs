@@ -1106,7 +1106,10 @@ mod tests {
             "unit_attention":false,"fault":"none"}"#;
         let s = parse_state(old, "emu:x").expect("loads");
         assert_eq!(s.disc, discrecorder_mmc::medium::Disc::default());
-        assert_eq!(s.faults, discrecorder_mmc::emulator::RecordingFaults::default());
+        assert_eq!(
+            s.faults,
+            discrecorder_mmc::emulator::RecordingFaults::default()
+        );
         assert_eq!(s.operation, None);
         assert_eq!(s.write_mode.write_type, 1, "TAO, the power-on default");
     }

@@ -33,7 +33,7 @@ use discrecorder::{ClientName, HoldMode};
 type Check = fn(&[u8]);
 
 /// Every fuzz target, by the name of its file in `fuzz/fuzz_targets/`.
-const TARGETS: [(&str, Check); 12] = [
+const TARGETS: [(&str, Check); 13] = [
     ("client_name", fuzzing::client_name),
     ("emu_name", fuzzing::emu_name),
     ("sanitize", fuzzing::sanitize),
@@ -46,6 +46,7 @@ const TARGETS: [(&str, Check); 12] = [
     ("proc_locks_line", fuzzing::proc_locks_line),
     ("owner_record", fuzzing::owner_record),
     ("emu_state", fuzzing::emu_state),
+    ("tcmu_ring", discrecorder_tcmu::fuzzing::ring),
 ];
 
 fn fuzz_dir() -> PathBuf {

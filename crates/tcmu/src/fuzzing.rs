@@ -16,7 +16,7 @@ pub fn ring(data: &[u8]) {
             mem[0..2].copy_from_slice(&2u16.to_le_bytes());
             mem[4..8].copy_from_slice(&128u32.to_le_bytes());
             mem[8..12].copy_from_slice(&ring_size.to_le_bytes());
-            let head = u32::from_le_bytes([mem[12], mem[13], mem[14], mem[15]]) % ring_size & !7;
+            let head = (u32::from_le_bytes([mem[12], mem[13], mem[14], mem[15]]) % ring_size) & !7;
             mem[12..16].copy_from_slice(&head.to_le_bytes());
             mem[64..68].copy_from_slice(&0u32.to_le_bytes());
         }
@@ -27,7 +27,7 @@ pub fn ring(data: &[u8]) {
         assert_eq!(cmd.cdb.len(), crate::ring::cdb_len(&cmd.cdb));
         assert!(cmd.data.len() as u64 <= crate::ring::MAX_DATA);
         calls += 1;
-        if calls % 3 == 0 {
+        if calls.is_multiple_of(3) {
             Response::Hold
         } else {
             Response::Complete {
@@ -42,6 +42,6 @@ pub fn ring(data: &[u8]) {
     if mem.len() >= MAILBOX_LEN {
         let tail = u32::from_le_bytes([mem[64], mem[65], mem[66], mem[67]]);
         let size = u32::from_le_bytes([mem[8], mem[9], mem[10], mem[11]]);
-        assert!(tail % 8 == 0 && (tail < size || tail == 0));
+        assert!(tail.is_multiple_of(8) && (tail < size || tail == 0));
     }
 }

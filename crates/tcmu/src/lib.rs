@@ -103,7 +103,9 @@ fn first_entry(dir: &Path) -> Option<PathBuf> {
 /// The block and generic device nodes of the SCSI device at `address`, waiting up to
 /// `timeout` for the block device (upper drivers bind asynchronously).
 pub fn scsi_nodes(address: &str, timeout: Duration) -> (Option<PathBuf>, Option<PathBuf>) {
-    let dev = Path::new("/sys/class/scsi_device").join(address).join("device");
+    let dev = Path::new("/sys/class/scsi_device")
+        .join(address)
+        .join("device");
     let start = Instant::now();
     loop {
         let block = first_entry(&dev.join("block"));
@@ -230,4 +232,3 @@ fn run_ring<H: Handler>(
         None => Ok(()),
     }
 }
-

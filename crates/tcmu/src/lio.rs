@@ -107,12 +107,18 @@ impl Backstore {
         if !mkdir(&dir)? {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
-                format!("{} exists already (served by another process, or left by one that was killed)", dir.display()),
+                format!(
+                    "{} exists already (served by another process, or left by one that was killed)",
+                    dir.display()
+                ),
             ));
         }
         me.removed = false;
         write_attr(&dir.join("control"), &spec.control())?;
-        write_attr(&dir.join("attrib/cmd_time_out"), &spec.cmd_time_out.to_string())?;
+        write_attr(
+            &dir.join("attrib/cmd_time_out"),
+            &spec.cmd_time_out.to_string(),
+        )?;
         // aborts reach the handler as TMR entries, so that a held (hung) command can be
         // completed at once instead of the abort waiting for cmd_time_out (kernels before 5.11
         // lack the attribute: then aborts wait, which is all that is lost)

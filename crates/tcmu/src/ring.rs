@@ -137,7 +137,10 @@ impl Memory for Vec<u8> {
         <[u8]>::len(self)
     }
     fn read(&self, offset: usize, buf: &mut [u8]) -> bool {
-        match offset.checked_add(buf.len()).and_then(|end| self.get(offset..end)) {
+        match offset
+            .checked_add(buf.len())
+            .and_then(|end| self.get(offset..end))
+        {
             Some(src) => {
                 buf.copy_from_slice(src);
                 true
@@ -212,11 +215,11 @@ impl Mailbox {
         if (self.cmdr_off as usize) < MAILBOX_LEN || end > map_len as u64 {
             return Err(RingError::Mailbox("command ring outside the map"));
         }
-        if self.cmdr_size < 64 || self.cmdr_size % 8 != 0 {
+        if self.cmdr_size < 64 || !self.cmdr_size.is_multiple_of(8) {
             return Err(RingError::Mailbox("command ring size"));
         }
         for pos in [self.cmd_head, self.cmd_tail] {
-            if pos >= self.cmdr_size || pos % 8 != 0 {
+            if pos >= self.cmdr_size || !pos.is_multiple_of(8) {
                 return Err(RingError::Mailbox("head or tail outside the ring"));
             }
         }
@@ -251,9 +254,13 @@ impl EntryHeader {
             kflags: b[6],
             uflags: b[7],
         };
-        if (h.len as usize) < HEADER_LEN || u64::from(position) + u64::from(h.len) > cmdr_size.into()
+        if (h.len as usize) < HEADER_LEN
+            || u64::from(position) + u64::from(h.len) > cmdr_size.into()
         {
-            return Err(RingError::EntryLength { position, len: h.len });
+            return Err(RingError::EntryLength {
+                position,
+                len: h.len,
+            });
         }
         Ok(h)
     }
@@ -310,7 +317,11 @@ impl Request {
                 offset: u64_at(entry, at),
                 len: u64_at(entry, at + 8),
             };
-            if iov.offset.checked_add(iov.len).is_none_or(|e| e > map_len as u64) {
+            if iov
+                .offset
+                .checked_add(iov.len)
+                .is_none_or(|e| e > map_len as u64)
+            {
                 return Err(bad("iovec outside the map"));
             }
             total = total.saturating_add(iov.len);
@@ -481,14 +492,11 @@ impl<M: Memory> Ring<M> {
     }
 
     fn head(&self) -> Result<u32, RingError> {
-        let head = self
-            .mem
-            .load_u32(HEAD_OFFSET)
-            .ok_or(RingError::OutOfMap {
-                offset: HEAD_OFFSET as u64,
-                len: 4,
-            })?;
-        if head >= self.mb.cmdr_size || head % 8 != 0 {
+        let head = self.mem.load_u32(HEAD_OFFSET).ok_or(RingError::OutOfMap {
+            offset: HEAD_OFFSET as u64,
+            len: 4,
+        })?;
+        if head >= self.mb.cmdr_size || !head.is_multiple_of(8) {
             return Err(RingError::Mailbox("head outside the ring"));
         }
         Ok(head)

@@ -56,7 +56,8 @@ impl UioMap {
                 0,
             )
         }?;
-        let ptr = NonNull::new(p.cast::<u8>()).ok_or_else(|| std::io::Error::other("mmap gave null"))?;
+        let ptr =
+            NonNull::new(p.cast::<u8>()).ok_or_else(|| std::io::Error::other("mmap gave null"))?;
         Ok(UioMap { ptr, len })
     }
 
@@ -65,7 +66,7 @@ impl UioMap {
     }
 
     fn atomic(&self, offset: usize) -> Option<&AtomicU32> {
-        if !self.in_bounds(offset, 4) || offset % 4 != 0 {
+        if !self.in_bounds(offset, 4) || !offset.is_multiple_of(4) {
             return None;
         }
         // SAFETY: in bounds (checked above) and 4-byte aligned (the map is page aligned and the
@@ -89,7 +90,11 @@ impl Memory for UioMap {
         // cannot overlap a mapping we never hand out. Bytes the kernel writes concurrently may
         // be torn, which the ring parser tolerates (it checks everything it reads).
         unsafe {
-            std::ptr::copy_nonoverlapping(self.ptr.as_ptr().add(offset), buf.as_mut_ptr(), buf.len());
+            std::ptr::copy_nonoverlapping(
+                self.ptr.as_ptr().add(offset),
+                buf.as_mut_ptr(),
+                buf.len(),
+            );
         }
         true
     }

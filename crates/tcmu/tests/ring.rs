@@ -40,7 +40,7 @@ impl Kernel {
     }
 
     /// Queues `cdb` with one data buffer holding `data` (`len` bytes); returns its cmd_id.
-    fn queue(&mut self, m: &mut Vec<u8>, cdb: &[u8], data: &[u8], len: usize) -> u16 {
+    fn queue(&mut self, m: &mut [u8], cdb: &[u8], data: &[u8], len: usize) -> u16 {
         let iovs = usize::from(len > 0);
         let base = 48 + 16 * iovs;
         let size = ((base + cdb.len() + 7) & !7).max(112) as u32;
@@ -74,7 +74,10 @@ impl Kernel {
     /// Queues an ABORT_TASK notification naming `ids`.
     fn queue_tmr(&mut self, m: &mut [u8], ids: &[u16]) {
         let size = ((32 + 2 * ids.len() + 7) & !7) as u32;
-        assert!(self.head + size <= CMDR_SIZE, "keep the test simple: no PAD here");
+        assert!(
+            self.head + size <= CMDR_SIZE,
+            "keep the test simple: no PAD here"
+        );
         let at = (CMDR_OFF + self.head) as usize;
         m[at..at + size as usize].fill(0);
         m[at..at + 4].copy_from_slice(&(size | u32::from(OP_TMR)).to_le_bytes());
@@ -90,16 +93,21 @@ impl Kernel {
     /// Completions from the last cleaned entry up to our tail: (cmd_id, status, read_len if
     /// flagged, first sense bytes), padding skipped.
     fn completions(&mut self, m: &[u8]) -> Vec<(u16, u8, Option<u32>, [u8; 3])> {
-        let tail = u32::from_le_bytes(m[TAIL_OFFSET..TAIL_OFFSET + 4].try_into().unwrap());
+        let tail = u32::from_le_bytes(m[TAIL_OFFSET..TAIL_OFFSET + 4].try_into().expect("4 bytes"));
         let mut out = Vec::new();
         while self.cleaned != tail {
             let at = (CMDR_OFF + self.cleaned) as usize;
-            let len_op = u32::from_le_bytes(m[at..at + 4].try_into().unwrap());
+            let len_op = u32::from_le_bytes(m[at..at + 4].try_into().expect("4 bytes"));
             if len_op & 7 == u32::from(OP_CMD) {
                 let id = u16::from_le_bytes([m[at + 4], m[at + 5]]);
                 let read_len = (m[at + 7] & UFLAG_READ_LEN != 0)
-                    .then(|| u32::from_le_bytes(m[at + 12..at + 16].try_into().unwrap()));
-                out.push((id, m[at + 8], read_len, [m[at + 16], m[at + 17], m[at + 18]]));
+                    .then(|| u32::from_le_bytes(m[at + 12..at + 16].try_into().expect("4 bytes")));
+                out.push((
+                    id,
+                    m[at + 8],
+                    read_len,
+                    [m[at + 16], m[at + 17], m[at + 18]],
+                ));
             }
             self.cleaned = (self.cleaned + (len_op & !7)) % CMDR_SIZE;
         }
@@ -153,7 +161,10 @@ fn write_data_reaches_the_handler_and_sense_reaches_the_kernel() {
         }
     })
     .expect("served");
-    assert_eq!(k.completions(ring.memory()), vec![(id, 2, None, [0x70, 0, 3])]);
+    assert_eq!(
+        k.completions(ring.memory()),
+        vec![(id, 2, None, [0x70, 0, 3])]
+    );
 }
 
 #[test]
@@ -186,9 +197,15 @@ fn a_held_command_keeps_its_slot_and_later_ones_complete_out_of_order() {
     let next = k.queue(ring.memory_mut(), &[0x00, 0, 0, 0, 0, 2], &[], 0);
     ring.process(|_: &Command| good(&[])).expect("served");
     // the second command completes in the first one's slot, named by its id
-    assert_eq!(k.completions(ring.memory()), vec![(next, 0, None, [0, 0, 0])]);
+    assert_eq!(
+        k.completions(ring.memory()),
+        vec![(next, 0, None, [0, 0, 0])]
+    );
     assert_eq!(ring.release_held(2, &[0x70, 0, 0x0B]).expect("released"), 1);
-    assert_eq!(k.completions(ring.memory()), vec![(hung, 2, None, [0x70, 0, 0x0B])]);
+    assert_eq!(
+        k.completions(ring.memory()),
+        vec![(hung, 2, None, [0x70, 0, 0x0B])]
+    );
     assert_eq!(ring.held(), 0);
 }
 
@@ -203,10 +220,16 @@ fn an_abort_of_a_held_command_completes_it_as_aborted() {
     k.queue_tmr(ring.memory_mut(), &[second, 999]);
     assert_eq!(ring.process(|_: &Command| good(&[])).expect("served"), 1);
     // the aborted one completes (in the first slot, named by its id); the other stays held
-    assert_eq!(k.completions(ring.memory()), vec![(second, 2, None, [0x70, 0, 0x0B])]);
+    assert_eq!(
+        k.completions(ring.memory()),
+        vec![(second, 2, None, [0x70, 0, 0x0B])]
+    );
     assert_eq!(ring.held(), 1);
     ring.release_held(2, &[0x70, 0, 0x0B]).expect("released");
-    assert_eq!(k.completions(ring.memory()), vec![(first, 2, None, [0x70, 0, 0x0B])]);
+    assert_eq!(
+        k.completions(ring.memory()),
+        vec![(first, 2, None, [0x70, 0, 0x0B])]
+    );
 }
 
 #[test]
@@ -217,7 +240,9 @@ fn a_buffer_outside_the_map_is_an_error_not_an_access() {
     let at = CMDR_OFF as usize;
     m[at + 48..at + 56].copy_from_slice(&(MAP_LEN as u64 - 8).to_le_bytes());
     let mut ring = Ring::new(m).expect("valid mailbox");
-    let e = ring.process(|_: &Command| good(&[])).expect_err("iovec out of the map");
+    let e = ring
+        .process(|_: &Command| good(&[]))
+        .expect_err("iovec out of the map");
     assert!(matches!(e, RingError::Request { .. }), "{e:?}");
 }
 
@@ -240,7 +265,9 @@ fn an_entry_running_past_the_ring_end_is_an_error() {
     let at = CMDR_OFF as usize;
     m[at..at + 4].copy_from_slice(&(1024 | u32::from(OP_CMD)).to_le_bytes());
     let mut ring = Ring::new(m).expect("valid mailbox");
-    let e = ring.process(|_: &Command| good(&[])).expect_err("entry too long");
+    let e = ring
+        .process(|_: &Command| good(&[]))
+        .expect_err("entry too long");
     assert!(matches!(e, RingError::EntryLength { .. }), "{e:?}");
     let _ = ring.memory().len();
 }
