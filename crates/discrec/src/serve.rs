@@ -10,16 +10,23 @@
 //! names of the LIO objects (`discrec-NAME`, a WWN from NAME). It must not touch configfs or
 //! the ring itself (that is `discrecorder_tcmu`) and runs until SIGINT, SIGTERM or SIGHUP,
 //! removing every LIO object it made on the way out.
+//!
+//! Two processes, so that even SIGKILL frees everything: the one the user starts re-executes
+//! itself as the worker (`--worker`) that serves, forwards SIGINT/SIGTERM/SIGHUP to it and, when
+//! the worker dies without cleaning up (killed), removes what it left
+//! ([`discrecorder_tcmu::lio::remove_leftovers`]). The worker gets SIGTERM when its parent
+//! dies (`PR_SET_PDEATHSIG`), so killing the parent with SIGKILL cleans up too.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use discrecorder::mmc::emulator::{Fault, Outcome as EmuOutcome};
 use discrecorder::{emu, Error, HResult};
 use discrecorder_tcmu::lio::{naa_wwn, BackstoreSpec, CONFIGFS_TARGET};
 use discrecorder_tcmu::{Attached, Command, Handler, Response, ServeOptions};
+use rustix::process::{getppid, kill_process, set_parent_process_death_signal, Pid, Signal};
 use serde::Serialize;
 
 use crate::output::{self, outln, Outcome};
@@ -37,6 +44,10 @@ pub struct ServeArgs {
     /// fault); 0: never.
     #[arg(long, default_value_t = 30)]
     pub cmd_time_out: u32,
+    /// Internal: this process serves; its parent (the process the user started) watches it
+    /// and removes the LIO objects if it dies without doing so.
+    #[arg(long, hide = true)]
+    pub worker: bool,
 }
 
 /// SCSI status CHECK CONDITION.
@@ -126,16 +137,7 @@ fn io_error(name: &str, e: discrecorder_tcmu::Error) -> Error {
     )
 }
 
-pub fn run(json: bool, args: ServeArgs) -> Outcome {
-    let name = args
-        .name
-        .strip_prefix("emu:")
-        .unwrap_or(&args.name)
-        .to_owned();
-    emu::check_name(&name)?;
-    // the drive must exist: a misspelt name is an error, not a device answering nothing
-    emu::update(&name, |_| ())?;
-    let stop = Arc::new(AtomicBool::new(false));
+fn register_stop_signals(stop: &Arc<AtomicBool>) -> Result<(), Error> {
     for sig in [
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
@@ -145,10 +147,14 @@ pub fn run(json: bool, args: ServeArgs) -> Outcome {
             Error::new(HResult::EFail, "installing a signal handler").with_source(e)
         })?;
     }
-    let opts = ServeOptions {
+    Ok(())
+}
+
+fn options(name: &str, args: &ServeArgs) -> ServeOptions {
+    ServeOptions {
         root: PathBuf::from(CONFIGFS_TARGET),
         backstore: BackstoreSpec {
-            hba: args.hba.unwrap_or((seed(&name) & 0xFFFF) as u32 + 1000),
+            hba: args.hba.unwrap_or((seed(name) & 0xFFFF) as u32 + 1000),
             name: format!("discrec-{name}"),
             config: format!("discrec/{name}"),
             // what LIO reports nowhere for a pass-through device; the drive answers READ CAPACITY
@@ -156,18 +162,109 @@ pub fn run(json: bool, args: ServeArgs) -> Outcome {
             block_size: 2048,
             cmd_time_out: args.cmd_time_out,
         },
-        wwn: naa_wwn(seed(&name)),
-        initiator: naa_wwn(seed(&name) ^ 0xF_FFFF_FFFF),
+        wwn: naa_wwn(seed(name)),
+        initiator: naa_wwn(seed(name) ^ 0xF_FFFF_FFFF),
+    }
+}
+
+pub fn run(json: bool, args: ServeArgs) -> Outcome {
+    let name = args
+        .name
+        .strip_prefix("emu:")
+        .unwrap_or(&args.name)
+        .to_owned();
+    emu::check_name(&name)?;
+    // the drive must exist: a misspelt name is an error, not a device answering nothing
+    emu::update(&name, |_| ())?;
+    if args.worker {
+        worker(json, &name, &args)
+    } else {
+        supervise(json, &name, &args)
+    }
+}
+
+/// The process the user started: runs the worker, passes stop signals on, cleans up after a
+/// worker that could not.
+fn supervise(json: bool, name: &str, args: &ServeArgs) -> Outcome {
+    let stop = Arc::new(AtomicBool::new(false));
+    register_stop_signals(&stop)?;
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::new(HResult::EFail, "finding this program").with_source(e))?;
+    let mut cmd = std::process::Command::new(exe);
+    if json {
+        cmd.arg("--json");
+    }
+    cmd.args(["emu", "serve", "--worker", "--cmd-time-out"])
+        .arg(args.cmd_time_out.to_string());
+    if let Some(hba) = args.hba {
+        cmd.arg("--hba").arg(hba.to_string());
+    }
+    cmd.arg("--").arg(name);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| Error::new(HResult::EFail, "starting the serving process").with_source(e))?;
+    let mut forwarded = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => {}
+            Err(e) => {
+                return Err(
+                    Error::new(HResult::EFail, "waiting for the serving process")
+                        .with_source(e)
+                        .into(),
+                )
+            }
+        }
+        if stop.load(Ordering::Relaxed) && !forwarded {
+            forwarded = true;
+            if let Some(pid) = Pid::from_raw(child.id() as i32) {
+                let _ = kill_process(pid, Signal::TERM);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
     };
+    if status.success() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let opts = options(name, args);
+    match discrecorder_tcmu::lio::remove_leftovers(&opts.root, &opts.wwn, &opts.backstore) {
+        Ok(true) => eprintln!(
+            "discrec: emu:{name}: the serving process ended ({status}); removed the LIO objects it left"
+        ),
+        Ok(false) => {}
+        Err(e) => eprintln!(
+            "discrec: emu:{name}: the serving process ended ({status}); removing the LIO objects it left: {e}"
+        ),
+    }
+    Err(output::Failure::Silent(
+        status
+            .code()
+            .and_then(|c| u8::try_from(c).ok())
+            .unwrap_or(output::status::SYSTEM),
+    ))
+}
+
+/// The serving process.
+fn worker(json: bool, name: &str, args: &ServeArgs) -> Outcome {
+    // the parent's death (even by SIGKILL) stops this process the clean way
+    let _ = set_parent_process_death_signal(Some(Signal::TERM));
+    let stop = Arc::new(AtomicBool::new(false));
+    register_stop_signals(&stop)?;
+    if getppid().is_none_or(|p| p.as_raw_nonzero().get() == 1) {
+        // the parent died before the death signal was set
+        stop.store(true, Ordering::Relaxed);
+    }
+    let opts = options(name, args);
     let drive = EmuDrive {
-        name: name.clone(),
+        name: name.to_owned(),
         gone: false,
     };
     let mut shown = Ok(());
     discrecorder_tcmu::serve(&opts, drive, &stop, |a: &Attached| {
-        shown = show(json, &name, a);
+        shown = show(json, name, a);
     })
-    .map_err(|e| io_error(&name, e))?;
+    .map_err(|e| io_error(name, e))?;
     shown?;
     Ok(ExitCode::SUCCESS)
 }

@@ -256,6 +256,33 @@ impl Drop for LoopbackPort {
     }
 }
 
+/// Removes what a handler that could not clean up (killed with SIGKILL) left of the objects
+/// [`Backstore::create`] and [`LoopbackPort::create`] make for `spec` and `wwn`: any link in
+/// the LUN, LUN, TPG, target, backstore and (if empty) its HBA directory. Missing objects are
+/// not an error. Unlinking the LUN makes the kernel remove the SCSI device, whose last
+/// commands go unanswered (nobody serves the ring) and fail after the backstore's
+/// `cmd_time_out`. Returns whether anything was there.
+pub fn remove_leftovers(root: &Path, wwn: &str, spec: &BackstoreSpec) -> io::Result<bool> {
+    let target = root.join("loopback").join(wwn);
+    let tpg = target.join("tpgt_1");
+    let lun = tpg.join("lun/lun_0");
+    let hba = root.join("core").join(format!("user_{}", spec.hba));
+    let backstore = hba.join(&spec.name);
+    let found = target.exists() || backstore.exists();
+    if let Ok(entries) = fs::read_dir(&lun) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_symlink()) {
+                fs::remove_file(e.path()).map_err(|err| ctx(&e.path(), "unlink", err))?;
+            }
+        }
+    }
+    for dir in [&lun, &tpg, &target, &backstore] {
+        rmdir(dir)?;
+    }
+    let _ = fs::remove_dir(&hba);
+    Ok(found)
+}
+
 /// A NAA type 5 name for a `tcm_loop` target or initiator: `naa.5001405` (the IEEE company ID
 /// LIO uses) and 9 hex digits from `seed`.
 pub fn naa_wwn(seed: u64) -> String {

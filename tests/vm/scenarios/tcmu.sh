@@ -155,10 +155,10 @@ append() {
     local p="$1" d=${DEV[$1]:-}; [ -n "$d" ] || { bad "not served"; return; }
     new_disc "$p"
     mkdir -p /tmp/s1 /tmp/s2; echo one >/tmp/s1/one.txt; echo two >/tmp/s2/two.txt
-    x xorriso -outdev "$d" -map /tmp/s1 / -close off -commit || { bad "first session failed (exit $RC)"; return; }
-    x xorriso -dev "$d" -map /tmp/s2 / -close off -commit || { bad "second session failed (exit $RC)"; return; }
+    x xorriso -outdev "$d" -write_type tao -map /tmp/s1 / -close off -commit || { bad "first session failed (exit $RC)"; return; }
+    x xorriso -dev "$d" -write_type tao -map /tmp/s2 / -close off -commit || { bad "second session failed (exit $RC)"; return; }
     x xorriso -outdev "$d" -toc
-    has "$OUT$ERR" "session *2" || bad "xorriso -toc shows no second session"
+    has "$OUT$ERR" "ISO session *: *2 " || bad "xorriso -toc shows no second session"
     x eject "$d"; x eject -t "$d"
     mkdir -p /mnt/t
     if x mount -t iso9660 -o ro "$d" /mnt/t; then
@@ -284,6 +284,29 @@ c_vanish_fault() {
     has "$OUT$ERR" "ERROR_DEV_NOT_EXIST" || bad "discrec info $d does not say ERROR_DEV_NOT_EXIST"
 }
 
+# the serving worker of a served drive (`emu serve` re-executes itself as --worker)
+worker_of() { cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | grep -m1 .; }
+# SIGKILL of WHO (worker: the supervisor cleans up after it; parent: the worker gets SIGTERM
+# through PR_SET_PDEATHSIG and cleans up itself): the device and every LIO object go
+c_vanish_sigkill() {
+    local who="$1" p="$2" d=${DEV[$2]:-} victim w; [ -n "$d" ] || { bad "not served"; return; }
+    w=$(worker_of "${SERVE_PID[$p]}")
+    [ -n "$w" ] || { bad "no worker process under emu serve (pid ${SERVE_PID[$p]})"; return; }
+    if [ "$who" = worker ]; then victim=$w; else victim=${SERVE_PID[$p]}; fi
+    note "SIGKILL to the $who (pid $victim; supervisor ${SERVE_PID[$p]}, worker $w)"
+    local t0; t0=$(now)
+    kill -KILL "$victim"
+    wait_gone "$w" 60 || bad "the worker still runs 60 s after the SIGKILL"
+    wait_gone "${SERVE_PID[$p]}" 60 || bad "emu serve still runs 60 s after the SIGKILL"
+    wait "${SERVE_PID[$p]}" 2>/dev/null
+    note "everything ended $(elapsed "$t0") s after the SIGKILL"
+    sed 's/^/  ! /' "/tmp/serve.$p.err" >>"$CLOG"
+    wait_for 10 test ! -e "$d" || bad "$d still exists after the SIGKILL"
+    ls -R /sys/kernel/config/target/core 2>/dev/null | grep -q "discrec-p$p" && bad "the backstore discrec-p$p is still in configfs"
+    x "$DISCREC" info "$d"
+    has "$OUT$ERR" "ERROR_DEV_NOT_EXIST" || bad "discrec info $d does not say ERROR_DEV_NOT_EXIST"
+}
+
 # ----------------------------------------------------------- main --
 for m in target_core_user tcm_loop; do
     # the initramfs carries them (build-initramfs.sh); the cache's full module tree is the
@@ -328,6 +351,10 @@ check "hang-sg-$FIRST" c_hang_sg "$FIRST"
 check "hang-discrec-$FIRST" c_hang_discrec "$FIRST"
 check "vanish-sigterm-$FIRST" c_vanish_sigterm "$FIRST"
 [ "$LAST" = "$FIRST" ] || check "vanish-fault-$LAST" c_vanish_fault "$LAST"
+check "rebind-$FIRST" c_bind "$FIRST"
+check "vanish-sigkill-worker-$FIRST" c_vanish_sigkill worker "$FIRST"
+check "rebind-again-$FIRST" c_bind "$FIRST"
+check "vanish-sigkill-parent-$FIRST" c_vanish_sigkill parent "$FIRST"
 
 # the rest stop on SIGTERM and must leave nothing behind
 for p in "${!SERVE_PID[@]}"; do
