@@ -327,7 +327,8 @@ impl Request {
             total = total.saturating_add(iov.len);
             iovs.push(iov);
         }
-        if total > MAX_DATA {
+        // the buffers are disjoint parts of the data area: together no larger than the map
+        if total > MAX_DATA || total > map_len as u64 {
             return Err(bad("more data than a command may carry"));
         }
         Ok(Request {
