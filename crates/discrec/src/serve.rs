@@ -48,6 +48,9 @@ pub struct ServeArgs {
     /// and removes the LIO objects if it dies without doing so.
     #[arg(long, hide = true)]
     pub worker: bool,
+    /// Append one line per command to FILE: the CDB, the data-out length and the outcome.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
 }
 
 /// SCSI status CHECK CONDITION.
@@ -68,10 +71,67 @@ fn sense(key: u8, asc: u8, ascq: u8) -> Vec<u8> {
 struct EmuDrive {
     name: String,
     gone: bool,
+    /// `--trace`: one line per command (CDB, data-out length, outcome), for peers' command
+    /// sequences in bug reports.
+    trace: Option<std::fs::File>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl EmuDrive {
+    fn log(&mut self, cmd: &Command, response: &Response) {
+        let Some(f) = self.trace.as_mut() else { return };
+        let what = match response {
+            Response::Hold => "held".to_owned(),
+            Response::Complete {
+                status,
+                data_in,
+                sense,
+            } => match sense.get(2..14) {
+                Some(s) if *status != 0 => format!(
+                    "status {status:02x} sense {:x}/{:02x}/{:02x}",
+                    s[0] & 0x0F,
+                    s[10],
+                    s[11]
+                ),
+                _ => format!("status {status:02x} data-in {}", data_in.len()),
+            },
+        };
+        let _ = std::io::Write::write_all(
+            f,
+            format!("{} | out {} | {what}\n", hex(&cmd.cdb), cmd.data.len()).as_bytes(),
+        );
+    }
 }
 
 impl Handler for EmuDrive {
     fn command(&mut self, cmd: &Command) -> Response {
+        let response = self.answer(cmd);
+        self.log(cmd, &response);
+        response
+    }
+
+    fn release_held(&mut self) -> Option<(u8, Vec<u8>)> {
+        match emu::update(&self.name, |s| s.fault) {
+            Ok(Fault::Hang) => None,
+            // ABORTED COMMAND, no additional sense: the initiator retries
+            _ => Some((CHECK_CONDITION, sense(0x0B, 0x00, 0x00))),
+        }
+    }
+
+    fn gone(&mut self) -> bool {
+        self.gone
+    }
+}
+
+impl EmuDrive {
+    fn answer(&mut self, cmd: &Command) -> Response {
         match emu::execute(&self.name, &cmd.cdb, &cmd.data) {
             Ok(EmuOutcome::Reply(r)) => Response::Complete {
                 status: r.status,
@@ -90,18 +150,6 @@ impl Handler for EmuDrive {
                 }
             }
         }
-    }
-
-    fn release_held(&mut self) -> Option<(u8, Vec<u8>)> {
-        match emu::update(&self.name, |s| s.fault) {
-            Ok(Fault::Hang) => None,
-            // ABORTED COMMAND, no additional sense: the initiator retries
-            _ => Some((CHECK_CONDITION, sense(0x0B, 0x00, 0x00))),
-        }
-    }
-
-    fn gone(&mut self) -> bool {
-        self.gone
     }
 }
 
@@ -199,6 +247,9 @@ fn supervise(json: bool, name: &str, args: &ServeArgs) -> Outcome {
     if let Some(hba) = args.hba {
         cmd.arg("--hba").arg(hba.to_string());
     }
+    if let Some(trace) = &args.trace {
+        cmd.arg("--trace").arg(trace);
+    }
     cmd.arg("--").arg(name);
     let mut child = cmd
         .spawn()
@@ -256,9 +307,22 @@ fn worker(json: bool, name: &str, args: &ServeArgs) -> Outcome {
         stop.store(true, Ordering::Relaxed);
     }
     let opts = options(name, args);
+    let trace = match &args.trace {
+        Some(path) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| {
+                    Error::new(HResult::EFail, format!("--trace {}", path.display())).with_source(e)
+                })?,
+        ),
+        None => None,
+    };
     let drive = EmuDrive {
         name: name.to_owned(),
         gone: false,
+        trace,
     };
     let mut shown = Ok(());
     discrecorder_tcmu::serve(&opts, drive, &stop, |a: &Attached| {

@@ -63,6 +63,8 @@ check() { # check NAME FUNCTION ARGS...
     if [ -n "${TCMU_CHECKS:-}" ] && ! printf '%s' "$name" | grep -Eq "$TCMU_CHECKS"; then return; fi
     WHY=""; : >"$CLOG"
     t0=$(now)
+    local tr; declare -A TRACE_AT=()
+    for tr in /tmp/trace.*; do [ -f "$tr" ] && TRACE_AT[$tr]=$(wc -l <"$tr"); done
     "$fn" "$@"
     t1=$(now)
     TIMINGS="$TIMINGS$(printf '#   %-34s %6.1f s' "$name" "$(echo "$t1 $t0" | awk '{print $1 - $2}')")"$'\n'
@@ -72,6 +74,14 @@ check() { # check NAME FUNCTION ARGS...
     else
         FAILED=$((FAILED + 1)); echo "FAIL $name: $WHY"
         sed 's/^/    /' "$CLOG"
+        for tr in /tmp/trace.*; do
+            [ -f "$tr" ] || continue
+            local from=$(( ${TRACE_AT[$tr]:-0} + 1 )) n
+            n=$(( $(wc -l <"$tr") - from + 1 ))
+            [ "$n" -gt 0 ] || continue
+            echo "    [commands the drive $(basename "$tr" | sed 's/trace\./0x/') got during the check: $n, the last 80]"
+            tail -n +"$from" "$tr" | tail -n 80 | sed 's/^/    > /'
+        done
         echo "    [dmesg tail]"; dmesg | tail -n 12 | sed 's/^/    | /'
     fi
 }
@@ -95,7 +105,7 @@ serve() {
     local p="$1" name="p$1" i
     x "$DISCREC" emu create "$name" || { bad "emu create $name failed"; return 1; }
     x "$DISCREC" emu set "$name" --medium "0x$p" || { bad "emu set $name --medium 0x$p failed"; return 1; }
-    "$DISCREC" emu serve "$name" --json --cmd-time-out 20 >"/tmp/serve.$p.out" 2>"/tmp/serve.$p.err" </dev/null &
+    "$DISCREC" emu serve "$name" --json --cmd-time-out 20 --trace "/tmp/trace.$p" >"/tmp/serve.$p.out" 2>"/tmp/serve.$p.err" </dev/null &
     SERVE_PID[$p]=$!
     note "discrec emu serve $name & (pid ${SERVE_PID[$p]})"
     for i in $(seq 1 300); do
