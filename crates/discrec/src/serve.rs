@@ -105,7 +105,18 @@ impl EmuDrive {
         };
         let _ = std::io::Write::write_all(
             f,
-            format!("{} | out {} | {what}\n", hex(&cmd.cdb), cmd.data.len()).as_bytes(),
+            format!(
+                "{} | out {}{} | {what}\n",
+                hex(&cmd.cdb),
+                cmd.data.len(),
+                // parameter lists (MODE SELECT, SEND CUE SHEET, ...) in full; not sector data
+                if cmd.data.len() <= 64 && !cmd.data.is_empty() {
+                    format!(" [{}]", hex(&cmd.data))
+                } else {
+                    String::new()
+                }
+            )
+            .as_bytes(),
         );
     }
 }
@@ -277,6 +288,16 @@ fn supervise(json: bool, name: &str, args: &ServeArgs) -> Outcome {
     };
     if status.success() {
         return Ok(ExitCode::SUCCESS);
+    }
+    // A worker that exited by itself has removed what it made (or made nothing: NAME may be
+    // served by another process, whose objects must stay); only a killed one leaves objects.
+    if std::os::unix::process::ExitStatusExt::signal(&status).is_none() {
+        return Err(output::Failure::Silent(
+            status
+                .code()
+                .and_then(|c| u8::try_from(c).ok())
+                .unwrap_or(output::status::SYSTEM),
+        ));
     }
     let opts = options(name, args);
     match discrecorder_tcmu::lio::remove_leftovers(&opts.root, &opts.wwn, &opts.backstore) {

@@ -29,8 +29,9 @@ pub struct UioDevice {
 /// (the kernel's `tcm-user/HBA_ID/NAME/CONFIG`), if there is one.
 pub fn find(name: &str, config: &str) -> io::Result<Option<u32>> {
     let suffix = format!("/{name}/{config}");
-    for e in fs::read_dir(SYSFS_UIO)? {
-        let e = e?;
+    let ctx = |e: io::Error| io::Error::new(e.kind(), format!("{SYSFS_UIO}: {e}"));
+    for e in fs::read_dir(SYSFS_UIO).map_err(ctx)? {
+        let e = e.map_err(ctx)?;
         let file = e.file_name();
         let Some(index) = file
             .to_str()
