@@ -48,7 +48,9 @@ pub struct ServeArgs {
     /// and removes the LIO objects if it dies without doing so.
     #[arg(long, hide = true)]
     pub worker: bool,
-    /// Append one line per command to FILE: the CDB, the data-out length and the outcome.
+    /// Append one line per command to FILE: the CDB, the length of its buffers (and their bytes
+    /// when at most 64: a data-out parameter list; for a data-in command, what the buffer held)
+    /// and the outcome.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
 }

@@ -9,7 +9,7 @@
 # XXXX), each served by its own `discrec emu serve` process. Checks per
 # profile: bind (sr binds, type 5), inquiry (sg_inq), config (sg_get_config's
 # current profile), mediainfo (dvd+rw-mediainfo, or cdrskin -minfo for CD),
-# then the burners (cdrskin -tao/-sao, growisofs, xorriso) with the data read
+# then the burners (cdrskin -tao/-sao, growisofs, xorriso, discrec burn) with the data read
 # back through the kernel; faults: hang (sg_raw times out, the drive works
 # after the fault is cleared; discrec's E_IMAPI_RECORDER_COMMAND_TIMEOUT),
 # vanish (the handler's SIGTERM or a vanish fault removes /dev/srN; discrec
@@ -178,6 +178,12 @@ append() {
     else
         bad "mount -t iso9660 $d failed after the append"
     fi
+}
+
+# discrec's own burner (`discrec burn IMAGE DEV -N NAME`, verifying by default)
+discrec_burn() {
+    "$DISCREC" burn --help >/dev/null 2>&1 || { bad "this discrec has no burn subcommand"; return; }
+    burn "$1" "$DISCREC" burn "$ISO" @DEV@ -N "TCMU Burn"
 }
 
 # new_disc P: a fresh blank disc of profile P in its drive
@@ -355,6 +361,7 @@ for p in $PROFILES; do
             check "xorriso-$p" burn "$p" xorriso -as cdrecord -v dev=@DEV@ "$ISO" ;;
     esac
     case "$p" in 0009|0011|0014|001b|002b|0041|0042) check "xorriso-append-$p" append "$p" ;; esac
+    check "discrec-burn-$p" discrec_burn "$p"
 done
 FIRST=$(echo $PROFILES | cut -d' ' -f1) LAST=$(echo $PROFILES | awk '{print $NF}')
 check "hang-sg-$FIRST" c_hang_sg "$FIRST"
