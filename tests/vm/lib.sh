@@ -52,6 +52,35 @@ vm_discrec_binary() {
     DISCREC="$(realpath "$DISCREC")"
 }
 
+# vm_tier_begin TAG [ARGS...]: the start of a run-*.sh tier: T0 (wall clock),
+# KEEP (1 when the first argument is --keep: the caller then drops it with
+# `[ "$KEEP" = 0 ] || shift`) and RESULTS, a new results dir readable by the
+# guest's unprivileged checks.
+vm_tier_begin() {
+    T0=$(date +%s.%N)
+    KEEP=0; [ "${2:-}" != --keep ] || KEEP=1
+    RESULTS="$(mktemp -d "${TMPDIR:-/tmp}/discrec-$1.XXXXXX")"
+    chmod 755 "$RESULTS"
+}
+
+# vm_need_jq: the scenarios read discrec's JSON with jq
+vm_need_jq() {
+    command -v jq >/dev/null || { vm_log "installing jq"; apt-get install -y -qq jq >&2 || vm_die "jq is needed" 3; }
+}
+
+# vm_tier_end TAG RC WHAT: log the wall time since vm_tier_begin, remove the
+# results dir if the tier passed (unless --keep), exit RC
+vm_tier_end() {
+    local t1; t1=$(date +%s.%N)
+    vm_log "$1: exit $2, $(awk "BEGIN{printf \"%.1f\", $t1 - $T0}") s wall ($3)"
+    if [ "$2" = 0 ] && [ "$KEEP" = 0 ]; then
+        rm -rf "$RESULTS"
+    else
+        vm_log "results kept in $RESULTS (console.log, stdout, host-requests.log, ...)"
+    fi
+    exit "$2"
+}
+
 # vm_guest_path FILE RESULTS: print the path under which the guest sees FILE.
 # The guest has its own /tmp, /run and /dev: a file there is copied into the
 # results share RESULTS and named /vm-results/BASENAME; anything else is seen

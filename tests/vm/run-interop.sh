@@ -21,15 +21,11 @@ set -euo pipefail
 VM="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$VM/lib.sh"
-KEEP=0
-if [ "${1:-}" = --keep ]; then KEEP=1; shift; fi
-T0=$(date +%s.%N)
+vm_tier_begin interop "$@"; [ "$KEEP" = 0 ] || shift
 
 vm_discrec_binary
-command -v jq >/dev/null || { vm_log "installing jq"; apt-get install -y -qq jq >&2 || vm_die "jq is needed" 3; }
+vm_need_jq
 
-RESULTS="$(mktemp -d "${TMPDIR:-/tmp}/discrec-interop.XXXXXX")"
-chmod 755 "$RESULTS"
 GDISCREC="$(vm_guest_path "$DISCREC" "$RESULTS")"
 
 mkdir -p "$RESULTS/small" "$RESULTS/bigdir"
@@ -47,11 +43,4 @@ rc=0
     --env DISCREC="$GDISCREC" --env INTEROP_BIG_ISO=/vm-results/big.iso \
     --env INTEROP_SMALL_ISO=/vm-results/small.iso \
     "$@" "$VM/scenarios/interop.sh" || rc=$?
-T1=$(date +%s.%N)
-vm_log "interop: exit $rc, $(awk "BEGIN{printf \"%.1f\", $T1 - $T0}") s wall (build + images + guest)"
-if [ $rc = 0 ] && [ $KEEP = 0 ]; then
-    rm -rf "$RESULTS"
-else
-    vm_log "results kept in $RESULTS (console.log, stdout, host-requests.log, ...)"
-fi
-exit $rc
+vm_tier_end interop "$rc" "build + images + guest"

@@ -27,15 +27,11 @@ set -euo pipefail
 VM="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$VM/lib.sh"
-KEEP=0
-if [ "${1:-}" = --keep ]; then KEEP=1; shift; fi
-T0=$(date +%s.%N)
+vm_tier_begin peers "$@"; [ "$KEEP" = 0 ] || shift
 
 vm_discrec_binary
 command -v gcc >/dev/null || vm_die "gcc is needed for the timer helper (tests/vm/fetch.sh installs it)" 3
 
-RESULTS="$(mktemp -d "${TMPDIR:-/tmp}/discrec-peers.XXXXXX")"
-chmod 755 "$RESULTS"
 GDISCREC="$(vm_guest_path "$DISCREC" "$RESULTS")"
 
 mkdir -p "$RESULTS/small"
@@ -117,12 +113,5 @@ vm_log "peers: host load before: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) CPUs
 rc=0
 "$VM/run.sh" --results "$RESULTS" --iso "$RESULTS/small.iso" --timeout "${PEERS_TIMEOUT:-600}" \
     "${ENVS[@]}" "$@" "$VM/scenarios/peers.sh" || rc=$?
-T1=$(date +%s.%N)
 vm_log "peers: host load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-vm_log "peers: exit $rc, $(awk "BEGIN{printf \"%.1f\", $T1 - $T0}") s wall (build + image + guest)"
-if [ $rc = 0 ] && [ $KEEP = 0 ]; then
-    rm -rf "$RESULTS"
-else
-    vm_log "results kept in $RESULTS (stdout, console.log, runtimes.c, ...)"
-fi
-exit $rc
+vm_tier_end peers "$rc" "build + image + guest"

@@ -17,12 +17,8 @@ set -euo pipefail
 VM="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$VM/lib.sh"
-KEEP=0
-if [ "${1:-}" = --keep ]; then KEEP=1; shift; fi
-T0=$(date +%s.%N)
+vm_tier_begin wpeers "$@"; [ "$KEEP" = 0 ] || shift
 SIZES="${WPEERS_SIZES:-32 128}"
-RESULTS="$(mktemp -d "${TMPDIR:-/tmp}/discrec-wpeers.XXXXXX")"
-chmod 755 "$RESULTS"
 for s in $SIZES; do
     case "$s" in ''|*[!0-9]*) vm_die "WPEERS_SIZES: '$s' is not a number of MiB" 2 ;; esac
     mkdir -p "$RESULTS/img"
@@ -37,8 +33,5 @@ rc=0
 "$VM/run.sh" --results "$RESULTS" --no-cd --tgt-drives 1 --timeout "${WPEERS_TIMEOUT:-1200}" \
     --env "WPEERS_SIZES=$SIZES" --env "WPEERS_RUNS=${WPEERS_RUNS:-3}" \
     "$@" "$VM/scenarios/writable-peers.sh" || rc=$?
-T1=$(date +%s.%N)
 vm_log "writable-peers: host load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-vm_log "writable-peers: exit $rc, $(awk "BEGIN{printf \"%.1f\", $T1 - $T0}") s wall"
-if [ $rc = 0 ] && [ $KEEP = 0 ]; then rm -rf "$RESULTS"; else vm_log "results kept in $RESULTS"; fi
-exit $rc
+vm_tier_end wpeers "$rc" "images + tgtd + guest"

@@ -26,15 +26,11 @@ set -euo pipefail
 VM="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$VM/lib.sh"
-KEEP=0
-if [ "${1:-}" = --keep ]; then KEEP=1; shift; fi
-T0=$(date +%s.%N)
+vm_tier_begin writable "$@"; [ "$KEEP" = 0 ] || shift
 
 vm_discrec_binary
-command -v jq >/dev/null || { vm_log "installing jq"; apt-get install -y -qq jq >&2 || vm_die "jq is needed" 3; }
+vm_need_jq
 
-RESULTS="$(mktemp -d "${TMPDIR:-/tmp}/discrec-writable.XXXXXX")"
-chmod 755 "$RESULTS"
 GDISCREC="$(vm_guest_path "$DISCREC" "$RESULTS")"
 
 mkdir -p "$RESULTS/img"
@@ -44,17 +40,16 @@ vm_mkiso WRITABLE "$RESULTS/image.iso" "$RESULTS/img"
 rm -rf "$RESULTS/img"
 chmod 644 "$RESULTS/image.iso"
 vm_log "image: image.iso $(stat -c %s "$RESULTS/image.iso") bytes"
+# big.iso: long enough to watch, kill and cancel a burn while it writes
+mkdir -p "$RESULTS/img"
+head -c "$(( ${WRITABLE_BIG_MIB:-24} * 1024 * 1024 ))" /dev/urandom >"$RESULTS/img/big.bin"
+vm_mkiso WRITABLE_BIG "$RESULTS/big.iso" "$RESULTS/img"
+rm -rf "$RESULTS/img"
+chmod 644 "$RESULTS/big.iso"
 
-ENVS=(--env DISCREC="$GDISCREC" --env WRITABLE_ISO=/vm-results/image.iso)
+ENVS=(--env DISCREC="$GDISCREC" --env WRITABLE_ISO=/vm-results/image.iso --env WRITABLE_BIG_ISO=/vm-results/big.iso)
 [ -z "${WRITABLE_VERBOSE:-}" ] || ENVS+=(--env "WRITABLE_VERBOSE=$WRITABLE_VERBOSE")
 rc=0
-"$VM/run.sh" --results "$RESULTS" --no-cd --tgt-drives 1 --timeout "${WRITABLE_TIMEOUT:-300}" \
+"$VM/run.sh" --results "$RESULTS" --no-cd --tgt-drives 1 --timeout "${WRITABLE_TIMEOUT:-600}" \
     "${ENVS[@]}" "$@" "$VM/scenarios/writable.sh" || rc=$?
-T1=$(date +%s.%N)
-vm_log "writable: exit $rc, $(awk "BEGIN{printf \"%.1f\", $T1 - $T0}") s wall (build + image + tgtd + guest)"
-if [ $rc = 0 ] && [ $KEEP = 0 ]; then
-    rm -rf "$RESULTS"
-else
-    vm_log "results kept in $RESULTS (console.log, stdout, host-requests.log, tgt/tgtd.log, ...)"
-fi
-exit $rc
+vm_tier_end writable "$rc" "build + image + tgtd + guest"

@@ -105,7 +105,7 @@ device; 71 other system error; 74 device I/O error; 77 permission denied; 126/12
 could not be run / was not found; 128+N COMMAND died of signal N.";
 
 /// `--wait SECS`: a number of seconds (fractions and 0 allowed) or `inf`.
-fn parse_wait(s: &str) -> Result<Wait, String> {
+pub(crate) fn parse_wait(s: &str) -> Result<Wait, String> {
     let secs: f64 = s
         .parse()
         .map_err(|_| "give a number of seconds (fractions allowed), 0 or inf".to_owned())?;

@@ -5,14 +5,19 @@
 //! `output` holds what they share. Every error is printed on one line as
 //! `NAME (0xXXXXXXXX): meaning: context` (or as JSON with `--json`) and gives a non-zero exit.
 
+mod blank;
+mod burn;
 mod demo;
 mod dist;
 mod emu;
+mod format;
 mod info;
 mod list;
 mod lock;
+mod media;
 mod output;
 mod owner;
+mod progress;
 mod serve;
 mod tray;
 
@@ -29,6 +34,8 @@ Examples:
   discrec lock /dev/sr0 --name 'xorriso job' --handoff -- xorriso -outdev /dev/sr0 -toc
   discrec owner /dev/sr0
   discrec owner emu:bay1 --json
+  discrec burn backup.iso /dev/sr0 -N 'Nightly Backup' --verify full
+  discrec media /dev/sr0
   discrec emu create bay1";
 
 /// The root's text after the options: examples, then the exit status table.
@@ -56,6 +63,10 @@ enum Cmd {
     Info(info::Args),
     Eject(tray::EjectArgs),
     CloseTray(tray::CloseArgs),
+    Burn(burn::Args),
+    Blank(blank::Args),
+    Format(format::Args),
+    Media(media::Args),
     Demo(demo::Args),
     Emu(emu::Args),
 }
@@ -92,6 +103,10 @@ fn run(cli: Cli) -> output::Outcome {
         Cmd::Info(args) => info::run(json, args),
         Cmd::Eject(args) => tray::eject(json, args),
         Cmd::CloseTray(args) => tray::close(json, args),
+        Cmd::Burn(args) => burn::run(json, args),
+        Cmd::Blank(args) => blank::run(json, args),
+        Cmd::Format(args) => format::run(json, args),
+        Cmd::Media(args) => media::run(json, args),
         Cmd::Demo(args) => demo::run(json, args),
         Cmd::Emu(args) => emu::run(json, args),
     }

@@ -93,7 +93,7 @@ pub type Outcome = Result<ExitCode, Failure>;
 /// of them, and [`Error::is_permission_problem`] tells them apart.
 pub fn is_conflict(err: &Error) -> bool {
     match err.hresult() {
-        HResult::RecorderLocked => true,
+        HResult::RecorderLocked | HResult::EraseRecorderInUse => true,
         HResult::EAccessDenied => !is_permission(err),
         _ => false,
     }
@@ -112,7 +112,10 @@ pub fn exit_status(err: &Error, conflict: u8) -> u8 {
     }
     match err.hresult() {
         HResult::EAccessDenied => status::PERMISSION,
-        HResult::EInvalidArg | HResult::ClientNameIsNotValid => status::USAGE,
+        HResult::EInvalidArg
+        | HResult::ClientNameIsNotValid
+        | HResult::Df2DataClientNameIsNotValid
+        | HResult::EraseClientNameIsNotValid => status::USAGE,
         HResult::DevNotExist => status::NO_DEVICE,
         HResult::RecorderCommandTimeout
         | HResult::InvalidResponseFromDevice
@@ -121,7 +124,29 @@ pub fn exit_status(err: &Error, conflict: u8) -> u8 {
         | HResult::MediaWriteProtected
         | HResult::NoSuchModePage
         | HResult::NoSuchFeature
-        | HResult::GetConfigurationNotSupported => status::IO,
+        | HResult::GetConfigurationNotSupported
+        // Writing and erasing: the medium or the drive said no, or read back wrong.
+        | HResult::BurnVerificationFailed
+        | HResult::MediaIncompatible
+        | HResult::MediaUpsideDown
+        | HResult::MediaFormatInProgress
+        | HResult::MediaBusy
+        | HResult::InvalidModeParameters
+        | HResult::MediaSpeedMismatch
+        | HResult::MediaNotFormatted
+        | HResult::LossOfStreaming
+        | HResult::UnexpectedResponseFromDevice
+        | HResult::Df2DataInvalidMediaState
+        | HResult::Df2DataStreamTooLargeForCurrentMedia
+        | HResult::Df2DataMediaNotBlank
+        | HResult::Df2DataMediaIsNotSupported
+        | HResult::Df2DataRecorderNotSupported
+        | HResult::EraseMediaIsNotErasable
+        | HResult::EraseDriveFailedEraseCommand
+        | HResult::EraseTookLongerThanOneHour
+        | HResult::EraseUnexpectedDriveResponseDuringErase
+        | HResult::EraseMediaIsNotSupported
+        | HResult::EraseRecorderNotSupported => status::IO,
         _ if matches!(err.raw_os_error(), Some(EIO | ENOSPC)) => status::IO,
         // E_FAIL, E_OUTOFMEMORY, an invalid handle, a cancelled request, and codes added later.
         _ => status::SYSTEM,
@@ -309,5 +334,13 @@ mod tests {
         assert_eq!(s(HResult::EFail), 71);
         assert_eq!(s(HResult::EOutOfMemory), 71);
         assert_eq!(exit_status(&io_error(HResult::EFail, 5), 1), 74);
+        assert_eq!(s(HResult::Df2DataStreamTooLargeForCurrentMedia), 74);
+        assert_eq!(s(HResult::BurnVerificationFailed), 74);
+        assert_eq!(s(HResult::Df2DataClientNameIsNotValid), 64);
+        assert_eq!(
+            exit_status(&Error::new(HResult::EraseRecorderInUse, "x"), 9),
+            9
+        );
+        assert_eq!(s(HResult::RequestCancelled), 71);
     }
 }

@@ -166,6 +166,54 @@ fn c_owner_value_carries_pid_program_since_and_kind() {
     assert_eq!(open(&dev).owner().expect("owner"), None);
 }
 
+/// Issue 12 section 4: a job published by a holder (a burn) is seen by every other process,
+/// through the library, `owner`, `owner --json`, `info --json` and `list --json`, advancing as
+/// the holder publishes, and gone when it clears it.
+#[test]
+fn c_a_published_job_is_seen_by_other_processes_and_advances() {
+    let dev = unique_emu("job");
+    let mut holder = probe("hold", &[&dev, "Disc Robot"]);
+    assert_eq!(holder.line(), "held");
+    assert_eq!(open(&dev).owner().expect("owner").expect("held").job, None);
+    holder.send("job 430");
+    assert_eq!(holder.line(), "ok");
+    let job = open(&dev).owner().expect("owner").expect("held").job;
+    let job = job.expect("a published job");
+    assert_eq!(
+        (job.action, job.lba, job.total, job.percent),
+        (discrecorder::JobAction::WritingData, 430, 1000, 43)
+    );
+    let (code, out, _) = discrec(&["owner", &dev]);
+    assert_eq!(
+        (code, out.trim()),
+        (0, "Disc Robot: writing 43 %, 3 min left")
+    );
+    let (code, out, _) = discrec(&["owner", "--json", &dev]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["owner"]["job"]["action"], "writing_data");
+    assert_eq!(v["owner"]["job"]["lba"], 430);
+    assert_eq!(v["owner"]["job"]["total"], 1000);
+    assert_eq!(v["owner"]["job"]["percent"], 43);
+    assert_eq!(v["owner"]["job"]["eta_s"], 180);
+    assert_eq!(v["owner"]["job"]["since"], 1_780_000_000_000u64);
+    let (_, out, _) = discrec(&["info", "--json", &dev]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["owner"]["job"]["lba"], 430, "{out}");
+    holder.send("job 870");
+    assert_eq!(holder.line(), "ok");
+    let (_, out, _) = discrec(&["owner", "--json", &dev]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["owner"]["job"]["lba"], 870, "the job's LBA advances");
+    holder.send("job none");
+    assert_eq!(holder.line(), "ok");
+    let (_, out, _) = discrec(&["owner", "--json", &dev]);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
+    assert!(v["owner"]["job"].is_null(), "{out}");
+    assert_eq!(v["owner"]["name"], "Disc Robot");
+    holder.finish();
+}
+
 #[test]
 fn d_holder_killed_at_random_instants_frees_the_device_every_time() {
     let dev = unique_emu("crash");

@@ -37,7 +37,7 @@ use crate::device::Device;
 use crate::error::{errno_text, libc_errno, Error, HResult, Result};
 use crate::owner::{self, Owner};
 use crate::queue;
-use crate::record::{self, HoldMode, OwnerRecord, PublishedRecord};
+use crate::record::{self, HoldMode, Job, OwnerRecord, PublishedRecord};
 use crate::registry::{self, Reservation};
 use crate::sys::{self, ChangeWaiter};
 
@@ -241,14 +241,23 @@ impl Claim {
         self.excl_fd.as_ref()
     }
 
-    /// The descriptor commands go through: the exclusive one, else the locked plain one.
-    /// The descriptors that carry the claim (the `flock`ed one and the `O_EXCL` one), to hand
-    /// to a program this process starts; from now on, releasing only closes ours.
     /// Whether [`Claim::share`] was called.
     pub(crate) fn is_shared(&self) -> bool {
         self.shared
     }
 
+    /// Publishes `task` as what the holder is doing: in this process's table and, rewritten
+    /// in place, in `record` (the claim's owner record, when it has one).
+    pub(crate) fn set_task(&mut self, task: Option<Job>, record: Option<&PublishedRecord>) {
+        self.published.task = task;
+        self.reservation.set_task(task);
+        if let Some(r) = record {
+            r.rewrite(&self.published);
+        }
+    }
+
+    /// The descriptors that carry the claim (the `flock`ed one and the `O_EXCL` one), to hand
+    /// to a program this process starts; from now on, releasing only closes ours.
     pub(crate) fn share(&mut self) -> Vec<std::os::fd::RawFd> {
         use std::os::fd::AsRawFd;
         self.shared = true;
@@ -257,6 +266,7 @@ impl Claim {
         fds
     }
 
+    /// The descriptor commands go through: the exclusive one, else the locked plain one.
     pub(crate) fn io_fd(&self) -> Arc<OwnedFd> {
         self.excl_fd.clone().unwrap_or_else(|| self.lock_fd.clone())
     }
@@ -414,6 +424,7 @@ fn acquire_inner(
         program: registry::own_program(),
         since_unix_ms: since,
         mode: first_mode,
+        task: None,
     };
     let reuse = record.as_ref().is_some_and(PublishedRecord::is_linked);
     let published = match record.as_ref() {

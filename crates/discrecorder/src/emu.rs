@@ -40,8 +40,9 @@
 //!   `O_NOFOLLOW`, a regular file with one link), owned by the state file's owner and with its
 //!   mode; a symlink or anything else planted under that name is refused, never followed.
 //!   All-zero blocks are holes (`fallocate(PUNCH_HOLE|KEEP_SIZE)`), a blanked or new disc
-//!   truncates it, and [`remove`] removes it with the device. It is only touched under the
-//!   state lock, by the commands that move sectors.
+//!   truncates it, and [`remove`] removes it with the device. It is created with the device
+//!   (by its owner: another user of a shared device never creates it) and only touched under
+//!   the state lock, by the commands that move sectors.
 //! - The state lock (`fcntl(2)` `F_SETLK`, a POSIX write lock) is tried without blocking until
 //!   the operation's deadline; a neighbour who holds it longer gets the operation
 //!   `E_IMAPI_RECORDER_COMMAND_TIMEOUT` naming its PID, never a hang.
@@ -418,10 +419,17 @@ impl Backing {
         let st = rustix::fs::fstat(state)
             .map_err(|e| Error::from_io(e.into(), &self.spec(), "cannot stat"))?;
         let mode = Mode::from_raw_mode(st.st_mode & 0o666);
+        // Only the device's owner creates a missing image (a device made before images
+        // existed): one made by another user of a shared device would be refused below.
+        let create = if st.st_uid == rustix::process::geteuid().as_raw() {
+            OFlags::CREATE
+        } else {
+            OFlags::empty()
+        };
         let fd = rustix::fs::openat(
             &*self.dir,
             name.as_str(),
-            OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+            OFlags::RDWR | create | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
             mode,
         )
         .map_err(|e| match e {
@@ -721,9 +729,19 @@ fn create_in(dir: &Dir, name: &str, mode: Mode) -> Result<bool> {
             // Whatever our umask did.
             rustix::fs::fchmod(&fd, mode)
                 .map_err(|e| Error::from_io(e.into(), &shown(&path), "cannot chmod"))?;
-            // A disc image left by an earlier device of this name is not this one's disc
-            // (if it cannot be removed, opening it later checks it and refuses it).
-            let _ = rustix::fs::unlinkat(&*dir.fd, image_name(name).as_str(), AtFlags::empty());
+            // A disc image left by an earlier device of this name is not this one's disc.
+            // The new device's image is made now, by its owner, so that the other users of a
+            // shared device never have to create it. Both are best effort: an image squatted
+            // by someone else is refused when the drive first opens it, which names it.
+            let image = image_name(name);
+            let _ = rustix::fs::unlinkat(&*dir.fd, image.as_str(), AtFlags::empty());
+            let _ = rustix::fs::openat(
+                &*dir.fd,
+                image.as_str(),
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+                mode,
+            )
+            .and_then(|img| rustix::fs::fchmod(&img, mode));
             Ok(true)
         }
         Err(rustix::io::Errno::EXIST) => stat_entry(dir, name).map(|_| false),

@@ -51,11 +51,65 @@ pub enum HResult {
     NoSuchFeature,
     /// The device does not support GET CONFIGURATION.
     GetConfigurationNotSupported,
+    /// The medium does not read back as written (verification failed).
+    BurnVerificationFailed,
+    /// The medium is not compatible with the recorder or the operation.
+    MediaIncompatible,
+    /// The medium is inserted upside down.
+    MediaUpsideDown,
+    /// The medium is being formatted.
+    MediaFormatInProgress,
+    /// The drive is busy with a long operation (write, close, format).
+    MediaBusy,
+    /// The drive refused the mode parameters (write parameters page).
+    InvalidModeParameters,
+    /// The medium cannot be written at the requested speed.
+    MediaSpeedMismatch,
+    /// The medium is not formatted.
+    MediaNotFormatted,
+    /// The drive ran out of data while writing.
+    LossOfStreaming,
+    /// The drive failed a command in a way that has no more specific code (medium or hardware error).
+    UnexpectedResponseFromDevice,
+    /// A write is already running on this writer.
+    Df2DataWriteInProgress,
+    /// No write is running.
+    Df2DataWriteNotInProgress,
+    /// The medium is in a state that cannot be written (closed, damaged, or not where it was expected).
+    Df2DataInvalidMediaState,
+    /// The data stream cannot be written.
+    Df2DataStreamNotSupported,
+    /// The image is larger than the free space of the medium.
+    Df2DataStreamTooLargeForCurrentMedia,
+    /// The medium is not blank and overwriting was not allowed.
+    Df2DataMediaNotBlank,
+    /// The medium is not one this writer supports.
+    Df2DataMediaIsNotSupported,
+    /// The recorder cannot write any supported medium.
+    Df2DataRecorderNotSupported,
+    /// The writer's client name is not valid.
+    Df2DataClientNameIsNotValid,
+    /// Another client holds the recorder, so it cannot be erased.
+    EraseRecorderInUse,
+    /// The medium cannot be erased (not rewritable).
+    EraseMediaIsNotErasable,
+    /// The drive failed the BLANK or FORMAT UNIT command.
+    EraseDriveFailedEraseCommand,
+    /// The erase did not complete within an hour.
+    EraseTookLongerThanOneHour,
+    /// The drive answered unexpectedly while erasing.
+    EraseUnexpectedDriveResponseDuringErase,
+    /// The medium is not one the eraser supports.
+    EraseMediaIsNotSupported,
+    /// The recorder cannot erase any medium.
+    EraseRecorderNotSupported,
+    /// The eraser's client name is not valid.
+    EraseClientNameIsNotValid,
 }
 
 impl HResult {
     /// Every code, for tables and tests.
-    pub const ALL: [HResult; 17] = [
+    pub const ALL: [HResult; 44] = [
         HResult::EFail,
         HResult::EAccessDenied,
         HResult::EInvalidArg,
@@ -73,6 +127,33 @@ impl HResult {
         HResult::NoSuchModePage,
         HResult::NoSuchFeature,
         HResult::GetConfigurationNotSupported,
+        HResult::BurnVerificationFailed,
+        HResult::MediaIncompatible,
+        HResult::MediaUpsideDown,
+        HResult::MediaFormatInProgress,
+        HResult::MediaBusy,
+        HResult::InvalidModeParameters,
+        HResult::MediaSpeedMismatch,
+        HResult::MediaNotFormatted,
+        HResult::LossOfStreaming,
+        HResult::UnexpectedResponseFromDevice,
+        HResult::Df2DataWriteInProgress,
+        HResult::Df2DataWriteNotInProgress,
+        HResult::Df2DataInvalidMediaState,
+        HResult::Df2DataStreamNotSupported,
+        HResult::Df2DataStreamTooLargeForCurrentMedia,
+        HResult::Df2DataMediaNotBlank,
+        HResult::Df2DataMediaIsNotSupported,
+        HResult::Df2DataRecorderNotSupported,
+        HResult::Df2DataClientNameIsNotValid,
+        HResult::EraseRecorderInUse,
+        HResult::EraseMediaIsNotErasable,
+        HResult::EraseDriveFailedEraseCommand,
+        HResult::EraseTookLongerThanOneHour,
+        HResult::EraseUnexpectedDriveResponseDuringErase,
+        HResult::EraseMediaIsNotSupported,
+        HResult::EraseRecorderNotSupported,
+        HResult::EraseClientNameIsNotValid,
     ];
 
     /// The exact 32-bit HRESULT value.
@@ -95,6 +176,33 @@ impl HResult {
             HResult::NoSuchModePage => 0xC0AA_0201,
             HResult::NoSuchFeature => 0xC0AA_020A,
             HResult::GetConfigurationNotSupported => 0xC0AA_020C,
+            HResult::BurnVerificationFailed => 0xC0AA_0007,
+            HResult::MediaIncompatible => 0xC0AA_0203,
+            HResult::MediaUpsideDown => 0xC0AA_0204,
+            HResult::MediaFormatInProgress => 0xC0AA_0206,
+            HResult::MediaBusy => 0xC0AA_0207,
+            HResult::InvalidModeParameters => 0xC0AA_0208,
+            HResult::MediaSpeedMismatch => 0xC0AA_020F,
+            HResult::MediaNotFormatted => 0xC0AA_0212,
+            HResult::LossOfStreaming => 0xC0AA_0300,
+            HResult::UnexpectedResponseFromDevice => 0xC0AA_0301,
+            HResult::Df2DataWriteInProgress => 0xC0AA_0400,
+            HResult::Df2DataWriteNotInProgress => 0xC0AA_0401,
+            HResult::Df2DataInvalidMediaState => 0xC0AA_0402,
+            HResult::Df2DataStreamNotSupported => 0xC0AA_0403,
+            HResult::Df2DataStreamTooLargeForCurrentMedia => 0xC0AA_0404,
+            HResult::Df2DataMediaNotBlank => 0xC0AA_0405,
+            HResult::Df2DataMediaIsNotSupported => 0xC0AA_0406,
+            HResult::Df2DataRecorderNotSupported => 0xC0AA_0407,
+            HResult::Df2DataClientNameIsNotValid => 0xC0AA_0408,
+            HResult::EraseRecorderInUse => 0x80AA_0900,
+            HResult::EraseMediaIsNotErasable => 0x80AA_0904,
+            HResult::EraseDriveFailedEraseCommand => 0x80AA_0905,
+            HResult::EraseTookLongerThanOneHour => 0x80AA_0906,
+            HResult::EraseUnexpectedDriveResponseDuringErase => 0x80AA_0907,
+            HResult::EraseMediaIsNotSupported => 0xC0AA_0909,
+            HResult::EraseRecorderNotSupported => 0xC0AA_090A,
+            HResult::EraseClientNameIsNotValid => 0xC0AA_090B,
         }
     }
 
@@ -120,6 +228,37 @@ impl HResult {
             HResult::GetConfigurationNotSupported => {
                 "E_IMAPI_RECORDER_GET_CONFIGURATION_NOT_SUPPORTED"
             }
+            HResult::BurnVerificationFailed => "E_IMAPI_BURN_VERIFICATION_FAILED",
+            HResult::MediaIncompatible => "E_IMAPI_RECORDER_MEDIA_INCOMPATIBLE",
+            HResult::MediaUpsideDown => "E_IMAPI_RECORDER_MEDIA_UPSIDE_DOWN",
+            HResult::MediaFormatInProgress => "E_IMAPI_RECORDER_MEDIA_FORMAT_IN_PROGRESS",
+            HResult::MediaBusy => "E_IMAPI_RECORDER_MEDIA_BUSY",
+            HResult::InvalidModeParameters => "E_IMAPI_RECORDER_INVALID_MODE_PARAMETERS",
+            HResult::MediaSpeedMismatch => "E_IMAPI_RECORDER_MEDIA_SPEED_MISMATCH",
+            HResult::MediaNotFormatted => "E_IMAPI_RECORDER_MEDIA_NOT_FORMATTED",
+            HResult::LossOfStreaming => "E_IMAPI_LOSS_OF_STREAMING",
+            HResult::UnexpectedResponseFromDevice => "E_IMAPI_UNEXPECTED_RESPONSE_FROM_DEVICE",
+            HResult::Df2DataWriteInProgress => "E_IMAPI_DF2DATA_WRITE_IN_PROGRESS",
+            HResult::Df2DataWriteNotInProgress => "E_IMAPI_DF2DATA_WRITE_NOT_IN_PROGRESS",
+            HResult::Df2DataInvalidMediaState => "E_IMAPI_DF2DATA_INVALID_MEDIA_STATE",
+            HResult::Df2DataStreamNotSupported => "E_IMAPI_DF2DATA_STREAM_NOT_SUPPORTED",
+            HResult::Df2DataStreamTooLargeForCurrentMedia => {
+                "E_IMAPI_DF2DATA_STREAM_TOO_LARGE_FOR_CURRENT_MEDIA"
+            }
+            HResult::Df2DataMediaNotBlank => "E_IMAPI_DF2DATA_MEDIA_NOT_BLANK",
+            HResult::Df2DataMediaIsNotSupported => "E_IMAPI_DF2DATA_MEDIA_IS_NOT_SUPPORTED",
+            HResult::Df2DataRecorderNotSupported => "E_IMAPI_DF2DATA_RECORDER_NOT_SUPPORTED",
+            HResult::Df2DataClientNameIsNotValid => "E_IMAPI_DF2DATA_CLIENT_NAME_IS_NOT_VALID",
+            HResult::EraseRecorderInUse => "E_IMAPI_ERASE_RECORDER_IN_USE",
+            HResult::EraseMediaIsNotErasable => "E_IMAPI_ERASE_MEDIA_IS_NOT_ERASABLE",
+            HResult::EraseDriveFailedEraseCommand => "E_IMAPI_ERASE_DRIVE_FAILED_ERASE_COMMAND",
+            HResult::EraseTookLongerThanOneHour => "E_IMAPI_ERASE_TOOK_LONGER_THAN_ONE_HOUR",
+            HResult::EraseUnexpectedDriveResponseDuringErase => {
+                "E_IMAPI_ERASE_UNEXPECTED_DRIVE_RESPONSE_DURING_ERASE"
+            }
+            HResult::EraseMediaIsNotSupported => "E_IMAPI_ERASE_MEDIA_IS_NOT_SUPPORTED",
+            HResult::EraseRecorderNotSupported => "E_IMAPI_ERASE_RECORDER_NOT_SUPPORTED",
+            HResult::EraseClientNameIsNotValid => "E_IMAPI_ERASE_CLIENT_NAME_IS_NOT_VALID",
         }
     }
 
@@ -149,6 +288,33 @@ impl HResult {
             HResult::GetConfigurationNotSupported => {
                 "the device does not support the GET CONFIGURATION command"
             }
+            HResult::BurnVerificationFailed => "the data on the media does not match the data written: verification failed",
+            HResult::MediaIncompatible => "the media is incompatible or of unknown physical format",
+            HResult::MediaUpsideDown => "the media is inserted upside down",
+            HResult::MediaFormatInProgress => "the media is currently being formatted; wait for the format to complete",
+            HResult::MediaBusy => "the drive reported that it is performing a long-running operation, such as finishing a write",
+            HResult::InvalidModeParameters => "the write failed because the drive refused the write parameters",
+            HResult::MediaSpeedMismatch => "the media is not rated for the requested write speed",
+            HResult::MediaNotFormatted => "the media is not formatted",
+            HResult::LossOfStreaming => "the write failed because the drive did not receive data quickly enough to continue writing",
+            HResult::UnexpectedResponseFromDevice => "the write failed because the drive returned error information that could not be recovered from",
+            HResult::Df2DataWriteInProgress => "there is currently a write operation in progress",
+            HResult::Df2DataWriteNotInProgress => "there is no write operation currently in progress",
+            HResult::Df2DataInvalidMediaState => "the requested operation is only valid with supported media",
+            HResult::Df2DataStreamNotSupported => "the provided stream to write is not supported",
+            HResult::Df2DataStreamTooLargeForCurrentMedia => "the provided stream to write is too large for the currently inserted media",
+            HResult::Df2DataMediaNotBlank => "overwriting non-blank media is not allowed without the force overwrite option",
+            HResult::Df2DataMediaIsNotSupported => "the current media type is unsupported",
+            HResult::Df2DataRecorderNotSupported => "this device does not support the operations required by this disc format",
+            HResult::Df2DataClientNameIsNotValid => "the client name is not valid",
+            HResult::EraseRecorderInUse => "the media cannot be erased because the recorder is in use by another application",
+            HResult::EraseMediaIsNotErasable => "the current media cannot be erased",
+            HResult::EraseDriveFailedEraseCommand => "the drive did not accept the erase command",
+            HResult::EraseTookLongerThanOneHour => "the erase operation did not complete within one hour",
+            HResult::EraseUnexpectedDriveResponseDuringErase => "the drive returned an unexpected response during the erase",
+            HResult::EraseMediaIsNotSupported => "the current media type is not supported for erasing",
+            HResult::EraseRecorderNotSupported => "the device does not support erasing",
+            HResult::EraseClientNameIsNotValid => "the client name is not valid",
         }
     }
 
@@ -208,6 +374,45 @@ impl HResult {
         match sense.condition() {
             SenseCondition::InvalidFieldInCdb => Some(HResult::NoSuchModePage),
             other => HResult::for_condition(other),
+        }
+    }
+}
+
+impl HResult {
+    /// The HRESULT when `sense` answers a command of writing or erasing (WRITE, SYNCHRONIZE
+    /// CACHE, CLOSE TRACK/SESSION, MODE SELECT, BLANK, FORMAT UNIT, RESERVE TRACK, READ while
+    /// verifying):
+    ///
+    /// | sense | HRESULT |
+    /// |---|---|
+    /// | 2/3A/xx no medium | `E_IMAPI_RECORDER_MEDIA_NO_MEDIA` |
+    /// | 2/04/01 becoming ready | `E_IMAPI_RECORDER_MEDIA_BECOMING_READY` |
+    /// | 2/04/04 format in progress | `E_IMAPI_RECORDER_MEDIA_FORMAT_IN_PROGRESS` |
+    /// | 2/04/07, 2/04/08 operation or long write in progress | `E_IMAPI_RECORDER_MEDIA_BUSY` (the writer polls and retries) |
+    /// | 2/30/xx, 5/30/xx incompatible medium, cannot write this format | `E_IMAPI_RECORDER_MEDIA_INCOMPATIBLE` |
+    /// | 7/27/xx write protected | `E_IMAPI_RECORDER_MEDIA_WRITE_PROTECTED` |
+    /// | 5/21/xx LBA out of range, invalid address for write | `E_IMAPI_DF2DATA_INVALID_MEDIA_STATE` (the medium is not where the writer found it) |
+    /// | 5/26/xx, 5/64/xx bad parameter list, illegal mode for this track | `E_IMAPI_RECORDER_INVALID_MODE_PARAMETERS` |
+    /// | 3/0C/09, 5/2C/xx loss of streaming, command sequence error | `E_IMAPI_LOSS_OF_STREAMING` |
+    /// | 3/xx/xx, 4/xx/xx medium or hardware error | `E_IMAPI_UNEXPECTED_RESPONSE_FROM_DEVICE` |
+    /// | anything else | as [`HResult::for_sense`] |
+    pub(crate) fn for_write_sense(sense: &SenseData) -> Option<HResult> {
+        use discrecorder_mmc::sense::SenseKey;
+        match (sense.key, sense.asc, sense.ascq) {
+            (SenseKey::NotReady, 0x04, 0x04) => Some(HResult::MediaFormatInProgress),
+            (SenseKey::NotReady, 0x04, 0x07 | 0x08) => Some(HResult::MediaBusy),
+            (SenseKey::NotReady | SenseKey::IllegalRequest | SenseKey::MediumError, 0x30, _) => {
+                Some(HResult::MediaIncompatible)
+            }
+            (SenseKey::IllegalRequest, 0x21, _) => Some(HResult::Df2DataInvalidMediaState),
+            (SenseKey::IllegalRequest, 0x26 | 0x64, _) => Some(HResult::InvalidModeParameters),
+            (SenseKey::MediumError, 0x0C, 0x09) | (SenseKey::IllegalRequest, 0x2C, _) => {
+                Some(HResult::LossOfStreaming)
+            }
+            (SenseKey::MediumError | SenseKey::HardwareError, _, _) => {
+                Some(HResult::UnexpectedResponseFromDevice)
+            }
+            _ => HResult::for_sense(sense),
         }
     }
 }
@@ -293,6 +498,17 @@ impl Error {
                     self.raw_os_error(),
                     Some(libc_errno::EACCES) | Some(libc_errno::EPERM)
                 ))
+    }
+
+    /// The same error with `more` added to its context (escaped like the rest).
+    pub(crate) fn add_context(mut self, more: &str) -> Error {
+        let more = crate::text::sanitize(more);
+        if self.context.is_empty() {
+            self.context = more;
+        } else {
+            self.context = format!("{}; {more}", self.context);
+        }
+        self
     }
 
     /// Attaches the device's sense data.
@@ -595,6 +811,80 @@ mod tests {
             code(HResult::for_mode_sense_sense(&no_medium)),
             Some(0xC0AA_0202)
         );
+    }
+
+    /// SPEC section 6's table, name for name and value for value (the ERASE_ codes
+    /// 0x0900-0x0907 have severity 0x80, not 0xC0).
+    #[test]
+    fn writing_hresults_match_spec_section_6_exactly() {
+        let table: [(&str, u32); 31] = [
+            ("E_IMAPI_REQUEST_CANCELLED", 0xC0AA0002),
+            ("E_IMAPI_BURN_VERIFICATION_FAILED", 0xC0AA0007),
+            ("E_IMAPI_RECORDER_MEDIA_NO_MEDIA", 0xC0AA0202),
+            ("E_IMAPI_RECORDER_MEDIA_INCOMPATIBLE", 0xC0AA0203),
+            ("E_IMAPI_RECORDER_MEDIA_UPSIDE_DOWN", 0xC0AA0204),
+            ("E_IMAPI_RECORDER_MEDIA_BECOMING_READY", 0xC0AA0205),
+            ("E_IMAPI_RECORDER_MEDIA_FORMAT_IN_PROGRESS", 0xC0AA0206),
+            ("E_IMAPI_RECORDER_MEDIA_BUSY", 0xC0AA0207),
+            ("E_IMAPI_RECORDER_INVALID_MODE_PARAMETERS", 0xC0AA0208),
+            ("E_IMAPI_RECORDER_MEDIA_WRITE_PROTECTED", 0xC0AA0209),
+            ("E_IMAPI_RECORDER_MEDIA_SPEED_MISMATCH", 0xC0AA020F),
+            ("E_IMAPI_RECORDER_MEDIA_NOT_FORMATTED", 0xC0AA0212),
+            ("E_IMAPI_LOSS_OF_STREAMING", 0xC0AA0300),
+            ("E_IMAPI_UNEXPECTED_RESPONSE_FROM_DEVICE", 0xC0AA0301),
+            ("E_IMAPI_DF2DATA_WRITE_IN_PROGRESS", 0xC0AA0400),
+            ("E_IMAPI_DF2DATA_WRITE_NOT_IN_PROGRESS", 0xC0AA0401),
+            ("E_IMAPI_DF2DATA_INVALID_MEDIA_STATE", 0xC0AA0402),
+            ("E_IMAPI_DF2DATA_STREAM_NOT_SUPPORTED", 0xC0AA0403),
+            (
+                "E_IMAPI_DF2DATA_STREAM_TOO_LARGE_FOR_CURRENT_MEDIA",
+                0xC0AA0404,
+            ),
+            ("E_IMAPI_DF2DATA_MEDIA_NOT_BLANK", 0xC0AA0405),
+            ("E_IMAPI_DF2DATA_MEDIA_IS_NOT_SUPPORTED", 0xC0AA0406),
+            ("E_IMAPI_DF2DATA_RECORDER_NOT_SUPPORTED", 0xC0AA0407),
+            ("E_IMAPI_DF2DATA_CLIENT_NAME_IS_NOT_VALID", 0xC0AA0408),
+            ("E_IMAPI_ERASE_RECORDER_IN_USE", 0x80AA0900),
+            ("E_IMAPI_ERASE_MEDIA_IS_NOT_ERASABLE", 0x80AA0904),
+            ("E_IMAPI_ERASE_DRIVE_FAILED_ERASE_COMMAND", 0x80AA0905),
+            ("E_IMAPI_ERASE_TOOK_LONGER_THAN_ONE_HOUR", 0x80AA0906),
+            (
+                "E_IMAPI_ERASE_UNEXPECTED_DRIVE_RESPONSE_DURING_ERASE",
+                0x80AA0907,
+            ),
+            ("E_IMAPI_ERASE_MEDIA_IS_NOT_SUPPORTED", 0xC0AA0909),
+            ("E_IMAPI_ERASE_RECORDER_NOT_SUPPORTED", 0xC0AA090A),
+            ("E_IMAPI_ERASE_CLIENT_NAME_IS_NOT_VALID", 0xC0AA090B),
+        ];
+        for (name, code) in table {
+            let h = HResult::ALL
+                .into_iter()
+                .find(|h| h.name() == name)
+                .unwrap_or_else(|| panic!("{name} missing"));
+            assert_eq!(h.code(), code, "{name}");
+            assert_eq!(HResult::from_code(code), Some(h), "{name}");
+        }
+        let mut codes: Vec<u32> = HResult::ALL.iter().map(|h| h.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), HResult::ALL.len(), "every code once");
+    }
+
+    #[test]
+    fn write_sense_conditions_map_to_their_imapi_codes() {
+        let w = |k, a, q| HResult::for_write_sense(&SenseData::new(k, a, q)).map(HResult::code);
+        assert_eq!(w(SenseKey::NotReady, 0x3A, 0x00), Some(0xC0AA_0202));
+        assert_eq!(w(SenseKey::NotReady, 0x04, 0x08), Some(0xC0AA_0207));
+        assert_eq!(w(SenseKey::NotReady, 0x04, 0x07), Some(0xC0AA_0207));
+        assert_eq!(w(SenseKey::NotReady, 0x04, 0x04), Some(0xC0AA_0206));
+        assert_eq!(w(SenseKey::NotReady, 0x30, 0x00), Some(0xC0AA_0203));
+        assert_eq!(w(SenseKey::DataProtect, 0x27, 0x00), Some(0xC0AA_0209));
+        assert_eq!(w(SenseKey::IllegalRequest, 0x21, 0x02), Some(0xC0AA_0402));
+        assert_eq!(w(SenseKey::IllegalRequest, 0x64, 0x00), Some(0xC0AA_0208));
+        assert_eq!(w(SenseKey::MediumError, 0x0C, 0x09), Some(0xC0AA_0300));
+        assert_eq!(w(SenseKey::MediumError, 0x0C, 0x00), Some(0xC0AA_0301));
+        assert_eq!(w(SenseKey::HardwareError, 0x08, 0x01), Some(0xC0AA_0301));
+        assert_eq!(w(SenseKey::IllegalRequest, 0x24, 0x00), None);
     }
 
     #[test]

@@ -13,6 +13,9 @@
 //! documented answers) it is written here from the contract (the Windows driver's caller-name rule, IMAPI2's HRESULT table, the
 //! man pages, the emulator's module doc), never from the parser's code. Its functions only read
 //! and compute: no I/O.
+//!
+//! The checks of the recording path's parsers (disc structure, write setup) live in the
+//! `recording` submodule and are re-exported here under their target names.
 
 use discrecorder_mmc::cdb::Cdb;
 use discrecorder_mmc::codes::status::{CHECK_CONDITION, GOOD};
@@ -28,6 +31,7 @@ use discrecorder_mmc::inquiry::{
     inquiry as inquiry_cdb, inquiry_vpd, CodeSet, DesignatorType, DeviceIdentification, Peripheral,
     StandardInquiry, SupportedVpdPages, UnitSerialNumber,
 };
+use discrecorder_mmc::medium::MemoryStore;
 use discrecorder_mmc::mode::{encode_mode_sense10, mode_sense10_all_pages, ModeParameters};
 use discrecorder_mmc::sense::{request_sense, SenseData, SenseFormat, SenseKey};
 use discrecorder_mmc::unit::test_unit_ready;
@@ -36,6 +40,13 @@ use crate::client_name::ClientName;
 use crate::error::HResult;
 use crate::record::{HoldMode, OwnerRecord};
 use crate::sys::{mountinfo, proc_locks};
+
+mod recording;
+pub use recording::{
+    buffer_capacity, capacity, disc_information, format_capacities, format_parameters,
+    performance_descriptor, sense_progress, session_info, toc, track_information, write_parameters,
+    write_parameters_mode, write_speeds,
+};
 
 // ---- independent statements of the rules ----
 
@@ -692,7 +703,7 @@ pub fn proc_locks_line(data: &[u8]) {
 /// A decoded owner record is small, UTF-8 and starts with the magic line; its fields are
 /// valid (a valid client name, PID > 0, printable program of at most 64 bytes shown as is);
 /// it re-encodes to text that decodes to the same value; and the record's length does not
-/// depend on the hold mode or the job (`PublishedRecord::rewrite` relies on a same-length
+/// depend on the hold mode, the job or the task (`PublishedRecord::rewrite` relies on a same-length
 /// write).
 pub fn owner_record(data: &[u8]) {
     let Some(r) = OwnerRecord::decode(data) else {
@@ -722,6 +733,21 @@ pub fn owner_record(data: &[u8]) {
     ] {
         let other = OwnerRecord { job, ..r.clone() };
         assert_eq!(other.encode().len(), encoded.len(), "{job:?}");
+    }
+    let widest = crate::record::Job::new(
+        crate::record::JobAction::InitializingHardware,
+        u64::MAX,
+        u64::MAX,
+    )
+    .at(
+        crate::record::JobAction::InitializingHardware,
+        u64::MAX,
+        100,
+        None,
+    );
+    for task in [None, Some(widest)] {
+        let other = OwnerRecord { task, ..r.clone() };
+        assert_eq!(other.encode().len(), encoded.len(), "{task:?}");
     }
 }
 
@@ -950,13 +976,14 @@ fn check_garbage_drive(drive: &mut DriveState) {
 }
 
 /// Runs one arbitrary CDB and checks what any answer must be.
-fn check_any_command(drive: &mut DriveState, cdb: &[u8]) {
-    let fault = drive.fault;
+fn check_any_command(drive: &mut DriveState, store: &mut MemoryStore, cdb: &[u8], data_out: &[u8]) {
     let recognised = Cdb::parse(cdb);
     if let Ok(c) = &recognised {
         assert_eq!(Some(c.opcode()), cdb.first().copied());
     }
-    let outcome = drive.execute(cdb, &[]);
+    let outcome = drive.execute_with(cdb, data_out, store);
+    // A fault armed to trigger at this command is in effect from this command on.
+    let fault = drive.fault;
     match (fault, outcome) {
         (Fault::Hang, Outcome::Hang) | (Fault::Vanish, Outcome::Vanished) => {}
         (Fault::None | Fault::Garbage, Outcome::Reply(r)) => match r.status {
@@ -1006,12 +1033,19 @@ pub fn emu_state(data: &[u8]) {
         Fault::Garbage => check_garbage_drive(&mut drive),
         Fault::Hang | Fault::Vanish => {}
     }
+    // The script: commands, each a length byte L and L % 17 CDB bytes; L / 17 blocks of
+    // data-out (2048 bytes each, filled with the byte after the CDB) go with it, so that
+    // WRITE, MODE SELECT and FORMAT UNIT reach the recording paths with the disc's sectors in
+    // memory.
     let mut drive = state;
+    let mut store = MemoryStore::default();
     let mut rest = script;
     while let Some((&len, tail)) = rest.split_first() {
         let n = usize::from(len % 17).min(tail.len());
         let (cdb, tail) = tail.split_at(n);
-        check_any_command(&mut drive, cdb);
+        let (fill, tail) = tail.split_first().map_or((0, tail), |(&f, t)| (f, t));
+        let data_out = vec![fill; usize::from(len / 17) * 2048];
+        check_any_command(&mut drive, &mut store, cdb, &data_out);
         rest = tail;
     }
     assert_persists(&drive);

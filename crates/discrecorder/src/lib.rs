@@ -20,6 +20,8 @@
 //! Module map (each imports only modules below it):
 //!
 //! ```text
+//! format     writing and erasing media: DataWriter, Eraser, Media (IDiscFormat2Data/Erase)
+//!   |-> recorder (below), scsi, transport
 //! recorder   the public Recorder: counts, guards, drive operations under exclusive access
 //!   |-> claim     kernel claims taken and dropped as one unit; AcquireOptions, Wait
 //!   |     |-> owner      who holds a device: Owner, discovery order
@@ -53,6 +55,7 @@ mod device;
 mod drive;
 pub mod emu;
 mod error;
+pub mod format;
 /// Property checks shared by the fuzz targets and the test suite (feature `testing`); not a
 /// stable API.
 #[cfg(feature = "testing")]
@@ -78,7 +81,7 @@ pub use error::{Error, HResult, Result, Sense};
 pub use master::RecorderInfo;
 pub use owner::{Owner, OwnerKind};
 pub use queue::Waiter;
-pub use record::HoldMode;
+pub use record::{HoldMode, Job, JobAction};
 pub use recorder::{AccessGuard, ExclusiveAccess, OwnedExclusiveAccess, Recorder};
 pub use text::sanitize;
 
@@ -107,6 +110,11 @@ pub mod testing {
     ) -> crate::Result<crate::mmc::emulator::DriveState> {
         crate::emu::parse_state(text, device)
     }
+    /// The write bench's sides on an in-memory emulated recorder: `write(profile, bytes)`
+    /// (the `DataWriter` job, layout verification), `floor(profile, bytes)` (the same WRITE
+    /// commands straight through the same transport), `fingerprint_only(bytes)` (SHA-256 and
+    /// sector tags alone).
+    pub use crate::format::data::bench as write_bench;
     pub use crate::sys::mountinfo::parse_line as parse_mountinfo_line;
     pub use crate::sys::proc_locks::parse_line as parse_proc_locks_line;
 }

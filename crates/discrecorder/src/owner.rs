@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::device::{Device, DeviceKind};
 use crate::error::{Error, HResult, Result};
-use crate::record::{self, HoldMode};
+use crate::record::{self, HoldMode, Job};
 use crate::registry;
 use crate::sys::{self, mountinfo, node, proc_locks::LockKind, proc_locks::LockTable};
 use crate::text::sanitize;
@@ -52,6 +52,9 @@ pub struct Owner {
     pub mode: Option<HoldMode>,
     /// The mount points, for a mount owner.
     pub mount_points: Vec<PathBuf>,
+    /// What a client of ours is doing with the device (a burn's action and progress), as it
+    /// publishes it.
+    pub job: Option<Job>,
 }
 
 impl Owner {
@@ -71,6 +74,7 @@ impl Owner {
             since_unix_ms: Some(rec.since_unix_ms),
             mode: Some(rec.mode),
             mount_points: Vec::new(),
+            job: rec.task,
         }
     }
 
@@ -89,6 +93,7 @@ impl Owner {
             since_unix_ms: None,
             mode: None,
             mount_points: Vec::new(),
+            job: None,
         }
     }
 
@@ -102,6 +107,7 @@ impl Owner {
             since_unix_ms: None,
             mode: None,
             mount_points: Vec::new(),
+            job: None,
         }
     }
 
@@ -118,6 +124,7 @@ impl Owner {
             since_unix_ms: None,
             mode: None,
             mount_points: points,
+            job: None,
         }
     }
 
@@ -133,6 +140,10 @@ impl Owner {
                         s.push_str(", hand-off");
                     }
                     s.push(')');
+                }
+                if let Some(job) = &self.job {
+                    s.push_str(": ");
+                    s.push_str(&job.describe());
                 }
                 s
             }

@@ -66,6 +66,226 @@ impl HoldMode {
     }
 }
 
+/// What a holder is doing with the device, as every process sees it (`owner`, `info`, `list`):
+/// IMAPI2's `IMAPI_FORMAT2_DATA_WRITE_ACTION` values, plus erasing (`IDiscFormat2Erase` has
+/// no actions of its own).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum JobAction {
+    /// `IMAPI_FORMAT2_DATA_WRITE_ACTION_VALIDATING_MEDIA` (0).
+    ValidatingMedia,
+    /// `IMAPI_FORMAT2_DATA_WRITE_ACTION_FORMATTING_MEDIA` (1).
+    FormattingMedia,
+    /// `IMAPI_FORMAT2_DATA_WRITE_ACTION_INITIALIZING_HARDWARE` (2).
+    InitializingHardware,
+    /// `IMAPI_FORMAT2_DATA_WRITE_ACTION_CALIBRATING_POWER` (3).
+    CalibratingPower,
+    /// `IMAPI_FORMAT2_DATA_WRITE_ACTION_WRITING_DATA` (4).
+    WritingData,
+    /// `IMAPI_FORMAT2_DATA_WRITE_ACTION_FINALIZATION` (5).
+    Finalization,
+    /// `IMAPI_FORMAT2_DATA_WRITE_ACTION_COMPLETED` (6).
+    Completed,
+    /// `IMAPI_FORMAT2_DATA_WRITE_ACTION_VERIFYING` (7).
+    Verifying,
+    /// Blanking or formatting a rewritable medium (`IDiscFormat2Erase`; no IMAPI value).
+    Erasing,
+}
+
+impl JobAction {
+    /// Every action, in IMAPI order.
+    pub const ALL: [JobAction; 9] = [
+        JobAction::ValidatingMedia,
+        JobAction::FormattingMedia,
+        JobAction::InitializingHardware,
+        JobAction::CalibratingPower,
+        JobAction::WritingData,
+        JobAction::Finalization,
+        JobAction::Completed,
+        JobAction::Verifying,
+        JobAction::Erasing,
+    ];
+
+    /// The `IMAPI_FORMAT2_DATA_WRITE_ACTION` value; `None` for [`JobAction::Erasing`].
+    pub fn imapi_value(self) -> Option<u32> {
+        match self {
+            JobAction::ValidatingMedia => Some(0),
+            JobAction::FormattingMedia => Some(1),
+            JobAction::InitializingHardware => Some(2),
+            JobAction::CalibratingPower => Some(3),
+            JobAction::WritingData => Some(4),
+            JobAction::Finalization => Some(5),
+            JobAction::Completed => Some(6),
+            JobAction::Verifying => Some(7),
+            JobAction::Erasing => None,
+        }
+    }
+
+    /// IMAPI2's name, for example `IMAPI_FORMAT2_DATA_WRITE_ACTION_WRITING_DATA`; `None` for
+    /// [`JobAction::Erasing`].
+    pub fn imapi_name(self) -> Option<&'static str> {
+        Some(match self {
+            JobAction::ValidatingMedia => "IMAPI_FORMAT2_DATA_WRITE_ACTION_VALIDATING_MEDIA",
+            JobAction::FormattingMedia => "IMAPI_FORMAT2_DATA_WRITE_ACTION_FORMATTING_MEDIA",
+            JobAction::InitializingHardware => {
+                "IMAPI_FORMAT2_DATA_WRITE_ACTION_INITIALIZING_HARDWARE"
+            }
+            JobAction::CalibratingPower => "IMAPI_FORMAT2_DATA_WRITE_ACTION_CALIBRATING_POWER",
+            JobAction::WritingData => "IMAPI_FORMAT2_DATA_WRITE_ACTION_WRITING_DATA",
+            JobAction::Finalization => "IMAPI_FORMAT2_DATA_WRITE_ACTION_FINALIZATION",
+            JobAction::Completed => "IMAPI_FORMAT2_DATA_WRITE_ACTION_COMPLETED",
+            JobAction::Verifying => "IMAPI_FORMAT2_DATA_WRITE_ACTION_VERIFYING",
+            JobAction::Erasing => return None,
+        })
+    }
+
+    /// The action's name in JSON and in owner records (`writing_data`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobAction::ValidatingMedia => "validating_media",
+            JobAction::FormattingMedia => "formatting_media",
+            JobAction::InitializingHardware => "initializing_hardware",
+            JobAction::CalibratingPower => "calibrating_power",
+            JobAction::WritingData => "writing_data",
+            JobAction::Finalization => "finalization",
+            JobAction::Completed => "completed",
+            JobAction::Verifying => "verifying",
+            JobAction::Erasing => "erasing",
+        }
+    }
+
+    /// The action as a word for people (`writing`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            JobAction::ValidatingMedia => "checking the medium",
+            JobAction::FormattingMedia => "formatting",
+            JobAction::InitializingHardware => "preparing the drive",
+            JobAction::CalibratingPower => "calibrating",
+            JobAction::WritingData => "writing",
+            JobAction::Finalization => "closing the disc",
+            JobAction::Completed => "done",
+            JobAction::Verifying => "verifying",
+            JobAction::Erasing => "erasing",
+        }
+    }
+
+    fn parse(word: &str) -> Option<JobAction> {
+        JobAction::ALL.into_iter().find(|a| a.as_str() == word)
+    }
+}
+
+/// The job a holder publishes while it works on the device (a burn, a blank): what it is doing
+/// and how far it is. Other processes read it from the owner record, so a second program can
+/// tell a user what a drive is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct Job {
+    /// What the job is doing now.
+    pub action: JobAction,
+    /// How far the action is, 0 to 100.
+    pub percent: u8,
+    /// The last sector written (or verified, or erased) so far.
+    pub lba: u64,
+    /// The sectors the action covers.
+    pub total: u64,
+    /// Estimated seconds left, when the holder can tell.
+    pub eta_s: Option<u64>,
+    /// When the job started, milliseconds since the Unix epoch.
+    pub since: u64,
+}
+
+impl Job {
+    /// A job doing `action`, at 0 % of `total` sectors, started at `since` (ms since the Unix
+    /// epoch).
+    pub fn new(action: JobAction, total: u64, since: u64) -> Job {
+        Job {
+            action,
+            percent: 0,
+            lba: 0,
+            total,
+            eta_s: None,
+            since,
+        }
+    }
+
+    /// The same job at `lba` of its total, `percent` (capped at 100), `eta_s` seconds left.
+    pub fn at(self, action: JobAction, lba: u64, percent: u8, eta_s: Option<u64>) -> Job {
+        Job {
+            action,
+            lba,
+            percent: percent.min(100),
+            eta_s,
+            ..self
+        }
+    }
+
+    /// The job as a short sentence: `writing 43 %, 3 min left`.
+    pub fn describe(&self) -> String {
+        let left = match self.eta_s {
+            Some(s) if s >= 120 => format!(", {} min left", s.div_ceil(60)),
+            Some(s) => format!(", {s} s left"),
+            None => String::new(),
+        };
+        format!("{} {} %{left}", self.action.describe(), self.percent)
+    }
+
+    /// The fixed-width text of the record's `task=` line (`none` padded when there is no job),
+    /// so that progress is rewritten in place with one same-length write.
+    fn encode(job: Option<&Job>) -> String {
+        const NO_ETA: u64 = u64::MAX;
+        match job {
+            Some(j) => format!(
+                "{:<22}|{:03}|{:020}|{:020}|{:020}|{:020}",
+                j.action.as_str(),
+                j.percent.min(100),
+                j.lba,
+                j.total,
+                j.eta_s.unwrap_or(NO_ETA),
+                j.since
+            ),
+            None => format!(
+                "{:<22}|{:03}|{:020}|{:020}|{:020}|{:020}",
+                "none", 0, 0, 0, 0, 0
+            ),
+        }
+    }
+
+    /// Parses a `task=` value; `Some(None)` for no job, `None` for anything malformed.
+    fn decode(v: &str) -> Option<Option<Job>> {
+        let f: Vec<&str> = v.split('|').collect();
+        let [action, percent, lba, total, eta, since] = f.as_slice() else {
+            return None;
+        };
+        let widths = [22, 3, 20, 20, 20, 20];
+        let fields = [action, percent, lba, total, eta, since];
+        if fields.iter().zip(widths).any(|(f, w)| f.len() != w) {
+            return None;
+        }
+        let digits = |s: &str| {
+            if s.bytes().all(|b| b.is_ascii_digit()) {
+                s.parse::<u64>().ok()
+            } else {
+                None
+            }
+        };
+        let word = action.trim_end_matches(' ');
+        if word == "none" {
+            return Some(None);
+        }
+        let percent = u8::try_from(digits(percent)?).ok().filter(|p| *p <= 100)?;
+        let eta = digits(eta)?;
+        Some(Some(Job {
+            action: JobAction::parse(word)?,
+            percent,
+            lba: digits(lba)?,
+            total: digits(total)?,
+            eta_s: (eta != u64::MAX).then_some(eta),
+            since: digits(since)?,
+        }))
+    }
+}
+
 /// A process for the life of the system: its PID (as the initial PID namespace sees it) and its
 /// start time in clock ticks after boot, which a reused PID does not share.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,17 +315,19 @@ pub struct OwnerRecord {
     pub since_unix_ms: u64,
     /// How the device is held.
     pub mode: HoldMode,
+    /// What the holder is doing with the device, while it works on it.
+    pub task: Option<Job>,
 }
 
 impl OwnerRecord {
     /// The record's text.
     ///
-    /// The mode and the job are written at a fixed width, so that either can change with one
-    /// same-length write (see [`PublishedRecord::rewrite`]).
+    /// The mode, the job and the task are written at a fixed width, so that any of them can
+    /// change with one same-length write (see [`PublishedRecord::rewrite`]).
     pub fn encode(&self) -> String {
         let job = self.job.unwrap_or(ProcessId { pid: 0, start: 0 });
         format!(
-            "{MAGIC}\nclient={}\npid={}\nstart={}\nprogram={}\nsince_unix_ms={}\nmode={}\njob={:010}@{:020}\n",
+            "{MAGIC}\nclient={}\npid={}\nstart={}\nprogram={}\nsince_unix_ms={}\nmode={}\njob={:010}@{:020}\ntask={}\n",
             self.client,
             self.pid,
             self.start,
@@ -113,7 +335,8 @@ impl OwnerRecord {
             self.since_unix_ms,
             self.mode.as_padded_str(),
             job.pid.max(0),
-            job.start
+            job.start,
+            Job::encode(self.task.as_ref())
         )
     }
 
@@ -130,6 +353,8 @@ impl OwnerRecord {
         let (mut client, mut pid, mut program, mut since, mut mode) =
             (None, None, None, None, None);
         let (mut start, mut job) = (None, None);
+        // Records of writers before the task line have none: no task.
+        let mut task = None;
         for line in lines {
             let (k, v) = line.split_once('=')?;
             match k {
@@ -153,6 +378,7 @@ impl OwnerRecord {
                     let (p, t) = (p.parse::<i32>().ok()?, t.parse::<u64>().ok()?);
                     job = Some((p > 0).then_some(ProcessId { pid: p, start: t }));
                 }
+                "task" => task = Some(Job::decode(v)?),
                 "mode" => {
                     mode = Some(match v.trim_end_matches(' ') {
                         "exclusive" => HoldMode::Exclusive,
@@ -172,6 +398,7 @@ impl OwnerRecord {
             program: program?,
             since_unix_ms: since?,
             mode: mode?,
+            task: task.flatten(),
         })
     }
 }
@@ -587,7 +814,71 @@ mod tests {
             program: "discrec".into(),
             since_unix_ms: 1_780_000_000_123,
             mode: HoldMode::Handoff,
+            task: Some(Job {
+                action: JobAction::WritingData,
+                percent: 43,
+                lba: 123_456,
+                total: 2_295_104,
+                eta_s: Some(180),
+                since: 1_780_000_001_000,
+            }),
         }
+    }
+
+    #[test]
+    fn a_task_is_rewritten_in_place_with_the_records_length() {
+        let r = sample();
+        let none = OwnerRecord {
+            task: None,
+            ..r.clone()
+        };
+        let max = OwnerRecord {
+            task: Some(Job {
+                action: JobAction::InitializingHardware,
+                percent: 100,
+                lba: u64::MAX,
+                total: u64::MAX,
+                eta_s: None,
+                since: u64::MAX,
+            }),
+            ..r.clone()
+        };
+        assert_eq!(none.encode().len(), r.encode().len());
+        assert_eq!(max.encode().len(), r.encode().len());
+        assert_eq!(OwnerRecord::decode(none.encode().as_bytes()), Some(none));
+        assert_eq!(OwnerRecord::decode(max.encode().as_bytes()), Some(max));
+    }
+
+    #[test]
+    fn a_record_without_a_task_line_still_decodes_and_a_bad_task_is_rejected() {
+        let text = sample().encode();
+        let task_line = text
+            .lines()
+            .find(|l| l.starts_with("task="))
+            .expect("task line");
+        let old = text.replace(&format!("{task_line}\n"), "");
+        assert_eq!(
+            OwnerRecord::decode(old.as_bytes()).map(|r| r.task),
+            Some(None)
+        );
+        let bad_pct = text.replace("|043|", "|143|");
+        assert_eq!(OwnerRecord::decode(bad_pct.as_bytes()), None);
+        let bad_action = text.replace("writing_data", "writing_dat?");
+        assert_eq!(OwnerRecord::decode(bad_action.as_bytes()), None);
+    }
+
+    #[test]
+    fn a_job_describes_itself_for_people() {
+        let j = sample().task.expect("task");
+        assert_eq!(j.describe(), "writing 43 %, 3 min left");
+        assert_eq!(
+            Job {
+                eta_s: Some(42),
+                ..j
+            }
+            .describe(),
+            "writing 43 %, 42 s left"
+        );
     }
 
     #[test]

@@ -33,7 +33,7 @@ use crate::device::{Device, DeviceKind};
 use crate::drive::{Drive, Identity};
 use crate::error::{Error, HResult, Result};
 use crate::owner::{self, Owner};
-use crate::record::{HoldMode, OwnerRecord, ProcessId, PublishedRecord};
+use crate::record::{HoldMode, Job, ProcessId, PublishedRecord};
 use crate::scsi::{self, DEFAULT_COMMAND_TIMEOUT};
 use crate::sys::{self, ChangeWaiter};
 
@@ -465,13 +465,36 @@ impl Recorder {
         // The child's PID as /proc numbers it (ours may be a namespace's), then its start time.
         let job = sys::process::proc_pid_of_child(child.id() as i32)
             .and_then(|pid| sys::process::start_time(pid).map(|start| ProcessId { pid, start }));
-        if let (Some(r), Some(claim)) = (st.record.as_ref(), st.claim.as_ref()) {
-            r.rewrite(&OwnerRecord {
-                job,
-                ..claim.published.clone()
-            });
+        if let Some(claim) = st.claim.as_mut() {
+            claim.published.job = job;
+            if let Some(r) = st.record.as_ref() {
+                r.rewrite(&claim.published);
+            }
         }
         Ok(child)
+    }
+
+    /// Publishes the job this recorder's holder is doing on the device (a burn, a blank), or
+    /// `None` when it is done: every process sees it in [`Owner::job`] (`discrec owner`, `info`,
+    /// `list`). The record is rewritten in place, so call it as often as progress is worth
+    /// showing (a few times a second at most).
+    ///
+    /// # Errors
+    /// - `E_FAIL`: this recorder does not hold exclusive access.
+    pub fn publish_job(&self, job: Option<Job>) -> Result<()> {
+        let mut state = self.state();
+        let st = &mut *state;
+        let Some(claim) = st.claim.as_mut() else {
+            return Err(Error::new(
+                HResult::EFail,
+                format!(
+                    "exclusive access is not held by this recorder on {}",
+                    self.device.spec()
+                ),
+            ));
+        };
+        claim.set_task(job, st.record.as_ref());
+        Ok(())
     }
 
     /// How long one SCSI command may take before `E_IMAPI_RECORDER_COMMAND_TIMEOUT`.
@@ -656,7 +679,14 @@ impl Recorder {
     /// when the acquire was refused, not before every operation.
     fn acquire_for(&self, what: &str) -> Result<()> {
         let name = self.state().ops_client.clone();
-        match self.acquire_with(name.as_str(), AcquireOptions::default()) {
+        self.acquire_as(name.as_str(), what, AcquireOptions::default())
+    }
+
+    /// Takes one level of exclusive access as `client` for an operation that changes the
+    /// medium (`what`, for the error): nests under this recorder's own access, else acquires;
+    /// a device held by someone else gives `E_IMAPI_RECORDER_LOCKED` naming them.
+    pub(crate) fn acquire_as(&self, client: &str, what: &str, opts: AcquireOptions) -> Result<()> {
+        match self.acquire_with(client, opts) {
             Ok(_) => Ok(()),
             Err(e) if e.hresult() == HResult::EAccessDenied && self.lock_count() == 0 => {
                 match owner::find(&self.device)? {
@@ -672,6 +702,68 @@ impl Recorder {
                 }
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// A transport for commands to the drive over the descriptor this recorder holds (or a
+    /// fresh one: read-only for queries, read-write for commands that change the medium), and
+    /// the command timeout: for the writing layer above.
+    pub(crate) fn command_transport(
+        &self,
+        access: scsi::Access,
+    ) -> Result<(Box<dyn crate::transport::Transport>, Duration)> {
+        if !self.is_mmc() {
+            return Err(Drive::not_mmc(&self.device));
+        }
+        let (fd, timeout) = {
+            let state = self.state();
+            (state.claim.as_ref().map(Claim::io_fd), state.timeout)
+        };
+        let t = scsi::transport_for(&self.device, fd, access)?;
+        Ok((t, timeout))
+    }
+
+    /// Tells the kernel and udev that the medium changed (after a write or an erase), so that
+    /// the block device's size and the udev database are refreshed without an eject. Best
+    /// effort: see [`crate::sys::announce_medium_change`].
+    /// After a write or an erase on a real drive, while this recorder still holds it: makes
+    /// the kernel see the new medium, as growisofs does, by reloading the tray (eject, then
+    /// load) and telling the cdrom layer after each move (`CDROM_MEDIA_CHANGED` on the held
+    /// descriptor), so that the next open of the device re-reads its size. The sr driver only
+    /// re-reads the capacity when it sees the medium change, and a drive that writes a disc
+    /// reports no change by itself. Only for a drive whose Removable Medium feature says it
+    /// loads media by command; a slot-loading drive keeps the old size until its next eject.
+    /// Best effort: returns whether the tray was reloaded.
+    pub(crate) fn reload_for_kernel(&self) -> bool {
+        if !matches!(self.device.kind(), DeviceKind::Block { .. }) || self.lock_count() == 0 {
+            return false;
+        }
+        let drive = self.drive();
+        if !drive.can_load_media().unwrap_or(false) || drive.eject().is_err() {
+            return false;
+        }
+        let fd = self.state().claim.as_ref().map(Claim::io_fd);
+        if let Some(fd) = &fd {
+            let _ = sys::cdrom::media_changed(&**fd);
+        }
+        let closed = drive.close_tray().is_ok();
+        // The drive spins the disc up again: TEST UNIT READY until it is ready (a unit
+        // attention first, then not ready, becoming ready), for at most 30 s.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while closed && drive.check_medium().is_err() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if let Some(fd) = &fd {
+            let _ = sys::cdrom::media_changed(&**fd);
+        }
+        closed
+    }
+
+    pub(crate) fn announce_medium_change(&self) {
+        if let DeviceKind::Block { major, minor } = self.device.kind() {
+            // Reopening the node is safe only when no recorder of this process holds it.
+            let reopen = crate::registry::local_io_fd(self.device.key()).is_none();
+            let _ = sys::announce_medium_change(*major, *minor, self.device.path(), reopen);
         }
     }
 
@@ -795,6 +887,14 @@ impl<R: Deref<Target = Recorder>> AccessGuard<R> {
     /// As [`Recorder::spawn_job`].
     pub fn spawn_job(&self, cmd: &mut std::process::Command) -> Result<std::process::Child> {
         self.recorder.spawn_job(cmd)
+    }
+
+    /// Publishes the job done under this exclusive access: see [`Recorder::publish_job`].
+    ///
+    /// # Errors
+    /// As [`Recorder::publish_job`].
+    pub fn publish_job(&self, job: Option<Job>) -> Result<()> {
+        self.recorder.publish_job(job)
     }
 
     /// Releases now, returning the count left.

@@ -11,7 +11,7 @@ use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use crate::client_name::ClientName;
-use crate::record::{HoldMode, OwnerRecord};
+use crate::record::{HoldMode, Job, OwnerRecord};
 use crate::sys;
 use crate::text::sanitize;
 
@@ -20,6 +20,8 @@ struct LocalHolder {
     client: ClientName,
     since_unix_ms: u64,
     mode: HoldMode,
+    /// The job the holder published, as its record says.
+    task: Option<Job>,
     /// The descriptor commands go through while held, shared so that other recorders of this
     /// process never open and close the node (which would drop our POSIX lock on it).
     io_fd: Option<Arc<OwnedFd>>,
@@ -46,6 +48,7 @@ pub(crate) fn local_record(key: &str) -> Option<OwnerRecord> {
         program: own_program(),
         since_unix_ms: h.since_unix_ms,
         mode: h.mode,
+        task: h.task,
     })
 }
 
@@ -93,6 +96,7 @@ impl Reservation {
             client: client.clone(),
             since_unix_ms,
             mode,
+            task: None,
             io_fd: None,
         });
         Some(Reservation {
@@ -105,6 +109,13 @@ impl Reservation {
         if let Some(h) = local().iter_mut().find(|h| h.key == self.key) {
             h.mode = mode;
             h.io_fd = Some(io_fd);
+        }
+    }
+
+    /// Records the job the holder publishes (see [`crate::record::Job`]).
+    pub(crate) fn set_task(&self, task: Option<Job>) {
+        if let Some(h) = local().iter_mut().find(|h| h.key == self.key) {
+            h.task = task;
         }
     }
 

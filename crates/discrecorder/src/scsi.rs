@@ -83,6 +83,20 @@ pub(crate) fn run<const N: usize>(
     what: &str,
     map: fn(&SenseData) -> Option<HResult>,
 ) -> Result<Vec<u8>> {
+    run_with(t, cmd, &[], timeout, device, what, map)
+}
+
+/// [`run`] for a command with a data-out phase: `payload` is sent to the device (its length is
+/// the command's parameter length). For commands without one, `payload` is ignored.
+pub(crate) fn run_with<const N: usize>(
+    t: &mut dyn Transport,
+    cmd: &Command<N>,
+    payload: &[u8],
+    timeout: Duration,
+    device: &str,
+    what: &str,
+    map: fn(&SenseData) -> Option<HResult>,
+) -> Result<Vec<u8>> {
     let mut buf = vec![0u8; cmd.allocation_length() as usize];
     // A unit attention (medium changed, reset) reports an event, not a failure of this
     // command: like the kernel's own drivers, send the command again, a bounded number of times.
@@ -90,7 +104,8 @@ pub(crate) fn run<const N: usize>(
     let reply = loop {
         let data = match cmd.direction {
             DataDirection::FromDevice { .. } => Data::In(&mut buf),
-            DataDirection::None | DataDirection::ToDevice { .. } => Data::None,
+            DataDirection::ToDevice { .. } => Data::Out(payload),
+            DataDirection::None => Data::None,
         };
         let reply = t.execute(cmd.as_bytes(), data, timeout)?;
         attempts += 1;

@@ -112,6 +112,12 @@ impl Transport for SgTransport {
 /// disc's sectors in the image beside it, so every process sees the same tray, medium, events
 /// and data; commands run here, in the caller's process. WRITE's `Data::Out` goes to the
 /// image, READ's blocks come back in `Data::In`.
+///
+/// Cost: every command reads the JSON state under its lock, and one that changes it (a WRITE
+/// does) writes it back. Measured on a 2-core machine with the state on tmpfs: about 60-90 µs
+/// per 32 KiB WRITE in a release build (8-12 s of emulator overhead for the 131,072 WRITEs of
+/// a 4 GiB burn), about 270 µs in a debug build; a TEST UNIT READY about 15-40 µs
+/// (`measure_write_cycle` in this module's tests).
 #[derive(Debug)]
 pub struct EmuTransport {
     backing: emu::Backing,
@@ -279,6 +285,8 @@ mod tests {
         let dir = TempDir::new();
         let (mut t, b) = drive(&dir, 0x001B);
         let target = dir.0.join("target");
+        // The image made with the device, replaced by a symlink.
+        std::fs::remove_file(b.image_path()).expect("made with the device");
         std::os::unix::fs::symlink(&target, b.image_path()).expect("plant");
         let err = write(&mut t, 0, &[7u8; 2048]).expect_err("refused");
         assert_eq!(err.hresult(), HResult::EAccessDenied, "{err}");
@@ -322,6 +330,45 @@ mod tests {
         // The next command lets the drive forget the old disc.
         t.execute(&[0, 0, 0, 0, 0, 0], Data::None, T).expect("tur");
         assert_eq!(std::fs::metadata(b.image_path()).expect("image").len(), 0);
+    }
+
+    #[test]
+    fn a_medium_error_reaches_the_host_with_its_lba() {
+        let dir = TempDir::new();
+        let (mut t, b) = drive(&dir, 0x001B);
+        emu::with_state(&b, "emu:bay", T, |s| s.faults.medium_error_lba = Some(3)).expect("set");
+        let r = write(&mut t, 0, &[1u8; 16 * 2048]).expect("a reply");
+        assert_eq!(r.status, 2);
+        let s = discrecorder_mmc::sense::SenseData::parse(&r.sense).expect("sense");
+        assert_eq!((s.key.code(), s.asc, s.ascq), (3, 0x0C, 0));
+        assert_eq!(s.information, Some(3));
+    }
+
+    #[test]
+    fn a_power_loss_takes_the_unsynchronized_sectors_out_of_the_image() {
+        let dir = TempDir::new();
+        let (mut t, b) = drive(&dir, 0x001B);
+        write(&mut t, 0, &[1u8; 16 * 2048]).expect("writes");
+        t.execute(&synchronize_cache(false).cdb, Data::None, T)
+            .expect("syncs");
+        write(&mut t, 16, &[2u8; 16 * 2048]).expect("writes");
+        emu::with_state(&b, "emu:bay", T, |s| s.power_loss()).expect("power loss");
+        let r = t.execute(&[0, 0, 0, 0, 0, 0], Data::None, T).expect("tur");
+        let s = discrecorder_mmc::sense::SenseData::parse(&r.sense).expect("sense");
+        assert_eq!((s.key.code(), s.asc), (6, 0x29), "power on occurred");
+        let meta = std::fs::metadata(b.image_path()).expect("image");
+        assert!(
+            meta.blocks() <= 80,
+            "{} blocks: the lost 32 KiB were punched",
+            meta.blocks()
+        );
+        let mut back = vec![9u8; 2048];
+        t.execute(&read10(0, 1, 2048).cdb, Data::In(&mut back), T)
+            .expect("reads");
+        assert!(
+            back.iter().all(|&x| x == 1),
+            "the synchronized sectors stay"
+        );
     }
 
     /// Not a test of behaviour: the per-command cost of a 32 KiB WRITE through the JSON state

@@ -260,3 +260,33 @@ fn tempfile_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).expect("mkdir");
     dir
 }
+
+/// The writing layer (`format`, `IDiscFormat2Data`/`Erase`) sits above the recorder: it uses
+/// the recorder, and nothing outside it imports it (a burner is built on exclusive access, never
+/// the other way round).
+#[test]
+fn the_writing_layer_sits_above_the_recorder() {
+    let g = graph(&crate_src("discrecorder"));
+    let format_deps: BTreeSet<&String> = g
+        .iter()
+        .filter(|(m, _)| m.as_str() == "format" || m.starts_with("format::"))
+        .flat_map(|(_, d)| d)
+        .collect();
+    assert!(
+        format_deps.iter().any(|d| d.as_str() == "recorder"),
+        "format does not use the recorder: {format_deps:?}"
+    );
+    for (m, deps) in &g {
+        if m == "format" || m.starts_with("format::") {
+            continue;
+        }
+        let up: Vec<&String> = deps
+            .iter()
+            .filter(|d| d.as_str() == "format" || d.starts_with("format::"))
+            .collect();
+        assert!(
+            up.is_empty(),
+            "{m} imports the writing layer above it: {up:?}"
+        );
+    }
+}

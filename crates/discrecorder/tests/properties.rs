@@ -309,6 +309,7 @@ fn owner_record() -> impl Strategy<Value = OwnerRecord> {
             program,
             since_unix_ms,
             mode,
+            task: None,
         })
 }
 
@@ -521,4 +522,219 @@ fn a_blank_state_file_is_a_fresh_drive_named_after_the_device() {
     assert_eq!(state.serial, "EMU-bay-1");
     assert!(parse_emu_state(b"{", "emu:bay-1").is_err());
     fuzzing::emu_state(b"\n\0\x06\x12\x00\x00\x00\x60\x00");
+}
+
+/// A fuzz check and a valid input for it.
+type Template = (fn(&[u8]), Vec<u8>);
+
+/// The recording path's checks with a valid response of each kind (encoder output) as the
+/// starting point: one byte changed, then cut anywhere, so that most inputs pass the length
+/// checks and reach the field checks.
+fn recording_templates() -> Vec<Template> {
+    use discrecorder::mmc::disc::{
+        Capacity, CapacityDescriptorType, CurrentCapacity, DiscInformation, DiscStatus,
+        FormatCapacities, FormattableCapacity, SessionInfo, SessionState, Toc, TocDescriptor,
+        TrackInfoExtension, TrackInformation,
+    };
+    use discrecorder::mmc::write::{
+        BufferCapacity, FormatParameters, PerformanceDescriptor, WriteParameters,
+        WriteSpeedDescriptor, WriteSpeeds,
+    };
+    let d = TocDescriptor {
+        adr: 1,
+        control: 4,
+        track: 1,
+        start_address: 0x1234,
+    };
+    let track = TrackInformation {
+        track_number: 0x0102,
+        session_number: 3,
+        damage: false,
+        copy: true,
+        track_mode: 4,
+        reserved_track: false,
+        blank: true,
+        packet: true,
+        fixed_packet: true,
+        data_mode: 1,
+        nwa_valid: true,
+        lra_valid: true,
+        track_start: 1,
+        next_writable_address: 2,
+        free_blocks: 3,
+        fixed_packet_size: 16,
+        track_size: 5,
+        last_recorded_address: Some(6),
+        extension: Some(TrackInfoExtension {
+            read_compatibility_lba: 7,
+            next_layer_jump_address: 8,
+            last_layer_jump_address: 9,
+        }),
+    };
+    let disc = DiscInformation {
+        erasable: true,
+        last_session_state: SessionState::Incomplete,
+        disc_status: DiscStatus::Incomplete,
+        first_track: 1,
+        sessions: 0x0102,
+        first_track_in_last_session: 0x0203,
+        last_track_in_last_session: 0x0304,
+        flags: 0xF7,
+        disc_type: 0x20,
+        disc_identification: 1,
+        last_session_lead_in_start: 2,
+        last_possible_lead_out_start: 3,
+        disc_bar_code: *b"12345678",
+        disc_application_code: 4,
+        opc_tables: vec![[1; 8], [2; 8]],
+    };
+    let capacities = FormatCapacities {
+        current: CurrentCapacity {
+            blocks: 100,
+            descriptor_type: CapacityDescriptorType::Formatted,
+            block_length: 2048,
+        },
+        formattable: vec![
+            FormattableCapacity {
+                blocks: 100,
+                format_type: 0x30,
+                type_dependent: 0x3000,
+            };
+            3
+        ],
+    };
+    let speeds = WriteSpeeds {
+        descriptors: vec![
+            WriteSpeedDescriptor {
+                rotation_control: 1,
+                restore_defaults: true,
+                exact: true,
+                mrw: true,
+                end_lba: 1,
+                read_speed: 2,
+                write_speed: 3,
+            };
+            2
+        ],
+        complete: true,
+    };
+    let performance = PerformanceDescriptor {
+        rotation_control: 1,
+        restore_defaults: true,
+        exact: true,
+        random_access: true,
+        start_lba: 1,
+        end_lba: 2,
+        read_size: 3,
+        read_time: 4,
+        write_size: 5,
+        write_time: 6,
+    };
+    let format = FormatParameters {
+        immed: true,
+        number_of_blocks: 7,
+        format_type: 0x26,
+        format_subtype: 1,
+        type_dependent: 16,
+    };
+    let page = WriteParameters::default();
+    let mut fixed_sense = vec![
+        0x70, 0, 2, 0, 0, 0, 0, 10, 0, 0, 0, 0, 4, 4, 0, 0x80, 0x40, 0,
+    ];
+    fixed_sense.extend_from_slice(&[0; 4]);
+    let descriptor_sense = vec![
+        0x72, 2, 4, 4, 0, 0, 0, 16, 0, 6, 0x80, 0, 0, 0, 0, 0, 2, 6, 0, 0, 0x80, 0x10, 0, 0,
+    ];
+    vec![
+        (fuzzing::disc_information, disc.encode().expect("encodes")),
+        (fuzzing::track_information, track.encode().expect("encodes")),
+        (
+            fuzzing::capacity,
+            Capacity {
+                last_lba: 1,
+                block_length: 2048,
+            }
+            .encode(),
+        ),
+        (
+            fuzzing::toc,
+            Toc {
+                first_track: 1,
+                last_track: 2,
+                descriptors: vec![d; 3],
+            }
+            .encode()
+            .expect("encodes"),
+        ),
+        (
+            fuzzing::session_info,
+            SessionInfo {
+                first_session: 1,
+                last_session: 2,
+                first_track_in_last_session: d,
+            }
+            .encode()
+            .expect("encodes"),
+        ),
+        (
+            fuzzing::format_capacities,
+            capacities.encode().expect("encodes"),
+        ),
+        (
+            fuzzing::format_parameters,
+            format.encode().expect("encodes").to_vec(),
+        ),
+        (fuzzing::write_parameters, page.encode().expect("encodes")),
+        (
+            fuzzing::write_parameters_mode,
+            page.encode_mode_select10().expect("encodes"),
+        ),
+        (fuzzing::write_speeds, speeds.encode().expect("encodes")),
+        (
+            fuzzing::performance_descriptor,
+            performance.encode().expect("encodes").to_vec(),
+        ),
+        (
+            fuzzing::buffer_capacity,
+            BufferCapacity {
+                length: 10,
+                blank_length: 5,
+            }
+            .encode()
+            .expect("encodes")
+            .to_vec(),
+        ),
+        (fuzzing::sense_progress, fixed_sense),
+        (fuzzing::sense_progress, descriptor_sense),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn recording_parsers_keep_their_properties_on_damaged_responses(
+        which in any::<prop::sample::Index>(),
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let templates = recording_templates();
+        let (check, mut bytes) = templates[which.index(templates.len())].clone();
+        check(&bytes);
+        let i = at.index(bytes.len());
+        bytes[i] = byte;
+        check(&bytes);
+        let end = cut.index(bytes.len() + 1);
+        check(&bytes[..end]);
+    }
+
+    #[test]
+    fn recording_parsers_keep_their_properties_on_arbitrary_bytes(
+        bytes in prop::collection::vec(any::<u8>(), 0..80),
+    ) {
+        for (check, _) in recording_templates() {
+            check(&bytes);
+        }
+    }
 }

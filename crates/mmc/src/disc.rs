@@ -1,9 +1,8 @@
 //! The disc and track structure a recorder reads before writing: READ DISC
-//! INFORMATION (MMC-6 6.22, opcode 0x51), READ TRACK INFORMATION (MMC-6 6.27,
-//! opcode 0x52), READ CAPACITY (MMC-6 6.23, opcode 0x25), READ TOC/PMA/ATIP
-//! (MMC-6 6.26, opcode 0x43) formats 0000b (TOC) and 0001b (session
-//! information), and READ FORMAT CAPACITIES (MMC-6 6.24, opcode 0x23).
-//! Builders, parsers, encoders.
+//! INFORMATION (opcode 0x51), READ TRACK INFORMATION (0x52), READ CAPACITY
+//! (0x25), READ TOC/PMA/ATIP (0x43) formats 0000b (TOC) and 0001b (session
+//! information), and READ FORMAT CAPACITIES (0x23). Builders, parsers,
+//! encoders.
 //!
 //! Owns the byte layouts of the standard disc information block, the track
 //! information block, the READ CAPACITY data, the formatted TOC and session
@@ -15,6 +14,31 @@
 //! Addresses are kept as the drive sent them: READ TOC with the MSF bit set
 //! and the CD lead-in/lead-out fields of the disc information carry
 //! minute/second/frame bytes in the low three bytes of the `u32`, not an LBA.
+//!
+//! # Sources
+//!
+//! Clause numbers: MMC-6 (T10/1836-D, INCITS 468-2010) where a copy of its
+//! tables confirms them, else the MMC-5 draft r03c numbers libburn's `mmc.c`
+//! cites (MMC-6 numbers these commands one lower than MMC-5):
+//!
+//! | command | MMC-6 | MMC-5 r03c |
+//! |---|---|---|
+//! | READ CAPACITY | not checked | not checked |
+//! | READ DISC INFORMATION, standard block | 6.21 (6.21.2, 6.21.3.1) | 6.22 |
+//! | READ FORMAT CAPACITIES | 6.23 (inferred) | 6.24 (6.24.3.2, 6.24.3.3) |
+//! | READ TOC/PMA/ATIP, formats 0000b/0001b | 6.25 (6.25.2.1, 6.25.3.2.1) | 6.26 |
+//! | READ TRACK INFORMATION | 6.26 (6.26.2.1) | 6.27 |
+//!
+//! Every field position here was checked against implementations that talk
+//! to real drives: libburn `libburn/mmc.c` (disc information bytes 2-33 and
+//! the LSB/MSB split of bytes 4-6/9-11, track information bytes 5-7, 8-31
+//! and 33, capacity list, READ FORMAT CAPACITIES as a 10-byte CDB, TOC
+//! formats 0 and 1 with the MSF bit in byte 1), Linux
+//! `include/uapi/linux/cdrom.h` (`disc_information`, `track_information`
+//! bit fields), Wireshark's MMC dissector (disc information byte 7: DID_V
+//! 80h, DBC_V 40h, URU 20h, DAC_V 10h, Dbit 04h, BG format status 03h; READ
+//! TOC MSF 02h and format 0Fh), tgt `usr/mmc.c` (READ CAPACITY, forged TOC)
+//! and the MMC-6 tables reproduced at fr-an.de.
 
 use crate::bytes::{be16, be32, clamp, fit, slice, u8_at};
 use crate::codes::opcode;
@@ -52,7 +76,7 @@ fn len16(field: &'static str, len: usize) -> Result<[u8; 2], EncodeError> {
 }
 
 // ---------------------------------------------------------------------------
-// READ DISC INFORMATION (MMC-6 6.22)
+// READ DISC INFORMATION (MMC-6 6.21)
 // ---------------------------------------------------------------------------
 
 /// Length of the standard disc information block without OPC tables.
@@ -152,8 +176,10 @@ pub struct DiscInformation {
     pub first_track_in_last_session: u16,
     /// Last Track Number in Last Session (bytes 11 and 6).
     pub last_track_in_last_session: u16,
-    /// Byte 7 as sent: DID_V (bit 7), DBC_V (6), URU (5), DAC_V (4),
-    /// Legacy (2), BG Format Status (1-0).
+    /// Byte 7 as sent: DID_V (bit 7), DBC_V (6), URU (5), DAC_V (4), Dbit
+    /// (2, the MRW dirty bit), BG Format Status (1-0: 0 not formatted, 1
+    /// started but not running, 2 in progress, 3 complete); bit 3 is
+    /// reserved (MMC-6 6.21.3.1; Linux cdrom.h, Wireshark, libburn).
     pub flags: u8,
     /// Disc Type (byte 8; 00h CD-DA/CD-ROM, 10h CD-I, 20h CD-ROM XA).
     pub disc_type: u8,
@@ -293,7 +319,7 @@ impl DiscInformation {
 }
 
 // ---------------------------------------------------------------------------
-// READ TRACK INFORMATION (MMC-6 6.27)
+// READ TRACK INFORMATION (MMC-6 6.26)
 // ---------------------------------------------------------------------------
 
 /// Length of the shortest track information block this crate accepts (up to
@@ -534,7 +560,7 @@ impl TrackInformation {
 }
 
 // ---------------------------------------------------------------------------
-// READ CAPACITY (MMC-6 6.23)
+// READ CAPACITY
 // ---------------------------------------------------------------------------
 
 /// Length of the READ CAPACITY data.
@@ -582,7 +608,7 @@ impl Capacity {
 }
 
 // ---------------------------------------------------------------------------
-// READ TOC/PMA/ATIP (MMC-6 6.26)
+// READ TOC/PMA/ATIP (MMC-6 6.25)
 // ---------------------------------------------------------------------------
 
 /// Track number of the lead-out in a formatted TOC.
@@ -785,7 +811,7 @@ impl SessionInfo {
 }
 
 // ---------------------------------------------------------------------------
-// READ FORMAT CAPACITIES (MMC-6 6.24)
+// READ FORMAT CAPACITIES (MMC-5 r03c 6.24)
 // ---------------------------------------------------------------------------
 
 /// READ FORMAT CAPACITIES.
@@ -1087,6 +1113,39 @@ mod tests {
             read_format_capacities(252).cdb,
             [0x23, 0, 0, 0, 0, 0, 0, 0, 252, 0]
         );
+    }
+
+    /// The CDBs libburn (`libburn/mmc.c`) sends and tgt's (`usr/mmc.c`)
+    /// forged TOC answers, against this module's builders and parsers.
+    #[test]
+    fn cdbs_and_responses_match_libburn_and_tgt() {
+        assert_eq!(
+            read_disc_information(34).cdb,
+            [0x51, 0, 0, 0, 0, 0, 0, 0x00, 0x22, 0]
+        );
+        assert_eq!(
+            read_track_information(TrackAddress::Track(0xFF), 20).cdb,
+            [0x52, 0x01, 0, 0, 0, 0xFF, 0, 0x00, 0x14, 0]
+        );
+        assert_eq!(
+            read_toc(TocFormat::SessionInfo, false, 0, 12).cdb,
+            [0x43, 0, 0x01, 0, 0, 0, 0, 0x00, 0x0C, 0]
+        );
+        assert_eq!(
+            read_toc(TocFormat::Toc, false, 0, 4).cdb,
+            [0x43, 0, 0x00, 0, 0, 0, 0, 0x00, 0x04, 0]
+        );
+        assert_eq!(read_toc(TocFormat::Toc, true, 0, 4).cdb[1], 0x02);
+        assert_eq!(read_format_capacities(12).cdb.len(), 10);
+        assert_eq!(read_capacity().cdb, [0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        // tgt with MSF: a data track (ADR 1, CONTROL 4) and the lead-out.
+        let tgt = [
+            0, 0x12, 1, 1, 0, 0x14, 1, 0, 0, 0, 0, 0, 0, 0x14, 0xAA, 0, 0, 0, 0, 0,
+        ];
+        let t = Toc::parse(&tgt).expect("valid");
+        assert_eq!(t.descriptors.len(), 2);
+        assert_eq!((t.descriptors[0].adr, t.descriptors[0].control), (1, 4));
+        assert_eq!(t.descriptors[1].track, LEAD_OUT_TRACK);
     }
 
     #[test]

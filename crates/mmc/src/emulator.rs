@@ -69,11 +69,14 @@
 //!
 //! When a profile needing them is supported, current only with a medium that
 //! makes them current: 0x0010 Random Readable (any medium), 0x001D Multi-Read
-//! and 0x001E CD Read (CD), 0x001F DVD Read (DVD), 0x0021 Incremental
-//! Streaming Writable (CD-R/RW, DVD-R/RW sequential, BD-R SRM), 0x002A
-//! DVD+RW (DVD+RW), 0x002D CD Track at Once (CD-R/RW), 0x002F DVD-R/-RW Write
+//! and 0x001E CD Read (CD), 0x001F DVD Read (DVD), 0x0020 Random Writable
+//! (BD-RE), 0x0021 Incremental Streaming Writable (CD-R/RW, DVD-R/RW
+//! sequential, BD-R SRM), 0x0023 Formattable (DVD+RW, BD-RE, DVD-RW), 0x0026
+//! Restricted Overwrite (DVD-RW RO), 0x002A DVD+RW (DVD+RW), 0x002B DVD+R
+//! (DVD+R), 0x002D CD Track at Once (CD-R/RW), 0x002F DVD-R/-RW Write
 //! (DVD-R/-RW), 0x0040 BD Read (BD), 0x0041 BD Write (BD-R/RE). Writing
-//! features are not current while [`DriveState::write_protected`] is set.
+//! features are not current while [`DriveState::write_protected`] is set
+//! (DVD+RW's and DVD+R's stay current with their Write bit cleared).
 //!
 //! The lock *state* is not part of the Removable Medium feature (its Lock
 //! bit says the drive *can* lock); the drive reports it where MMC puts it,
@@ -467,6 +470,10 @@ fn is_dvd_plus_rw(p: Profile) -> bool {
     p == Profile::DVD_PLUS_RW
 }
 
+fn is_formattable(p: Profile) -> bool {
+    matches!(p.0, 0x0013 | 0x0014 | 0x001A | 0x0043)
+}
+
 fn is_bd_writable(p: Profile) -> bool {
     matches!(p.0, 0x0041..=0x0043)
 }
@@ -531,11 +538,15 @@ impl DriveState {
     }
 
     /// A disc of `profile` is put in by hand: the tray closes, the medium
-    /// is set, a NEW MEDIA event is queued and a unit attention set.
+    /// is set (blank, of the capacity [`Disc::capacity`] says; unformatted
+    /// unless it is a restricted-overwrite DVD-RW), a NEW MEDIA event is
+    /// queued and a unit attention set.
     pub fn insert_medium(&mut self, profile: u16) {
         self.tray_open = false;
         self.medium = Some(profile);
         self.disc = Disc::blank(self.disc.capacity);
+        // A restricted-overwrite DVD-RW is one that was formatted so.
+        self.disc.formatted = profile == Profile::DVD_RW_RESTRICTED_OVERWRITE.0;
         self.operation = None;
         self.pending_media_event = Some(MediaEventCode::NEW_MEDIA.0);
         self.unit_attention = true;
@@ -547,6 +558,16 @@ impl DriveState {
         self.medium = None;
         self.pending_media_event = Some(MediaEventCode::MEDIA_REMOVAL.0);
         self.unit_attention = true;
+    }
+
+    /// Makes the drive support `profile` (a drive that can read and write it): added to
+    /// [`DriveState::profiles`] if missing, which is kept in descending order as real drives
+    /// list them (BD before DVD before CD).
+    pub fn support_profile(&mut self, profile: u16) {
+        if !self.profiles.contains(&profile) {
+            self.profiles.push(profile);
+            self.profiles.sort_unstable_by(|a, b| b.cmp(a));
+        }
     }
 
     /// A fresh blank disc of the current profile (the old one's sectors are forgotten at the
@@ -1246,6 +1267,50 @@ impl DriveState {
                 vec![0x01, 0x00, 0x01, 1, 7, 0, 0, 0],
             ));
         }
+        if any(is_formattable) {
+            // Formattable: no BD-RE certification or expansion options.
+            out.push(feature(
+                FeatureCode::FORMATTABLE,
+                0,
+                false,
+                writable(is_formattable),
+                vec![0; 8],
+            ));
+        }
+        if supported.contains(&Profile::BD_RE) {
+            // Random Writable: last LBA, 2048-byte blocks, blocking 32, PP.
+            let last = current
+                .filter(|&p| p == Profile::BD_RE)
+                .map_or(0, |p| self.disc.capacity(p).saturating_sub(1));
+            let mut data = last.to_be_bytes().to_vec();
+            data.extend_from_slice(&[0, 0, 0x08, 0x00, 0, 32, 0x01, 0]);
+            out.push(feature(
+                FeatureCode::RANDOM_WRITABLE,
+                1,
+                false,
+                writable(|p| p == Profile::BD_RE),
+                data,
+            ));
+        }
+        if supported.contains(&Profile::DVD_RW_RESTRICTED_OVERWRITE) {
+            out.push(feature(
+                FeatureCode::RESTRICTED_OVERWRITE,
+                0,
+                false,
+                writable(|p| p == Profile::DVD_RW_RESTRICTED_OVERWRITE),
+                Vec::new(),
+            ));
+        }
+        if supported.contains(&Profile::DVD_PLUS_R) {
+            // DVD+R: Write.
+            out.push(feature(
+                FeatureCode::DVD_PLUS_R,
+                0,
+                false,
+                now(|p| p == Profile::DVD_PLUS_R),
+                vec![u8::from(!self.write_protected), 0, 0, 0],
+            ));
+        }
         if any(is_dvd_plus_rw) {
             // DVD+RW: Write.
             out.push(feature(
@@ -1749,6 +1814,17 @@ mod tests {
         assert_eq!(
             d.mode_sense(PageControl::Current, 0x2A, 0xFF),
             d.mode_sense(PageControl::Current, 0x2A, 0)
+        );
+    }
+
+    #[test]
+    fn support_profile_adds_once_in_descending_order() {
+        let mut d = DriveState::new_recorder();
+        d.support_profile(0x001B);
+        d.support_profile(0x001B);
+        assert_eq!(
+            d.profiles,
+            vec![0x0041, 0x001B, 0x001A, 0x0010, 0x0009, 0x0008]
         );
     }
 

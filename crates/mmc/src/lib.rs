@@ -56,13 +56,14 @@
 //! - [`mode`]: MODE SENSE(10) and the mode page walk (SPC-4 6.12, 7.5);
 //! - [`event`]: GET EVENT STATUS NOTIFICATION, media class (MMC-6 6.7);
 //! - [`disc`]: READ DISC INFORMATION, READ TRACK INFORMATION, READ CAPACITY,
-//!   READ TOC/PMA/ATIP formats 0 and 1, READ FORMAT CAPACITIES (MMC-6 6.22,
-//!   6.27, 6.23, 6.26, 6.24);
+//!   READ TOC/PMA/ATIP formats 0 and 1, READ FORMAT CAPACITIES (MMC-6 6.21,
+//!   6.26, 6.25; MMC-5 r03c 6.24; see its Sources table);
 //! - [`mod@write`]: WRITE(10)/(12), READ(10), SYNCHRONIZE CACHE, CLOSE
 //!   TRACK/SESSION, BLANK, FORMAT UNIT, RESERVE TRACK, MODE SELECT(10) with
 //!   the Write Parameters page, GET PERFORMANCE write speeds, SET STREAMING,
 //!   SET CD SPEED, READ BUFFER CAPACITY, and long-operation progress from
-//!   sense bytes (MMC-6 6.2-6.45, 7.5; SPC-4 4.5.2.4.4);
+//!   sense bytes (MMC-5 r03c 6.3-6.39, 7.5; SPC-4 4.5.2.4.4; see its
+//!   Sources table);
 //! - [`cdb`]: recognising an incoming CDB (for an emulated drive);
 //! - [`medium`]: the emulated drive's disc: layout, each profile's recording rules, and
 //!   the [`medium::SectorStore`] the caller provides for its sectors;
@@ -72,7 +73,8 @@
 //! # References
 //!
 //! MMC-6: T10/1836-D, SCSI Multi-Media Commands - 6. SPC-4: T10/1731-D, SCSI
-//! Primary Commands - 4. SPC-3: T10/1416-D. SBC-3: T10/1799-D, SCSI Block
+//! Primary Commands - 4. MMC-5: T10/1675-D revision 3c (cited by libburn
+//! for the numbers MMC-6 could not be checked for). SPC-3: T10/1416-D. SBC-3: T10/1799-D, SCSI Block
 //! Commands - 3. SAM-5: T10/2104-D, SCSI Architecture Model - 5.
 #![forbid(unsafe_code)]
 

@@ -24,6 +24,8 @@
 //!   session incomplete) -> appendable (01b, last session empty) -> complete (10b). The next
 //!   session starts after a gap standing for lead-out and lead-in ([`session_gap`]). CD-RW
 //!   and DVD-RW need BLANK before they can be written again once complete.
+//!   A blank BD-R can be formatted with spare areas (FORMAT UNIT type 32h), which leaves it
+//!   sequential.
 //! - **Random** (DVD+RW 0x1A, BD-RE 0x43, DVD-RW restricted overwrite 0x13): WRITE anywhere
 //!   below the capacity once formatted (NOT READY 30/10, medium not formatted, before);
 //!   FORMAT UNIT formats (DVD+RW type 26h, BD-RE 00h/30h/31h, DVD-RW 00h/13h/15h, which also
@@ -34,8 +36,11 @@
 //!   30/05 (cannot write medium, incompatible format).
 //!
 //! READ of a block that was never written on a sequential medium is ILLEGAL REQUEST 21/00
-//! (LOGICAL BLOCK ADDRESS OUT OF RANGE), which is what Linux's `sr` logs when a reader goes
-//! past a CD-R's recorded area; random and read-only media read unwritten blocks as zeros.
+//! (LOGICAL BLOCK ADDRESS OUT OF RANGE): what real drives report for a read past the recorded
+//! area (e.g. ImgBurn's verify log of a LiteOn iHAS124 on DVD-R: "Failed to Read Sector ... -
+//! Reason: Logical Block Address out of Range"; Linux `sr` logs the same sense). Some drives
+//! answer BLANK CHECK 8/00/00 inside a track instead; a reader must treat both as "not
+//! written". Random and read-only media read unwritten blocks as zeros.
 //! Capacity is settable per disc ([`Disc::capacity`]); 0 means the profile's real default
 //! ([`default_capacity`]). Layout arithmetic saturates: a hostile state never panics.
 
@@ -184,6 +189,12 @@ impl SectorStore for MemoryStore {
         Ok(())
     }
 }
+
+/// The profiles whose discs this model knows the rules of: CD-ROM, CD-R, CD-RW, DVD-ROM,
+/// DVD-R, DVD-RW restricted overwrite and sequential, DVD+RW, DVD+R, BD-ROM, BD-R SRM, BD-RE.
+pub const MODELED_PROFILES: [u16; 12] = [
+    0x0008, 0x0009, 0x000A, 0x0010, 0x0011, 0x0013, 0x0014, 0x001A, 0x001B, 0x0040, 0x0041, 0x0043,
+];
 
 /// What a profile's medium is, for writing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -571,12 +582,26 @@ impl Disc {
 
     fn track_info(&self, profile: Profile, number: u16) -> Option<TrackInformation> {
         let cap = self.capacity(profile);
+        // Track mode 7 on DVD+R, 4 (data) elsewhere; the blocking factor is the ECC block
+        // (16 blocks on DVD, 32 on BD), as tgt's DVD+R LUN reports them for growisofs.
+        let track_mode = if matches!(profile.0, 0x001B | 0x002B) {
+            7
+        } else {
+            4
+        };
+        let fixed_packet_size = if is_bd(profile) {
+            32
+        } else if is_cd(profile) {
+            0
+        } else {
+            16
+        };
         let base = TrackInformation {
             track_number: number,
             session_number: 1,
             damage: false,
             copy: false,
-            track_mode: 4,
+            track_mode,
             reserved_track: false,
             blank: false,
             packet: false,
@@ -587,7 +612,7 @@ impl Disc {
             track_start: 0,
             next_writable_address: 0,
             free_blocks: 0,
-            fixed_packet_size: 0,
+            fixed_packet_size,
             track_size: cap,
             last_recorded_address: Some(0),
             extension: Some(TrackInfoExtension {
@@ -781,8 +806,18 @@ impl Disc {
                 .map_err(internal)
             }
             1 => {
-                let last_session = last.3;
-                let first_of_last = tracks.iter().find(|t| t.3 == last_session).unwrap_or(last);
+                // The last complete session (an incomplete one does not count), else the
+                // first.
+                let last_session = tracks
+                    .iter()
+                    .map(|t| t.3)
+                    .filter(|&s| {
+                        !matches!(kind(profile), MediumKind::Sequential { .. })
+                            || s <= self.closed_sessions
+                    })
+                    .max()
+                    .unwrap_or(first.3);
+                let first_of_last = tracks.iter().find(|t| t.3 == last_session).unwrap_or(first);
                 SessionInfo {
                     first_session: 1,
                     last_session: u8::try_from(last_session).unwrap_or(u8::MAX),
@@ -806,6 +841,8 @@ impl Disc {
         };
         let formattable = match profile.0 {
             0x001A => vec![f(0x26, 0)],
+            // BD-R: SRM with spare areas, while blank.
+            0x0041 if self.tracks.is_empty() && !self.formatted => vec![f(0x32, 0)],
             0x0043 => vec![f(0x30, 0), f(0x31, 0)],
             0x0013 | 0x0014 => vec![f(0x00, 16), f(0x15, 16)],
             _ => Vec::new(),
@@ -1151,6 +1188,15 @@ impl Disc {
         profile: Profile,
         params: &FormatParameters,
     ) -> Result<u16, SenseData> {
+        if profile.0 == 0x0041 {
+            // BD-R: only a blank disc takes spare areas (SRM+POW is not modelled); its
+            // layout stays sequential and nothing is forgotten.
+            if params.format_type != 0x32 || !self.tracks.is_empty() || self.formatted {
+                return Err(invalid_parameter());
+            }
+            self.formatted = true;
+            return Ok(profile.0);
+        }
         let ok = match profile.0 {
             0x001A => params.format_type == 0x26,
             0x0043 => matches!(params.format_type, 0x00 | 0x30 | 0x31),

@@ -1,10 +1,9 @@
-//! Writing a disc and the setup around it: WRITE(10)/(12) (MMC-6 6.44,
-//! 6.45), READ(10) (6.17), SYNCHRONIZE CACHE (6.42), CLOSE TRACK/SESSION
-//! (6.3), BLANK (6.2), FORMAT UNIT (6.5) with its parameter list, RESERVE
-//! TRACK (6.31), MODE SELECT(10) (6.11, SPC-4 6.10) with the Write Parameters
-//! mode page 05h (MMC-6 7.5), GET PERFORMANCE type 03h write speeds (6.8), SET
-//! STREAMING with its performance descriptor (6.39), SET CD SPEED (6.37), READ
-//! BUFFER CAPACITY (6.20), and the progress of a long operation carried in
+//! Writing a disc and the setup around it: WRITE(10)/(12), READ(10),
+//! SYNCHRONIZE CACHE, CLOSE TRACK/SESSION, BLANK, FORMAT UNIT with its
+//! parameter list, RESERVE TRACK, MODE SELECT(10) (SPC-4 6.10) with the
+//! Write Parameters mode page 05h, GET PERFORMANCE type 03h write speeds, SET
+//! STREAMING with its performance descriptor, SET CD SPEED, READ BUFFER
+//! CAPACITY, and the progress of a long operation carried in
 //! sense-key-specific bytes (SPC-4 4.5.2.4.4). Builders, parsers, encoders.
 //!
 //! Owns these commands' CDBs and the layouts of their data-out payloads and
@@ -15,6 +14,47 @@
 //! raw sense bytes for that reason; [`crate::sense::SenseData`] does not keep
 //! the sense-key-specific bytes.
 //!
+//! # Sources
+//!
+//! Clause numbers: MMC-5 draft r03c where libburn's `mmc.c` cites them;
+//! MMC-6 (T10/1836-D, INCITS 468-2010) where a copy of its tables confirms
+//! them (MODE SENSE(10) 6.12, READ DISC INFORMATION 6.21, READ TRACK
+//! INFORMATION 6.26: one lower than MMC-5); "inferred" marks an MMC-6 number
+//! derived from that shift and not checked:
+//!
+//! | command or structure | MMC-5 r03c | MMC-6 |
+//! |---|---|---|
+//! | BLANK | - | 6.2 (inferred) |
+//! | CLOSE TRACK/SESSION, close functions per profile | 6.3.3 | 6.3 (inferred) |
+//! | FORMAT UNIT, parameter list, format types | 6.5 (6.5.3, 6.5.4.2) | 6.4 (inferred) |
+//! | GET PERFORMANCE, write speed descriptor | 6.8 (6.8.3) | 6.7 (inferred) |
+//! | MODE SELECT(10) (and SPC-4 6.10) | - | 6.11 (inferred) |
+//! | READ(10), READ BUFFER CAPACITY | - | 6.14, 6.17 (inferred) |
+//! | RESERVE TRACK, SET CD SPEED | - | - |
+//! | SET STREAMING, performance descriptor | 6.39 | - |
+//! | SYNCHRONIZE CACHE, WRITE(10), WRITE(12) | - | - |
+//! | Write Parameters mode page 05h | 7.5 | 7.5 (inferred) |
+//!
+//! Every byte and bit position was checked against implementations that
+//! write real discs: libburn `libburn/mmc.c` and `spc.c` (CLOSE with Immed
+//! in byte 1 bit 0 and the function in byte 2; SYNCHRONIZE CACHE Immed 02h;
+//! BLANK Immed 10h; FORMAT UNIT CDB byte 1 11h, format list header, Number
+//! of Blocks, type << 2 | subtype, type dependent parameter; RESERVE TRACK
+//! size in bytes 5-8; GET PERFORMANCE descriptors in bytes 8-9 and type 03h
+//! in byte 10, descriptor flags and fields; SET STREAMING length in bytes
+//! 9-10 and descriptor fields; WRITE(12) Streaming 80h in byte 10; SET CD
+//! SPEED speeds in bytes 2-5; page 05h bytes 2-5, 8, 10-13, 14-15 and MCN
+//! and ISRC at 16 and 32; READ BUFFER CAPACITY bytes 4-11), growisofs
+//! `growisofs_mmc.cpp` and `dvd+rw-format.cpp` (close functions 001b, 010b,
+//! 101b for DVD+R DL and 110b for DVD+R; FOV/DCRT/Immed), Wireshark's MMC
+//! dissector (close function mask 07h and names, SYNCHRONIZE CACHE Immed
+//! 02h, SET STREAMING flags WRC 18h, RDD 04h, Exact 02h, RA 01h) and the
+//! Linux kernel `cdrom.h` opcodes. Not confirmed by a checked source: the
+//! page length 32h this module writes for page 05h (libburn and growisofs
+//! send back the length MODE SENSE reported; some drives report 36h, which
+//! [`WriteParameters::parse`] accepts), the Host Application Code position,
+//! and the READ BUFFER CAPACITY data length value (10).
+//!
 //! Parsers follow the crate's rules: no panics, [`ParseError::Truncated`] for
 //! a missing field, [`ParseError::Inconsistent`] for a self-contradiction.
 
@@ -24,7 +64,7 @@ use crate::{Command, DataDirection, EncodeError, ParseError};
 
 // ---- WRITE, READ ----
 
-/// WRITE(10): `blocks` blocks of `block_len` bytes from `lba` (MMC-6 6.44).
+/// WRITE(10): `blocks` blocks of `block_len` bytes from `lba`.
 /// The data-out length is `blocks * block_len`.
 pub fn write10(lba: u32, blocks: u16, block_len: u16) -> Command<10> {
     let [a, b, c, d] = lba.to_be_bytes();
@@ -39,7 +79,7 @@ pub fn write10(lba: u32, blocks: u16, block_len: u16) -> Command<10> {
 
 /// WRITE(12): `blocks` blocks of `block_len` bytes from `lba`, with the
 /// Streaming bit (byte 10 bit 7) for writes that favour speed over defect
-/// management (MMC-6 6.45).
+/// management (as libburn sets it).
 ///
 /// # Errors
 ///
@@ -80,7 +120,7 @@ pub fn write12(
     })
 }
 
-/// READ(10): `blocks` blocks of `block_len` bytes from `lba` (MMC-6 6.17).
+/// READ(10): `blocks` blocks of `block_len` bytes from `lba`.
 /// The data-in length is `blocks * block_len`.
 pub fn read10(lba: u32, blocks: u16, block_len: u16) -> Command<10> {
     let [a, b, c, d] = lba.to_be_bytes();
@@ -97,7 +137,7 @@ pub fn read10(lba: u32, blocks: u16, block_len: u16) -> Command<10> {
 
 /// SYNCHRONIZE CACHE(10) for the whole medium (LBA and number of blocks 0);
 /// `immed` (byte 1 bit 1) asks for status before the cache is written
-/// (MMC-6 6.42).
+/// (libburn and Wireshark: Immed 02h).
 pub fn synchronize_cache(immed: bool) -> Command<10> {
     Command {
         cdb: [
@@ -117,8 +157,12 @@ pub fn synchronize_cache(immed: bool) -> Command<10> {
 }
 
 /// The Close Function field of CLOSE TRACK/SESSION (byte 2 bits 2-0). What
-/// each value does depends on the medium (MMC-6 6.3.2, one table per
-/// profile).
+/// each value does depends on the medium (MMC-5 6.3.3, one table per
+/// profile). Values without a variant go through [`CloseFunction::Other`]:
+/// 000b stops DVD+RW background formatting (growisofs' "stop de-icing"),
+/// 011b is a profile-specific close session, 101b finalizes with minimal
+/// radius (growisofs uses it to finalize DVD+R DL, where some drives refuse
+/// 110b).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CloseFunction {
     /// 001b: close the logical track numbered in the CDB.
@@ -126,7 +170,9 @@ pub enum CloseFunction {
     /// 010b: close the session (on CD-R/RW, finalizes the disc when the
     /// Write Parameters page's multi-session field is 00b).
     Session,
-    /// 110b: finalize the disc (DVD+R, DVD+R DL, BD-R; profile dependent).
+    /// 110b: close the last session and finalize the disc (growisofs sends
+    /// it for DVD+R, libburn's `mmc_close` for its "close disc"; profile
+    /// dependent).
     Finalize,
     /// Any other 3-bit value, passed through.
     Other(u8),
@@ -145,7 +191,7 @@ impl CloseFunction {
 }
 
 /// CLOSE TRACK/SESSION: `function` on track or session `number` (bytes 4-5);
-/// `immed` is byte 1 bit 0 (MMC-6 6.3).
+/// `immed` is byte 1 bit 0 (MMC-5 6.3; libburn, growisofs, Wireshark).
 pub fn close_track_session(function: CloseFunction, number: u16, immed: bool) -> Command<10> {
     let [h, l] = number.to_be_bytes();
     Command {
@@ -181,7 +227,7 @@ pub enum BlankingType {
     Other(u8, u32),
 }
 
-/// BLANK with `kind`; `immed` is byte 1 bit 4 (MMC-6 6.2).
+/// BLANK with `kind`; `immed` is byte 1 bit 4 (libburn sends 10h).
 pub fn blank(kind: BlankingType, immed: bool) -> Command<12> {
     let (code, address) = match kind {
         BlankingType::Full => (0b000, 0),
@@ -210,7 +256,7 @@ pub fn blank(kind: BlankingType, immed: bool) -> Command<12> {
 }
 
 /// RESERVE TRACK with ARSV 0: reserve the next track for `blocks` blocks
-/// (Reservation Size, bytes 5-8; MMC-6 6.31).
+/// (Reservation Size, bytes 5-8, as libburn and Wireshark place it).
 pub fn reserve_track(blocks: u32) -> Command<10> {
     let [a, b, c, d] = blocks.to_be_bytes();
     Command {
@@ -226,7 +272,7 @@ pub fn reserve_track(blocks: u32) -> Command<10> {
 pub const FORMAT_PARAMETER_LEN: usize = 12;
 
 /// FORMAT UNIT with FmtData set (a parameter list follows) and Format Code
-/// 001b; the list is [`FormatParameters::encode`] (MMC-6 6.5).
+/// 001b; the list is [`FormatParameters::encode`] (MMC-5 6.5).
 pub fn format_unit() -> Command<6> {
     Command {
         cdb: [opcode::FORMAT_UNIT, 0x10 | 0x01, 0, 0, 0, 0],
@@ -237,11 +283,14 @@ pub fn format_unit() -> Command<6> {
 }
 
 /// The FORMAT UNIT parameter list: header and one format descriptor
-/// (MMC-6 6.5.3).
+/// (MMC-5 6.5.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FormatParameters {
-    /// Immed (header byte 1 bit 1; written with FOV, bit 7, set as the
-    /// bit is only honoured then).
+    /// Immed (header byte 1 bit 1). The encoder sets FOV (bit 7) with it
+    /// and leaves DCRT (bit 5) clear: 82h, what growisofs sends for a full
+    /// DVD-RAM or BD-RE format (it sends A2h, DCRT set, for a quick one,
+    /// and libburn and growisofs send 02h, Immed alone, for DVD+RW, DVD-RW
+    /// and BD-R, which drives honour too).
     pub immed: bool,
     /// Number of Blocks (descriptor bytes 0-3).
     pub number_of_blocks: u32,
@@ -434,7 +483,7 @@ impl MultiSession {
     }
 }
 
-/// The Write Parameters mode page 05h (MMC-6 7.5), all fields through the
+/// The Write Parameters mode page 05h (MMC-5 7.5), all fields through the
 /// subheader.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct WriteParameters {
@@ -659,7 +708,7 @@ pub const WRITE_SPEED_DESCRIPTOR_LEN: usize = 16;
 pub const PERFORMANCE_HEADER_LEN: usize = 8;
 
 /// GET PERFORMANCE with Type 03h (write speed descriptors), room for
-/// `max_descriptors` descriptors (MMC-6 6.8). The allocation length is the
+/// `max_descriptors` descriptors (MMC-5 6.8). The allocation length is the
 /// 8-byte header plus 16 bytes per descriptor.
 pub fn get_performance_write_speed(max_descriptors: u16) -> Command<12> {
     let [h, l] = max_descriptors.to_be_bytes();
@@ -672,7 +721,7 @@ pub fn get_performance_write_speed(max_descriptors: u16) -> Command<12> {
     }
 }
 
-/// One write speed descriptor (MMC-6 6.8.2.6).
+/// One write speed descriptor (MMC-5 6.8.3, type 03h).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct WriteSpeedDescriptor {
     /// WRC: write rotation control (byte 0 bits 4-3).
@@ -793,7 +842,7 @@ impl WriteSpeeds {
 pub const PERFORMANCE_DESCRIPTOR_LEN: usize = 28;
 
 /// SET STREAMING with Type 00h and a performance descriptor as data-out
-/// (parameter list length 28, bytes 9-10; MMC-6 6.39).
+/// (parameter list length 28, bytes 9-10; MMC-5 6.39, as libburn sends it).
 pub fn set_streaming() -> Command<12> {
     Command {
         cdb: [
@@ -816,7 +865,7 @@ pub fn set_streaming() -> Command<12> {
     }
 }
 
-/// The SET STREAMING performance descriptor (MMC-6 6.39.2.1). Speeds are
+/// The SET STREAMING performance descriptor (MMC-5 6.39, type 00h). Speeds are
 /// given as sizes in kB over times in ms (so size/time is kB/ms = MB/s, or
 /// with time 1000, kB/s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -905,7 +954,7 @@ pub const MAX_SPEED: u16 = 0xFFFF;
 
 /// SET CD SPEED: read and write speeds in kB/s ([`MAX_SPEED`] for the
 /// fastest), `rotation_control` in byte 1 bits 1-0 (00b CLV, 01b CAV)
-/// (MMC-6 6.37).
+/// (speeds as libburn places them).
 pub fn set_cd_speed(read_speed: u16, write_speed: u16, rotation_control: u8) -> Command<12> {
     let [rh, rl] = read_speed.to_be_bytes();
     let [wh, wl] = write_speed.to_be_bytes();
@@ -933,7 +982,7 @@ pub fn set_cd_speed(read_speed: u16, write_speed: u16, rotation_control: u8) -> 
 /// Bytes of the READ BUFFER CAPACITY response (Block 0).
 pub const BUFFER_CAPACITY_LEN: usize = 12;
 
-/// READ BUFFER CAPACITY with Block 0 (answer in bytes; MMC-6 6.20).
+/// READ BUFFER CAPACITY with Block 0 (answer in bytes).
 pub fn read_buffer_capacity(allocation_length: u16) -> Command<10> {
     let [h, l] = allocation_length.to_be_bytes();
     Command {
@@ -1015,7 +1064,8 @@ impl BufferCapacity {
 /// Fixed format (0x70/0x71): SKSV is byte 15 bit 7 and the indication bytes
 /// 16-17, present only if the additional sense length reaches byte 17.
 /// Descriptor format (0x72/0x73): the sense key specific descriptor (type
-/// 02h). `None` unless the sense key is NO SENSE or NOT READY, SKSV is set
+/// 02h), bytes 4-6, which must lie inside that descriptor's own additional
+/// length as well. `None` unless the sense key is NO SENSE or NOT READY, SKSV is set
 /// and the bytes are present; never panics.
 pub fn sense_progress(sense: &[u8]) -> Option<u16> {
     let code = sense.first()? & 0x7F;
@@ -1029,7 +1079,11 @@ pub fn sense_progress(sense: &[u8]) -> Option<u16> {
             let mut found = None;
             while let (Some(&t), Some(&l)) = (data.get(pos), data.get(pos + 1)) {
                 if t == 0x02 {
-                    found = data.get(pos + 4..pos + 7);
+                    // Bytes 4-6 of the descriptor (SPC-4 4.5.2.4.1, additional length
+                    // 06h); a shorter descriptor does not carry them, whatever follows it.
+                    if usize::from(l) >= 5 {
+                        found = data.get(pos + 4..pos + 7);
+                    }
                     break;
                 }
                 pos += 2 + usize::from(l);
@@ -1533,5 +1587,140 @@ mod tests {
         assert_eq!(sense_progress(&desc), Some(0x4000));
         assert_eq!(sense_progress(&desc[..14]), None);
         assert_eq!(sense_progress(&[]), None);
+    }
+
+    /// The bytes other implementations send to real drives for the same
+    /// requests (libburn `libburn/mmc.c`, growisofs `growisofs_mmc.cpp` and
+    /// `dvd+rw-format.cpp`), rebuilt with this module's builders.
+    #[test]
+    fn cdbs_and_payloads_match_libburn_and_growisofs() {
+        // growisofs: DVD+R close track N (Immed), then finalize (110b), or
+        // with DVD+R DL finalize with minimal radius (101b); close session.
+        assert_eq!(
+            close_track_session(CloseFunction::Track, 0x0003, true).cdb,
+            [0x5B, 0x01, 0x01, 0, 0x00, 0x03, 0, 0, 0, 0]
+        );
+        assert_eq!(
+            close_track_session(CloseFunction::Finalize, 0, true).cdb,
+            [0x5B, 0x01, 0x06, 0, 0, 0, 0, 0, 0, 0]
+        );
+        assert_eq!(
+            close_track_session(CloseFunction::Other(0b101), 0, true).cdb[2],
+            0x05
+        );
+        assert_eq!(
+            close_track_session(CloseFunction::Session, 0, true).cdb,
+            [0x5B, 0x01, 0x02, 0, 0, 0, 0, 0, 0, 0]
+        );
+        // libburn: SYNCHRONIZE CACHE with Immed; BLANK fast with Immed.
+        assert_eq!(
+            synchronize_cache(true).cdb,
+            [0x35, 0x02, 0, 0, 0, 0, 0, 0, 0, 0]
+        );
+        assert_eq!(blank(BlankingType::Minimal, true).cdb[..2], [0xA1, 0x11]);
+        assert_eq!(blank(BlankingType::Full, true).cdb[..2], [0xA1, 0x10]);
+        // libburn and growisofs: FORMAT UNIT with FmtData and format code 001b.
+        assert_eq!(format_unit().cdb, [0x04, 0x11, 0, 0, 0, 0]);
+        // libburn's DVD+RW list (Immed alone, all blocks, type 26h) parses;
+        // growisofs' BD-RE full format with certification is what we encode.
+        let plus_rw = [0, 0x02, 0, 8, 0xFF, 0xFF, 0xFF, 0xFF, 0x26 << 2, 0, 0, 0];
+        assert_eq!(
+            FormatParameters::parse(&plus_rw),
+            Ok(FormatParameters {
+                immed: true,
+                number_of_blocks: u32::MAX,
+                format_type: 0x26,
+                format_subtype: 0,
+                type_dependent: 0,
+            })
+        );
+        let bd_re = FormatParameters {
+            immed: true,
+            number_of_blocks: 11_826_176,
+            format_type: 0x30,
+            format_subtype: 2,
+            type_dependent: 0x3000,
+        };
+        assert_eq!(
+            bd_re.encode(),
+            Ok([0, 0x82, 0, 8, 0, 0xB4, 0x74, 0, 0xC2, 0, 0x30, 0])
+        );
+        // libburn: RESERVE TRACK size in bytes 5-8.
+        assert_eq!(
+            reserve_track(0x0001_0203).cdb,
+            [0x53, 0, 0, 0, 0, 0x00, 0x01, 0x02, 0x03, 0]
+        );
+        // libburn: GET PERFORMANCE, descriptors in bytes 8-9, type 03h in 10.
+        assert_eq!(
+            get_performance_write_speed(0x0102).cdb,
+            [0xAC, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x02, 0x03, 0]
+        );
+        // libburn: SET STREAMING parameter list length in bytes 9-10; its
+        // descriptor: end LBA at 8, read size/time at 12/16, write at 20/24.
+        assert_eq!(set_streaming().cdb[9..11], [0, 28]);
+        let d = PerformanceDescriptor {
+            rotation_control: 0,
+            restore_defaults: false,
+            exact: false,
+            random_access: false,
+            start_lba: 0,
+            end_lba: 2_294_920,
+            read_size: 0x1000_0000,
+            read_time: 1000,
+            write_size: 177,
+            write_time: 1000,
+        }
+        .encode()
+        .expect("encodes");
+        assert_eq!(d[8..12], 2_294_920u32.to_be_bytes());
+        assert_eq!(d[12..16], [0x10, 0, 0, 0]);
+        assert_eq!(d[16..20], [0, 0, 0x03, 0xE8]);
+        assert_eq!(d[20..24], [0, 0, 0, 177]);
+        // libburn: WRITE(12) Streaming bit, SET CD SPEED speeds in 2-5.
+        assert_eq!(write12(0, 16, 2048, true).expect("fits").cdb[10], 0x80);
+        assert_eq!(
+            set_cd_speed(0xFFFF, 1764, 0).cdb[..6],
+            [0xBB, 0, 0xFF, 0xFF, 0x06, 0xE4]
+        );
+        // libburn's page 05h for DVD-R incremental: BUFE and LS_V, write type
+        // 0; multi-session 11b, FP, track mode 5; data block type 8; link
+        // size 16; packet size 16 (byte 13).
+        let page = WriteParameters {
+            link_size_valid: true,
+            write_type: WriteType::Packet,
+            multi_session: MultiSession::NextSessionAllowed,
+            fixed_packet: true,
+            track_mode: 5,
+            link_size: 16,
+            packet_size: 16,
+            audio_pause_length: 0,
+            ..WriteParameters::default()
+        }
+        .encode()
+        .expect("encodes");
+        assert_eq!(page[2..6], [0x60, 0xE5, 0x08, 16]);
+        assert_eq!(page[10..14], [0, 0, 0, 16]);
+        // Its CD TAO page: audio pause 150 in bytes 14-15.
+        let tao = WriteParameters::default().encode().expect("encodes");
+        assert_eq!(tao[14..16], [0, 150]);
+    }
+
+    #[test]
+    fn progress_needs_the_whole_sense_key_specific_descriptor() {
+        // Fuzz finding (fuzz/regressions/sense_progress/): a type 02h descriptor with
+        // additional length 3 ends after its byte 4, so "progress" 0x0004 was read from
+        // the type and length bytes of the descriptor after it. SPC-4 4.5.2.4.1 gives
+        // the sense key specific descriptor additional length 06h.
+        let cut = [
+            0x72, 0x02, 0x04, 0x04, 0, 0, 0, 13, 0x02, 0x03, 0, 0, 0x80, 0x00, 0x04, 0x80, 0, 0,
+            0x11, 0x22, 0x33,
+        ];
+        assert_eq!(sense_progress(&cut), None);
+        let mut whole = cut;
+        whole[9] = 0x06;
+        assert_eq!(sense_progress(&whole), Some(0x0004));
+        let mut five = cut;
+        five[9] = 0x05;
+        assert_eq!(sense_progress(&five), Some(0x0004));
     }
 }

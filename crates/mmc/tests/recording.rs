@@ -230,6 +230,37 @@ fn dvd_plus_r_second_session_starts_at_the_new_nwa() {
 }
 
 #[test]
+fn bd_r_takes_spare_areas_while_blank_and_stays_sequential() {
+    let mut d = Drive::with(0x0041);
+    let caps =
+        FormatCapacities::parse(&d.good(&read_format_capacities(252).cdb, &[])).expect("decodes");
+    assert_eq!(caps.formattable.first().map(|f| f.format_type), Some(0x32));
+    d.format(0x32, false);
+    assert_eq!(d.state.medium, Some(0x0041));
+    d.write_all(0, &image(32, 24));
+    assert_eq!(
+        d.check(&write10(0, 1, 2048).cdb, &image(1, 0)),
+        INVALID_ADDRESS,
+        "still written in order"
+    );
+}
+
+#[test]
+fn session_information_names_the_last_complete_session() {
+    let mut d = Drive::with(0x001B);
+    d.write_all(0, &image(16, 25));
+    d.sync();
+    d.close(CloseFunction::Track, 1);
+    d.close(CloseFunction::Session, 0);
+    let nwa = d.nwa();
+    d.write_all(nwa, &image(16, 26));
+    let s = SessionInfo::parse(&d.good(&read_toc(TocFormat::SessionInfo, false, 0, 12).cdb, &[]))
+        .expect("decodes");
+    assert_eq!(s.last_session, 1, "session 2 is still open");
+    assert_eq!(s.first_track_in_last_session.start_address, 0);
+}
+
+#[test]
 fn bd_r_burn_finalized_in_one_go() {
     let data = image(64, 4);
     let mut d = plus_r_style_burn(0x0041, &data, true);
@@ -439,6 +470,30 @@ fn read_only_media_refuse_writing_and_read_zeros() {
         Drive::with(0x0008).disc_info().last_possible_lead_out_start,
         u32::MAX
     );
+}
+
+#[test]
+fn get_configuration_makes_each_mediums_writing_feature_current() {
+    use discrecorder_mmc::configuration::{
+        get_configuration, Configuration, FeatureCode, RequestType,
+    };
+    for (profile, feature) in [
+        (0x001Bu16, 0x002Bu16),
+        (0x0043, 0x0020),
+        (0x0043, 0x0023),
+        (0x0013, 0x0026),
+        (0x001A, 0x0023),
+        (0x0014, 0x002F),
+    ] {
+        let mut d = Drive::with(profile);
+        let cdb = get_configuration(RequestType::Current, FeatureCode(0), 65535).cdb;
+        let c = Configuration::parse(&d.good(&cdb, &[])).expect("decodes");
+        assert_eq!(c.current_profile.0, profile);
+        assert!(
+            c.features.iter().any(|f| f.code == FeatureCode(feature)),
+            "{profile:#x}: feature {feature:#06x} not current"
+        );
+    }
 }
 
 // ---- refusals ----

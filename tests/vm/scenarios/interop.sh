@@ -24,88 +24,11 @@ HELPERS="$(dirname "${SGIO:-/nonexistent/x}")"
 NEWER="(needs the discrec build with list/info/eject/close-tray)"
 . "$DISCREC_VM_LIB"
 
-now() { cut -d' ' -f1 /proc/uptime; }
-T_START=$(now)
-PASSED=0 FAILED=0 TIMINGS=""
-CLOG=/tmp/interop-check.log
+CLOG=/tmp/interop-check.log CHECK_VERBOSE=${INTEROP_VERBOSE:-0} X_TIMEOUT=60
+# shellcheck source=checks.sh
+. "$(dirname "$DISCREC_VM_LIB")/scenarios/checks.sh"
 
 # ---------------------------------------------------------------- helpers --
-# bad WHY...: record a reason for the current check to fail (it keeps going)
-WHY=""
-bad() { WHY="${WHY:+$WHY; }$*"; echo "  => $*" >>"$CLOG"; }
-note() { echo "  # $*" >>"$CLOG"; }
-
-# x CMD...: run CMD (60 s watchdog); stdout -> $OUT, stderr -> $ERR, status -> $RC.
-# The command and its output go to the check's log, printed if the check fails.
-OUT="" ERR="" RC=0
-x() {
-    timeout -k 2 60 "$@" >/tmp/x.out 2>/tmp/x.err </dev/null
-    RC=$?
-    OUT=$(cat /tmp/x.out) ERR=$(cat /tmp/x.err)
-    {
-        printf '$'; printf ' %q' "$@"; printf '   [exit %s, t=%s]\n' "$RC" "$(now)"
-        head -n 40 /tmp/x.out | sed 's/^/  | /'
-        head -n 40 /tmp/x.err | sed 's/^/  ! /'
-    } >>"$CLOG"
-    return $RC
-}
-
-# wait_for SECS CMD...: poll CMD every 0.1 s until it succeeds; 1 on timeout
-wait_for() {
-    local n=$(( $1 * 10 )) i=0; shift
-    until "$@" >/dev/null 2>&1; do
-        i=$((i + 1)); [ $i -le $n ] || return 1
-        sleep 0.1
-    done
-}
-
-# Background processes of the current check: bg TAG CMD... starts CMD with
-# output in /tmp/bg.TAG.{out,err}; its pid is in $BGPID and in BG_PIDS.
-BG_PIDS=() BG_TAGS=()
-bg() {
-    local tag="$1"; shift
-    "$@" >"/tmp/bg.$tag.out" 2>"/tmp/bg.$tag.err" </dev/null &
-    BGPID=$!
-    BG_PIDS+=("$BGPID"); BG_TAGS+=("$tag")
-    { printf '$'; printf ' %q' "$@"; printf ' &   [pid %s, t=%s]\n' "$BGPID" "$(now)"; } >>"$CLOG"
-}
-# bg_wait PID SECS: wait for a background process; its status in $RC (124 on timeout)
-bg_wait() {
-    local pid="$1" n=$(( $2 * 10 )) i=0
-    while kill -0 "$pid" 2>/dev/null; do
-        i=$((i + 1))
-        if [ $i -gt $n ]; then RC=124; note "pid $pid still running after $2 s"; return 124; fi
-        sleep 0.1
-    done
-    { wait "$pid"; } 2>/dev/null; RC=$?
-    note "pid $pid exited $RC (t=$(now))"
-    return $RC
-}
-# bg_reap: end what the check left running (TERM, then KILL), log its output
-bg_reap() {
-    local i pid
-    for i in "${!BG_PIDS[@]}"; do
-        pid=${BG_PIDS[$i]}
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null
-            for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
-                kill -0 "$pid" 2>/dev/null || break; sleep 0.1
-            done
-            kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
-        fi
-        wait "$pid" 2>/dev/null
-        {
-            echo "  [background ${BG_TAGS[$i]} pid $pid output]"
-            head -n 30 "/tmp/bg.${BG_TAGS[$i]}.out" 2>/dev/null | sed 's/^/  | /'
-            head -n 30 "/tmp/bg.${BG_TAGS[$i]}.err" 2>/dev/null | sed 's/^/  ! /'
-        } >>"$CLOG"
-    done
-    BG_PIDS=() BG_TAGS=()
-}
-
-owner_is() { [ "$(timeout 10 "$DISCREC" owner "$DEV" 2>/dev/null)" = "$1" ]; }
-has() { printf '%s' "$1" | grep -q -i -e "$2"; }   # has TEXT PATTERN (case-insensitive)
-
 # supports SUBCOMMAND: does this discrec have it?
 supports() { timeout 10 "$DISCREC" "$1" --help >/dev/null 2>&1; }
 need() { # need SUB...: fail the check (clearly) if the binary lacks one of them
@@ -117,11 +40,6 @@ need() { # need SUB...: fail the check (clearly) if the binary lacks one of them
     { echo "  \$ $DISCREC $1 --help"; timeout 10 "$DISCREC" "$1" --help 2>&1 | head -n 3 | sed 's/^/  ! /'; } >>"$CLOG"
     return 1
 }
-
-ready() { sg_turs "$DEV" >/dev/null 2>&1; }
-# wait_ready: until TEST UNIT READY passes (the first command after a change
-# gets UNIT ATTENTION)
-wait_ready() { wait_for "${1:-10}" ready; }
 
 # tray: prints "open" or "closed" and "medium"/"empty" (GET EVENT STATUS
 # NOTIFICATION, media class, polled; byte 5: bit 0 tray open, bit 1 medium present)
@@ -148,52 +66,6 @@ settle() {
     wait_ready 3 && return 0
     vm_change_media "$SMALL" >/dev/null 2>&1
     wait_ready 15 || echo "# WARNING: the drive is not ready after restoring $SMALL"
-}
-
-# profile/feature helpers ---------------------------------------------------
-hex4() { printf '%04x\n' "$(( $1 ))" 2>/dev/null || echo "?$1"; }  # "0x0010" or 16 -> 0010
-# sg_get_config's profile name -> code
-profile_code() {
-    case "$1" in
-        CD-ROM) echo 0008 ;; CD-R) echo 0009 ;; CD-RW) echo 000a ;; DVD-ROM) echo 0010 ;;
-        BD-ROM) echo 0040 ;; *) echo "?$1" ;;
-    esac
-}
-# info_profiles JSON -> lines "CODE NAME CURRENT" (code as 4 hex digits)
-info_profiles() {
-    printf '%s' "$1" | jq -r '.profiles[] | "\(.code) \(.name) \(.current)"' 2>/dev/null |
-        while read -r c n cur; do echo "$(hex4 "$c") $n $cur"; done
-}
-# info_features JSON -> codes (4 hex digits), objects {code:..} or bare codes
-info_features() {
-    printf '%s' "$1" | jq -r '.features[] | if type == "object" then (.code // .feature) else . end' 2>/dev/null |
-        while read -r c; do hex4 "$c"; done
-}
-# sg_get_config output -> "CODE NAME CURRENT" profile lines, and feature codes
-sgc_profiles() {
-    sed -n 's/^ *profile: \(.*[^ ]\) *, currentP=\([01]\).*/\1 \2/p' /tmp/sgc.txt |
-        while read -r n cur; do echo "$(profile_code "$n") $n $([ "$cur" = 1 ] && echo true || echo false)"; done
-}
-sgc_features() { sed -n 's/.*current=[01] \[0x\([0-9a-fA-F]*\)\]$/\1/p' /tmp/sgc.txt | while read -r c; do hex4 "0x$c"; done; }
-
-# ----------------------------------------------------------------- runner --
-check() { # check NAME FUNCTION
-    local name="$1" fn="$2" t0 t1
-    WHY=""; : >"$CLOG"
-    t0=$(now)
-    "$fn"
-    bg_reap
-    settle
-    t1=$(now)
-    TIMINGS="$TIMINGS$(printf '#   %-28s %6.1f s' "$name" "$(echo "$t1 $t0" | awk '{print $1 - $2}')")"$'\n'
-    if [ -z "$WHY" ]; then
-        PASSED=$((PASSED + 1)); echo "PASS $name"
-        [ "${INTEROP_VERBOSE:-0}" = 0 ] || sed 's/^/    /' "$CLOG"
-    else
-        FAILED=$((FAILED + 1)); echo "FAIL $name: $WHY"
-        sed 's/^/    /' "$CLOG"
-        echo "    [dmesg tail]"; dmesg | tail -n 8 | sed 's/^/    | /'
-    fi
 }
 
 # ----------------------------------------------------------------- checks --
@@ -497,8 +369,7 @@ fatal=""
 command -v jq >/dev/null || fatal="jq is missing on the host (tests/vm/fetch.sh installs it)"
 [ -n "$SMALL" ] || fatal="no small ISO (boot with --iso)"
 if [ -n "$fatal" ]; then echo "FAIL setup: $fatal"; echo "0 passed, 1 failed"; exit 1; fi
-mountpoint -q /dev/shm && [ "$(stat -c %a /dev/shm)" = 1777 ] || {
-    mkdir -p /dev/shm; mount -t tmpfs -o mode=1777 tmpfs /dev/shm; }
+shared_dev_shm
 wait_ready 15 || echo "# WARNING: $DEV not ready at start"
 
 check list-info-identity c_list_info_identity
@@ -513,7 +384,4 @@ check eject-close-locked-nomedia c_eject_close_locked_nomedia
 check unprivileged c_unprivileged
 check unprivileged-eject c_unprivileged_eject
 
-echo "# timings (guest uptime): start $T_START s, end $(now) s"
-printf '%s' "$TIMINGS"
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+checks_summary

@@ -276,14 +276,39 @@ pub fn probe_entry() {
                 }
                 Err(e) => return say(&err_line(&e)),
             }
-            // While held, a line `close-tray` runs a drive command and says `ok` or the error.
+            // While held, a line `close-tray` runs a drive command and says `ok` or the error;
+            // `job LBA` publishes a burn job at LBA of 1000 sectors, `job none` clears it.
             let mut line = String::new();
             while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
-                if line.trim() == "close-tray" {
-                    match rec.close_tray() {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                match words.as_slice() {
+                    ["close-tray"] => match rec.close_tray() {
                         Ok(()) => say("ok"),
                         Err(e) => say(&err_line(&e)),
+                    },
+                    ["job", "none"] => match rec.publish_job(None) {
+                        Ok(()) => say("ok"),
+                        Err(e) => say(&err_line(&e)),
+                    },
+                    ["job", lba] => {
+                        let lba: u64 = lba.parse().expect("job LBA");
+                        let job = discrecorder::Job::new(
+                            discrecorder::JobAction::WritingData,
+                            1000,
+                            1_780_000_000_000,
+                        )
+                        .at(
+                            discrecorder::JobAction::WritingData,
+                            lba,
+                            (lba / 10) as u8,
+                            Some(180),
+                        );
+                        match rec.publish_job(Some(job)) {
+                            Ok(()) => say("ok"),
+                            Err(e) => say(&err_line(&e)),
+                        }
                     }
+                    _ => {}
                 }
                 line.clear();
             }

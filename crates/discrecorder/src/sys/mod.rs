@@ -4,6 +4,7 @@
 //! wake-up used by waiting acquires. It knows nothing of client names, counts or HRESULTs: it
 //! returns `io::Result` and plain values, and the recorder logic decides what they mean.
 
+pub(crate) mod cdrom;
 pub(crate) mod exec;
 pub(crate) mod mountinfo;
 pub(crate) mod node;
@@ -256,4 +257,36 @@ pub fn now_unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Tells the kernel and udev that the medium of block device `major:minor` (node `node`)
+/// changed after a write or an erase: writes `change` to its sysfs `uevent` (udev re-runs its
+/// rules: `cdrom_id` and `blkid` refresh `ID_CDROM_MEDIA_*` and `ID_FS_*` in the udev database,
+/// so udisks and file managers see the new disc; root only, other users' writes fail with
+/// EACCES), then opens and closes the node once: the sr driver re-reads the capacity
+/// (`sr_block_open` -> `disk_check_media_change` -> `sr_revalidate_disk` -> `get_sectorsize`,
+/// which `set_capacity`s `/sys/block/srN/size`) when the drive reports the medium changed.
+/// The open is skipped unless `reopen`: closing any descriptor of the node drops this
+/// process's POSIX locks on it, so a process that holds the device must not. Best effort: an
+/// error of either step is returned after both were tried.
+///
+/// # References
+/// - `drivers/scsi/sr.c` (`sr_block_open`, `sr_revalidate_disk`, `get_sectorsize`).
+/// - `Documentation/ABI/testing/sysfs-uevent`.
+pub fn announce_medium_change(major: u32, minor: u32, node: &Path, reopen: bool) -> io::Result<()> {
+    let uevent = std::fs::OpenOptions::new()
+        .write(true)
+        .open(block_sysfs_dir(major, minor).join("uevent"))
+        .and_then(|mut f| io::Write::write_all(&mut f, b"change\n"));
+    if !reopen {
+        return uevent;
+    }
+    let reopened = rustix::fs::open(
+        node,
+        rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+    .map(drop)
+    .map_err(io::Error::from);
+    uevent.and(reopened)
 }

@@ -52,8 +52,6 @@ pub enum Data<'a> {
     /// Data from the device into this buffer.
     In(&'a mut [u8]),
     /// Data from this buffer to the device.
-    // Nothing sends data to a device yet (MODE SELECT, WRITE will).
-    #[allow(dead_code)]
     Out(&'a [u8]),
 }
 
