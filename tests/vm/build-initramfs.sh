@@ -12,7 +12,8 @@ set -euo pipefail
 vm_lock
 
 MODULES=(virtio_pci virtio_scsi sr_mod sg isofs cdrom 9pnet_virtio 9p overlay
-         ata_piix ahci loop ext4)
+         ata_piix ahci loop ext4
+         target_core_user tcm_loop)  # the TCMU tier (run-tcmu.sh): the emulated drive as /dev/srN
 BUSYBOX=/bin/busybox
 file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
     { ldd "$BUSYBOX" 2>&1 | grep -q 'not a dynamic' || vm_die "$BUSYBOX is not static: apt-get install busybox-static"; }

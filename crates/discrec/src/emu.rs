@@ -134,6 +134,14 @@ Examples:
         #[arg(long, value_name = "0xNN", value_parser = parse_opcode)]
         at_opcode: Option<u8>,
     },
+    /// Serve emu:NAME as a real SCSI device of this machine (/dev/srN) until SIGINT/SIGTERM:
+    /// a TCMU handler behind the kernel's LIO target and its loopback fabric (root; modules
+    /// target_core_user and tcm_loop).
+    #[command(after_help = "Examples:
+  modprobe target_core_user; modprobe tcm_loop
+  discrec emu create bay1 && discrec emu serve bay1 &
+  sg_inq /dev/sr1; discrec emu set bay1 --fault hang; kill %1")]
+    Serve(crate::serve::ServeArgs),
     /// Show an emulated drive's state and its disc's layout (status, sessions, tracks, next
     /// writable address, free sectors).
     #[command(after_help = "Examples:
@@ -411,6 +419,7 @@ fn bare(name: &str) -> &str {
 
 pub fn run(json: bool, args: Args) -> Outcome {
     match args.action {
+        Action::Serve(serve) => return crate::serve::run(json, serve),
         Action::Create { name, shared } => {
             let name = bare(&name);
             let new = if shared {

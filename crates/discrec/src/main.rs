@@ -18,6 +18,7 @@ mod media;
 mod output;
 mod owner;
 mod progress;
+mod serve;
 mod tray;
 
 use std::ffi::OsString;

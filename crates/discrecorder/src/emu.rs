@@ -56,7 +56,7 @@ use std::time::{Duration, Instant};
 
 use std::os::fd::{AsFd, BorrowedFd};
 
-use discrecorder_mmc::emulator::DriveState;
+use discrecorder_mmc::emulator::{DriveState, Outcome};
 use discrecorder_mmc::medium::{SectorStore, StoreError, BLOCK_LEN};
 use rustix::fs::{AtFlags, FallocateFlags, FileType, FlockOperation, Mode, OFlags};
 
@@ -906,6 +906,23 @@ pub fn list_scoped() -> Vec<(String, Scope)> {
 pub fn update<T>(name: &str, f: impl FnOnce(&mut DriveState) -> T) -> Result<T> {
     let backing = resolve(name)?;
     with_state(&backing, &format!("{PREFIX}{name}"), STATE_LOCK_WAIT, f)
+}
+
+/// Executes one CDB on `emu:NAME`'s drive with its disc image, as the device's own transport
+/// does (the state lock, at most [`STATE_LOCK_WAIT`]), for a process that serves the drive to
+/// others (`discrec emu serve`: the drive behind a real SCSI device). `data_out` is the
+/// command's data-out buffer.
+///
+/// # Errors
+/// As [`update`], and the image file's failures.
+pub fn execute(name: &str, cdb: &[u8], data_out: &[u8]) -> Result<Outcome> {
+    let backing = resolve(name)?;
+    with_state_and_image(
+        &backing,
+        &format!("{PREFIX}{name}"),
+        STATE_LOCK_WAIT,
+        |s, store| s.execute_with(cdb, data_out, store),
+    )
 }
 
 /// Serialises state changes of emulated drives among the threads of this process (POSIX locks,

@@ -42,7 +42,7 @@ use discrecorder::{ClientName, HoldMode};
 type Check = fn(&[u8]);
 
 /// Every fuzz target, by the name of its file in `fuzz/fuzz_targets/`.
-const TARGETS: [(&str, Check); 25] = [
+const TARGETS: [(&str, Check); 26] = [
     ("client_name", fuzzing::client_name),
     ("emu_name", fuzzing::emu_name),
     ("sanitize", fuzzing::sanitize),
@@ -68,6 +68,7 @@ const TARGETS: [(&str, Check); 25] = [
     ("performance_descriptor", fuzzing::performance_descriptor),
     ("buffer_capacity", fuzzing::buffer_capacity),
     ("sense_progress", fuzzing::sense_progress),
+    ("tcmu_ring", discrecorder_tcmu::fuzzing::ring),
 ];
 
 fn fuzz_dir() -> PathBuf {

@@ -1019,9 +1019,16 @@ pub fn parse_read_track_information(cdb: &[u8]) -> Result<Option<TrackAddress>, 
 /// [`ParseError::Truncated`] when `cdb` is shorter than 10 bytes.
 pub fn parse_read_toc(cdb: &[u8]) -> Result<(bool, u8, u8), ParseError> {
     slice(cdb, "CDB", 0, 10)?;
+    let format = match u8_at(cdb, "format", 2)? & 0x0F {
+        // The obsolete format field (SFF-8020i, MMC-1: control byte bits 7-6), which drives
+        // still honour: Linux's sr asks for the session info (01b) that way at every media
+        // change (sr_cd_check: READ TOC with byte 9 = 0x40) to find the last session.
+        0 => u8_at(cdb, "control", 9)? >> 6,
+        f => f,
+    };
     Ok((
         u8_at(cdb, "msf", 1)? & 0x02 != 0,
-        u8_at(cdb, "format", 2)? & 0x0F,
+        format,
         u8_at(cdb, "track/session number", 6)?,
     ))
 }
@@ -1029,6 +1036,16 @@ pub fn parse_read_toc(cdb: &[u8]) -> Result<(bool, u8, u8), ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_toc_takes_the_obsolete_format_bits_as_linux_sr_sends_them() {
+        // sr_cd_check's multisession query: 43 00 00 00 00 00 00 00 0C 40
+        let cdb = [0x43, 0, 0, 0, 0, 0, 0, 0, 12, 0x40];
+        assert_eq!(parse_read_toc(&cdb), Ok((false, 1, 0)));
+        // the MMC field wins when it is set
+        let cdb = [0x43, 0, 2, 0, 0, 0, 0, 0, 12, 0x40];
+        assert_eq!(parse_read_toc(&cdb), Ok((false, 2, 0)));
+    }
 
     fn truncated_field(r: Result<impl std::fmt::Debug, ParseError>) -> &'static str {
         match r {
