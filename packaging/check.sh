@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The packaging checks, run by .ci/run after the test suite (issue 15: installs like a Linux tool):
-#   1. cargo publish --dry-run of discrecorder-mmc, discrecorder and discrec, in dependency order
+#   1. cargo publish --dry-run of discrecorder-mmc, discrecorder, discrecorder-tcmu and discrec, in
+#      dependency order
 #      (one `cargo publish --workspace`-style run, so unpublished siblings resolve locally);
 #   2. the README's library example is crates/discrecorder/examples/lock.rs, which builds and runs;
 #   3. man pages and completions generated from the clap definition (packaging/dist.sh); every page
@@ -36,7 +37,7 @@ have() {
 }
 
 # 1. Publishable crates.
-stage "cargo publish --dry-run (discrecorder-mmc, discrecorder, discrec)"
+stage "cargo publish --dry-run (discrecorder-mmc, discrecorder, discrecorder-tcmu, discrec)"
 dirty=()
 if [ -n "$(git status --porcelain 2>/dev/null)" ]; then
   $ci && fail "the work tree is not clean: $(git status --porcelain | head -3)"
@@ -49,12 +50,12 @@ fi
 # removes both: the unpacked sources (only in overlay directories, named -HASH, never index.*,
 # and only this project's crates) and the build of them, in a target directory of the dry run's
 # own so that the rest of target/ is left alone.
-rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/{discrecorder-mmc,discrecorder,discrec}-[0-9]*
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/{discrecorder-mmc,discrecorder,discrecorder-tcmu,discrec}-[0-9]*
 publish_target=target/publish-check
 rm -rf "$publish_target"/debug/.fingerprint/discrec* "$publish_target"/debug/deps/*discrec*
 log=$(mktemp)
 if ! cargo publish --dry-run --locked --target-dir "$publish_target" "${dirty[@]}" \
-  -p discrecorder-mmc -p discrecorder -p discrec >"$log" 2>&1; then
+  -p discrecorder-mmc -p discrecorder -p discrecorder-tcmu -p discrec >"$log" 2>&1; then
   cat "$log"
   fail "cargo publish --dry-run"
 fi
