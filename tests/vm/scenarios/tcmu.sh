@@ -29,35 +29,12 @@ ISO="${TCMU_ISO:-/vm-results/image.iso}"
 export DISCRECORDER_RUNTIME_DIR=/run/discrec
 mkdir -p "$DISCRECORDER_RUNTIME_DIR"
 
-now() { cut -d' ' -f1 /proc/uptime; }
-T_START=$(now)
-PASSED=0 FAILED=0 TIMINGS=""
-CLOG=/tmp/tcmu-check.log
+CLOG=/tmp/tcmu-check.log CHECK_VERBOSE=${TCMU_VERBOSE:-0} X_TIMEOUT=180
+# shellcheck source=checks.sh
+. "$(dirname "$DISCREC_VM_LIB")/scenarios/checks.sh"
 
-WHY=""
-bad() { WHY="${WHY:+$WHY; }$*"; echo "  => $*" >>"$CLOG"; }
-note() { echo "  # $*" >>"$CLOG"; }
-OUT="" ERR="" RC=0
-x() { # x CMD...: run CMD (180 s watchdog); stdout -> $OUT, stderr -> $ERR, status -> $RC
-    timeout -k 2 180 "$@" >/tmp/x.out 2>/tmp/x.err </dev/null
-    RC=$?
-    OUT=$(cat /tmp/x.out) ERR=$(cat /tmp/x.err)
-    {
-        printf '$'; printf ' %q' "$@"; printf '   [exit %s, t=%s]\n' "$RC" "$(now)"
-        head -n 40 /tmp/x.out | sed 's/^/  | /'
-        tail -n 25 /tmp/x.err | sed 's/^/  ! /'
-    } >>"$CLOG"
-    return $RC
-}
-has() { printf '%s' "$1" | grep -q -i -e "$2"; }
-wait_for() { # wait_for SECS CMD...
-    local n=$(( $1 * 10 )) i=0; shift
-    until "$@" >/dev/null 2>&1; do
-        i=$((i + 1)); [ $i -le $n ] || return 1
-        sleep 0.1
-    done
-}
-
+# This tier's own runner (replaces checks.sh's): a check takes arguments, TCMU_CHECKS
+# selects checks by name, and a failing check prints the commands the drives got.
 check() { # check NAME FUNCTION ARGS...
     local name="$1" fn="$2" t0 t1; shift 2
     if [ -n "${TCMU_CHECKS:-}" ] && ! printf '%s' "$name" | grep -Eq "$TCMU_CHECKS"; then return; fi
@@ -384,8 +361,4 @@ check_clean() {
 }
 check "all-removed" check_clean
 
-T_END=$(now)
-echo "# timings (guest uptime $T_START -> $T_END s)"
-printf '%s' "$TIMINGS"
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" = 0 ]
+checks_summary

@@ -355,11 +355,7 @@ impl Media {
                     // the last sector READ CAPACITY reports. That span is what a verification
                     // of the write just done compares and reads back.
                     status |= MediaStatus::FINALIZED;
-                    let used = ch
-                        .query(&read_capacity(), "READ CAPACITY")
-                        .ok()
-                        .and_then(|raw| Capacity::parse(&raw).ok())
-                        .map_or(0, |c| c.last_lba.saturating_add(1));
+                    let used = readable_sectors(ch);
                     media.total_sectors = used;
                     if used > 0 {
                         media.previous_session = Some(SessionSpan {
@@ -429,11 +425,7 @@ impl Media {
                     SessionState::Empty | SessionState::Complete => {}
                 }
                 if disc.disc_status == DiscStatus::Complete {
-                    let used = ch
-                        .query(&read_capacity(), "READ CAPACITY")
-                        .ok()
-                        .and_then(|raw| Capacity::parse(&raw).ok())
-                        .map_or(0, |c| c.last_lba.saturating_add(1));
+                    let used = readable_sectors(ch);
                     media.total_sectors = used;
                 } else {
                     let track = read_track(
@@ -462,6 +454,14 @@ impl Media {
         media.status = MediaStatus(status);
         Ok(media)
     }
+}
+
+/// The sectors READ CAPACITY says can be read (0 when the drive does not say).
+fn readable_sectors(ch: &mut Channel) -> u32 {
+    ch.query(&read_capacity(), "READ CAPACITY")
+        .ok()
+        .and_then(|raw| Capacity::parse(&raw).ok())
+        .map_or(0, |c| c.last_lba.saturating_add(1))
 }
 
 fn read_track(ch: &mut Channel, address: TrackAddress) -> Result<TrackInformation> {

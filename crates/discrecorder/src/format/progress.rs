@@ -99,17 +99,7 @@ mod tests {
 
     #[test]
     fn actions_have_imapi2_values_in_order() {
-        let all = [
-            JobAction::ValidatingMedia,
-            JobAction::FormattingMedia,
-            JobAction::InitializingHardware,
-            JobAction::CalibratingPower,
-            JobAction::WritingData,
-            JobAction::Finalization,
-            JobAction::Completed,
-            JobAction::Verifying,
-        ];
-        for (i, a) in all.iter().enumerate() {
+        for (i, a) in JobAction::ALL.iter().take(8).enumerate() {
             assert_eq!(a.imapi_value(), Some(i as u32), "{a:?}");
         }
         assert!(JobAction::WritingData
