@@ -138,8 +138,8 @@ if [ -n "$ISO_FROM" ]; then
 fi
 
 # The guest mounts fresh tmpfs on /tmp, /run and /dev/shm: a script or the
-# guest library from there (a checkout under /tmp) is copied into the results
-# share and used from /vm-results.
+# guest library (and scenarios/checks.sh beside it) from there (a checkout
+# under /tmp) is copied into the results share and used from /vm-results.
 GSCRIPT="$SCRIPT"
 case "$SCRIPT" in
     /tmp/*|/run/*|/dev/*|/proc/*|/sys/*)
@@ -149,7 +149,10 @@ esac
 GLIB="$VM_DIR/guest-lib.sh"
 case "$GLIB" in
     /tmp/*|/run/*|/dev/*)
+        # with the scenarios' shared check runner, which they find beside the library
         cp "$GLIB" "$RESULTS/guest-lib.sh"
+        mkdir -p "$RESULTS/scenarios"
+        cp "$VM_DIR/scenarios/checks.sh" "$RESULTS/scenarios/checks.sh"
         GLIB=/vm-results/guest-lib.sh ;;
 esac
 
