@@ -370,9 +370,10 @@ fn threads_a_waiting_acquire_does_not_block_queries_of_the_same_recorder() {
             let _ = tx.send(("release", format!("{released:?}")));
         });
     }
-    // lock_count is a mutex read: 100 ms is ample. owner() reads /proc/locks and the mount
-    // table, so it gets more room on a loaded machine; before the fix neither came back at all.
-    let got = rx.recv_timeout(Duration::from_millis(100));
+    // lock_count is a mutex read and owner() reads /proc/locks and the mount table; before
+    // the fix neither came back at all (the waiter held the state mutex), so 2 s each tells a
+    // blocked call from a slow one on a loaded machine (100 ms failed once under a guest run).
+    let got = rx.recv_timeout(Duration::from_secs(2));
     assert_eq!(
         got.as_ref().map(|(w, v)| (*w, v.as_str())),
         Ok(("lock_count", "0")),
