@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use discrecorder::format::{EraseKind, Eraser};
+use discrecorder::format::{EraseKind, Eraser, Media};
 use discrecorder::Recorder;
 use serde::Serialize;
 
@@ -34,30 +34,56 @@ pub struct Args {
 }
 
 #[derive(Serialize)]
-pub(crate) struct Done<'a> {
-    pub(crate) event: &'static str,
-    pub(crate) device: &'a str,
-    pub(crate) media: &'a discrecorder::format::Media,
+struct Done<'a> {
+    event: &'static str,
+    device: &'a str,
+    media: &'a Media,
 }
 
 pub fn run(json: bool, args: Args) -> Outcome {
-    let device = args.device.as_str();
-    // The one place this subcommand calls the library.
+    let kind = if args.full {
+        EraseKind::Full
+    } else {
+        EraseKind::Quick
+    };
+    erase_job(
+        json,
+        &args.device,
+        &args.name,
+        args.timeout,
+        |eraser| eraser.kind(kind).erase(),
+        |device, media| {
+            format!(
+                "{device}: erased; the {} is now {}",
+                media.profile_name,
+                media.status.names().join(", ")
+            )
+        },
+    )
+}
+
+/// Runs one [`Eraser`] job on `device` for `blank` and `format`: opens the recorder, applies
+/// `timeout`, shows progress, turns SIGINT/SIGTERM into a cancel, runs `job` and prints the
+/// medium afterwards (the `done` event with `--json`, else `summary`'s line).
+pub(crate) fn erase_job(
+    json: bool,
+    device: &str,
+    name: &str,
+    timeout: Option<Duration>,
+    job: impl FnOnce(Eraser<'_>) -> discrecorder::Result<Media>,
+    summary: impl FnOnce(&str, &Media) -> String,
+) -> Outcome {
+    // The one place these subcommands call the library.
     let rec = Recorder::open(device)?;
-    if let Some(t) = args.timeout {
+    if let Some(t) = timeout {
         rec.set_command_timeout(t);
     }
     let signals = SignalCancel::install()?;
     let mut display = Display::new(json);
-    let result = Eraser::new(&rec, &args.name)?
-        .kind(if args.full {
-            EraseKind::Full
-        } else {
-            EraseKind::Quick
-        })
+    let eraser = Eraser::new(&rec, name)?
         .on_progress(|p| display.show(device, p))
-        .cancel_with(signals.token())
-        .erase();
+        .cancel_with(signals.token());
+    let result = job(eraser);
     display.finish();
     let media = result.map_err(|e| signals.failure(json, e))?;
     if json {
@@ -67,11 +93,7 @@ pub fn run(json: bool, args: Args) -> Outcome {
             media: &media,
         })?;
     } else {
-        outln!(
-            "{device}: erased; the {} is now {}",
-            media.profile_name,
-            media.status.names().join(", ")
-        )?;
+        outln!("{}", summary(device, &media))?;
     }
     Ok(ExitCode::SUCCESS)
 }

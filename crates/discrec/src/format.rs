@@ -1,15 +1,11 @@
 //! `discrec format`: format a DVD+RW, BD-RE or DVD-RW for random writing. It owns its arguments
-//! and output; formatting and the exclusive access it takes are the library's ([`Eraser`]).
+//! and output line; formatting and the exclusive access it takes are the library's
+//! ([`discrecorder::format::Eraser`]), run as `blank` runs its erase ([`erase_job`]).
 
-use std::process::ExitCode;
 use std::time::Duration;
 
-use discrecorder::format::Eraser;
-use discrecorder::Recorder;
-
-use crate::blank::Done;
-use crate::output::{self, outln, Outcome};
-use crate::progress::{Display, SignalCancel};
+use crate::blank::erase_job;
+use crate::output::{self, Outcome};
 
 /// Format the rewritable disc in DEVICE (DVD+RW, BD-RE; a DVD-RW becomes restricted
 /// overwrite). Anything on it is lost.
@@ -29,32 +25,17 @@ pub struct Args {
 }
 
 pub fn run(json: bool, args: Args) -> Outcome {
-    let device = args.device.as_str();
-    // The one place this subcommand calls the library.
-    let rec = Recorder::open(device)?;
-    if let Some(t) = args.timeout {
-        rec.set_command_timeout(t);
-    }
-    let signals = SignalCancel::install()?;
-    let mut display = Display::new(json);
-    let result = Eraser::new(&rec, &args.name)?
-        .on_progress(|p| display.show(device, p))
-        .cancel_with(signals.token())
-        .format();
-    display.finish();
-    let media = result.map_err(|e| signals.failure(json, e))?;
-    if json {
-        output::print_json(&Done {
-            event: "done",
-            device,
-            media: &media,
-        })?;
-    } else {
-        outln!(
-            "{device}: formatted; the {} has {} sectors",
-            media.profile_name,
-            media.total_sectors
-        )?;
-    }
-    Ok(ExitCode::SUCCESS)
+    erase_job(
+        json,
+        &args.device,
+        &args.name,
+        args.timeout,
+        |mut eraser| eraser.format(),
+        |device, media| {
+            format!(
+                "{device}: formatted; the {} has {} sectors",
+                media.profile_name, media.total_sectors
+            )
+        },
+    )
 }
