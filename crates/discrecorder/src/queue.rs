@@ -178,32 +178,11 @@ fn entries(dir: &Path, key: &str, node: &Path, first_older_than: Option<(u64, i3
     ) else {
         return Vec::new();
     };
-    let Ok(read) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
     let node_st = rustix::fs::stat(node).ok();
     let euid = rustix::process::geteuid().as_raw();
     let mut out = Vec::new();
-    for entry in read.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if !name.starts_with(&prefix) {
-            continue;
-        }
-        let Ok(fd) = rustix::fs::openat(
-            &dirfd,
-            name,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) else {
-            continue;
-        };
-        let Ok(st) = rustix::fs::fstat(&fd) else {
-            continue;
-        };
-        if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile {
-            continue;
-        }
+    for (name, fd, st) in crate::record::regular_files(dir, &dirfd, &prefix) {
+        let name = name.as_str();
         let mut buf = Vec::with_capacity(256);
         let mut file = std::fs::File::from(fd);
         if (&mut file)

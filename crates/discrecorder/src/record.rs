@@ -593,42 +593,51 @@ fn reap(dir: &Path, prefix: &str, min_age: std::time::Duration) {
     let Ok(dirfd) = crate::sys::open_shared_dir(dir) else {
         return;
     };
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
     let euid = rustix::process::geteuid().as_raw();
     let now = std::time::SystemTime::now();
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if !name.starts_with(prefix) {
-            continue;
-        }
-        let Ok(fd) = rustix::fs::openat(
-            &dirfd,
-            name,
-            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) else {
-            continue;
-        };
-        let Ok(st) = rustix::fs::fstat(&fd) else {
-            continue;
-        };
+    for (name, fd, st) in regular_files(dir, &dirfd, prefix) {
         let modified = std::time::UNIX_EPOCH
             + std::time::Duration::new(st.st_mtime.max(0) as u64, st.st_mtime_nsec as u32);
         let old_enough = now.duration_since(modified).is_ok_and(|d| d >= min_age);
-        if rustix::fs::FileType::from_raw_mode(st.st_mode) != rustix::fs::FileType::RegularFile
-            || st.st_uid != euid
-            || st.st_nlink != 1
-            || !old_enough
-        {
+        if st.st_uid != euid || st.st_nlink != 1 || !old_enough {
             continue;
         }
         if rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).is_ok() {
-            let _ = rustix::fs::unlinkat(&dirfd, name, rustix::fs::AtFlags::empty());
+            let _ = rustix::fs::unlinkat(&dirfd, name.as_str(), rustix::fs::AtFlags::empty());
         }
     }
+}
+
+/// The regular files of `dir` whose names start with `prefix`, each opened through `dirfd`
+/// (the checked descriptor of `dir`) read-only with `O_NOFOLLOW|O_NONBLOCK`, so that a planted
+/// symlink is never followed and a FIFO never waited on, with its `fstat`. Entries that vanish
+/// meanwhile or are not regular files are skipped. Lazy: one descriptor open at a time, however
+/// many files another user plants.
+pub(crate) fn regular_files<'a>(
+    dir: &Path,
+    dirfd: &'a OwnedFd,
+    prefix: &'a str,
+) -> impl Iterator<Item = (String, OwnedFd, rustix::fs::Stat)> + 'a {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(move |entry| {
+            let name = entry.file_name().into_string().ok()?;
+            if !name.starts_with(prefix) {
+                return None;
+            }
+            let fd = rustix::fs::openat(
+                dirfd,
+                name.as_str(),
+                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .ok()?;
+            let st = rustix::fs::fstat(&fd).ok()?;
+            (rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile)
+                .then_some((name, fd, st))
+        })
 }
 
 /// The PIDs that records for `key` in `dir` are named after: candidates for the device's
