@@ -48,9 +48,8 @@ pub struct ServeArgs {
     /// and removes the LIO objects if it dies without doing so.
     #[arg(long, hide = true)]
     pub worker: bool,
-    /// Append one line per command to FILE: the CDB, the length of its buffers (and their bytes
-    /// when at most 64: a data-out parameter list; for a data-in command, what the buffer held)
-    /// and the outcome.
+    /// Append one line per command to FILE: the CDB, its data-out (`out N [bytes]`) or the
+    /// answer's data-in (`in N [bytes]`), bytes shown when at most 64, and the outcome.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
 }
@@ -105,20 +104,29 @@ impl EmuDrive {
                 _ => format!("status {status:02x} data-in {}", data_in.len()),
             },
         };
+        // The buffers carry data-out only for commands without a data-in phase; for the others
+        // they hold whatever was there before, so the answer is shown instead.
+        let takes_data_in = discrecorder::mmc::cdb::Cdb::parse(&cmd.cdb)
+            .map(|c| c.allocation_length() > 0)
+            .unwrap_or(false);
+        let shown = |bytes: &[u8]| {
+            // parameter lists and short answers in full; not sector data
+            if bytes.len() <= 64 && !bytes.is_empty() {
+                format!(" [{}]", hex(bytes))
+            } else {
+                String::new()
+            }
+        };
+        let buffers = match response {
+            Response::Complete { data_in, .. } if takes_data_in => {
+                format!("in {}{}", data_in.len(), shown(data_in))
+            }
+            _ if takes_data_in => format!("in -/{}", cmd.data.len()),
+            _ => format!("out {}{}", cmd.data.len(), shown(&cmd.data)),
+        };
         let _ = std::io::Write::write_all(
             f,
-            format!(
-                "{} | out {}{} | {what}\n",
-                hex(&cmd.cdb),
-                cmd.data.len(),
-                // parameter lists (MODE SELECT, SEND CUE SHEET, ...) in full; not sector data
-                if cmd.data.len() <= 64 && !cmd.data.is_empty() {
-                    format!(" [{}]", hex(&cmd.data))
-                } else {
-                    String::new()
-                }
-            )
-            .as_bytes(),
+            format!("{} | {buffers} | {what}\n", hex(&cmd.cdb)).as_bytes(),
         );
     }
 }
