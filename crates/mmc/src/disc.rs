@@ -621,6 +621,8 @@ pub enum TocFormat {
     Toc,
     /// 0001b: multi-session information.
     SessionInfo,
+    /// 0010b: the full TOC of a CD: every session's Q sub-channel entries ([`FullToc`]).
+    FullToc,
 }
 
 /// READ TOC/PMA/ATIP. `msf` asks for MSF addresses instead of LBAs;
@@ -635,6 +637,7 @@ pub fn read_toc(
     let f = match format {
         TocFormat::Toc => 0,
         TocFormat::SessionInfo => 1,
+        TocFormat::FullToc => 2,
     };
     let [hi, lo] = allocation_length.to_be_bytes();
     Command {
@@ -806,6 +809,119 @@ impl SessionInfo {
     pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
         let mut out = vec![0, 10, self.first_session, self.last_session];
         self.first_track_in_last_session.encode(&mut out)?;
+        Ok(out)
+    }
+}
+
+/// POINT of a full TOC entry naming the first track of its session (PMIN).
+pub const POINT_FIRST_TRACK: u8 = 0xA0;
+/// POINT of the entry naming the last track of its session (PMIN).
+pub const POINT_LAST_TRACK: u8 = 0xA1;
+/// POINT of the entry giving the session's lead-out start (PMIN/PSEC/PFRAME).
+pub const POINT_LEAD_OUT: u8 = 0xA2;
+/// POINT of the mode 5 entry a session carries when a next session may follow: MIN/SEC/FRAME
+/// are the start of the next possible program area, PMIN/PSEC/PFRAME the last possible
+/// lead-out start of the disc.
+pub const POINT_NEXT_PROGRAM_AREA: u8 = 0xB0;
+
+/// One 11-byte entry of a full TOC (format 0010b): a Q sub-channel entry of a session's
+/// lead-in, addresses as MSF bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FullTocDescriptor {
+    /// Session Number (byte 0).
+    pub session: u8,
+    /// ADR (byte 1, bits 7-4): 1 for track and A0-A2 entries, 5 for B0/C0.
+    pub adr: u8,
+    /// CONTROL (byte 1, bits 3-0): 4 for a data track.
+    pub control: u8,
+    /// TNO (byte 2): 0 in the lead-in.
+    pub tno: u8,
+    /// POINT (byte 3): a track number or one of the `POINT_` values.
+    pub point: u8,
+    /// MIN, SEC, FRAME (bytes 4-6).
+    pub msf: [u8; 3],
+    /// ZERO (byte 7): for B0, the number of mode 5 pointers.
+    pub zero: u8,
+    /// PMIN, PSEC, PFRAME (bytes 8-10).
+    pub pmsf: [u8; 3],
+}
+
+/// Bytes of one full TOC entry.
+pub const FULL_TOC_DESCRIPTOR_LEN: usize = 11;
+
+/// A decoded full TOC (format 0010b, CD only).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FullToc {
+    /// First Complete Session Number.
+    pub first_session: u8,
+    /// Last Complete Session Number.
+    pub last_session: u8,
+    /// The entries that arrived whole, in the drive's order.
+    pub descriptors: Vec<FullTocDescriptor>,
+}
+
+impl FullToc {
+    /// Decodes a full TOC, keeping the entries that arrived whole.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::Truncated`] when `buf` ends before the 4-byte header ends;
+    /// [`ParseError::Inconsistent`] when the TOC data length is not 2 plus a multiple of 11.
+    pub fn parse(buf: &[u8]) -> Result<FullToc, ParseError> {
+        let length = be16(buf, "toc data length", 0)?;
+        if length < 2 || usize::from(length - 2) % FULL_TOC_DESCRIPTOR_LEN != 0 {
+            return Err(ParseError::Inconsistent {
+                field: "toc data length",
+                offset: 0,
+                value: u64::from(length),
+                problem: "not 2 plus a whole number of 11-byte entries",
+            });
+        }
+        let data = clamp(buf, usize::from(length) + 2);
+        let first_session = u8_at(data, "first complete session number", 2)?;
+        let last_session = u8_at(data, "last complete session number", 3)?;
+        let descriptors = data
+            .get(4..)
+            .unwrap_or_default()
+            .chunks_exact(FULL_TOC_DESCRIPTOR_LEN)
+            .map(|d| FullTocDescriptor {
+                session: d[0],
+                adr: d[1] >> 4,
+                control: d[1] & 0x0F,
+                tno: d[2],
+                point: d[3],
+                msf: [d[4], d[5], d[6]],
+                zero: d[7],
+                pmsf: [d[8], d[9], d[10]],
+            })
+            .collect();
+        Ok(FullToc {
+            first_session,
+            last_session,
+            descriptors,
+        })
+    }
+
+    /// Encodes the full TOC.
+    ///
+    /// # Errors
+    ///
+    /// [`EncodeError::Invalid`] for an ADR or CONTROL above 15;
+    /// [`EncodeError::TooLong`] when the entries exceed the 16-bit length.
+    pub fn encode(&self) -> Result<Vec<u8>, EncodeError> {
+        let mut out = vec![0, 0, self.first_session, self.last_session];
+        for d in &self.descriptors {
+            crate::bytes::bits("adr", u64::from(d.adr), 0x0F)?;
+            crate::bytes::bits("control", u64::from(d.control), 0x0F)?;
+            out.extend_from_slice(&[d.session, (d.adr << 4) | d.control, d.tno, d.point]);
+            out.extend_from_slice(&d.msf);
+            out.push(d.zero);
+            out.extend_from_slice(&d.pmsf);
+        }
+        let [hi, lo] = len16("full toc entries", out.len() - 2)?;
+        if let Some(h) = out.get_mut(..2) {
+            h.copy_from_slice(&[hi, lo]);
+        }
         Ok(out)
     }
 }
@@ -1384,6 +1500,45 @@ mod tests {
         assert_eq!(
             inconsistent_field(SessionInfo::parse(&[0, 2, 1, 1])),
             "toc data length"
+        );
+    }
+
+    #[test]
+    fn full_toc_round_trip_and_errors() {
+        let entry = |point, pmsf| FullTocDescriptor {
+            session: 1,
+            adr: 1,
+            control: 4,
+            tno: 0,
+            point,
+            msf: [0, 0, 0],
+            zero: 0,
+            pmsf,
+        };
+        let t = FullToc {
+            first_session: 1,
+            last_session: 1,
+            descriptors: vec![
+                entry(POINT_FIRST_TRACK, [1, 0, 0]),
+                entry(POINT_LAST_TRACK, [1, 0, 0]),
+                entry(POINT_LEAD_OUT, [0, 6, 0]),
+                entry(1, [0, 2, 0]),
+            ],
+        };
+        let b = t.encode().expect("encodes");
+        assert_eq!(b.len(), 4 + 4 * 11);
+        assert_eq!(&b[..4], &[0, 46, 1, 1]);
+        assert_eq!(&b[4..15], &[1, 0x14, 0, 0xA0, 0, 0, 0, 0, 1, 0, 0]);
+        assert_eq!(FullToc::parse(&b), Ok(t.clone()));
+        // a cut answer keeps the whole entries
+        assert_eq!(FullToc::parse(&b[..30]).map(|t| t.descriptors.len()), Ok(2));
+        assert_eq!(
+            inconsistent_field(FullToc::parse(&[0, 10, 1, 1])),
+            "toc data length"
+        );
+        assert_eq!(
+            truncated_field(FullToc::parse(&[0, 2, 1])),
+            "last complete session number"
         );
     }
 

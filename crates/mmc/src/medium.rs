@@ -50,8 +50,10 @@ use crate::codes::{asc, ascq};
 use crate::configuration::Profile;
 use crate::disc::{
     Capacity, CapacityDescriptorType, CurrentCapacity, DiscInformation, DiscStatus,
-    FormatCapacities, FormattableCapacity, SessionInfo, SessionState, Toc, TocDescriptor,
-    TrackAddress, TrackInfoExtension, TrackInformation, LEAD_OUT_TRACK,
+    FormatCapacities, FormattableCapacity, FullToc, FullTocDescriptor, SessionInfo,
+    SessionState, Toc, TocDescriptor, TrackAddress, TrackInfoExtension, TrackInformation,
+    LEAD_OUT_TRACK, POINT_FIRST_TRACK, POINT_LAST_TRACK, POINT_LEAD_OUT,
+    POINT_NEXT_PROGRAM_AREA,
 };
 use crate::sense::{SenseData, SenseKey};
 use crate::write::{
@@ -550,7 +552,7 @@ impl Disc {
         } else if is_cd(profile) {
             (
                 msf(self.next_writable_address(profile)),
-                msf(cap.saturating_sub(150)),
+                msf(cap),
             )
         } else {
             (self.next_writable_address(profile), cap)
@@ -826,8 +828,76 @@ impl Disc {
                 .encode()
                 .map_err(internal)
             }
+            2 if is_cd(profile) => self.full_toc(profile, track),
             _ => Err(invalid_field()),
         }
+    }
+
+    /// READ TOC/PMA/ATIP format 2 on a CD: the lead-in entries of every closed session from
+    /// `first_session` on (0: from the first): A0/A1 (first and last track), A2 (lead-out),
+    /// one entry per track, and B0 (the next program area) while a next session may follow.
+    /// libburn reads a CD's sessions and whether it is appendable from this; an open
+    /// session has no lead-in yet and is not listed.
+    fn full_toc(&self, profile: Profile, first_session: u8) -> Answer {
+        let bytes = |lba: u32| {
+            let [_, m, s, f] = msf(lba).to_be_bytes();
+            [m, s, f]
+        };
+        let closed = self.closed_sessions;
+        let numbered = || {
+            self.tracks
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (u8::try_from(i + 1).unwrap_or(u8::MAX), t))
+        };
+        let mut descriptors = Vec::new();
+        for session in u16::from(first_session.max(1))..=closed {
+            let in_session: Vec<(u8, &Track)> = numbered()
+                .filter(|(_, t)| t.session == session && t.written > 0)
+                .collect();
+            let (Some(first), Some(last)) = (in_session.first(), in_session.last()) else {
+                continue;
+            };
+            let number = u8::try_from(session).unwrap_or(u8::MAX);
+            let entry = |adr, point, msf, zero, pmsf| FullTocDescriptor {
+                session: number,
+                adr,
+                control: 4,
+                tno: 0,
+                point,
+                msf,
+                zero,
+                pmsf,
+            };
+            descriptors.push(entry(1, POINT_FIRST_TRACK, [0; 3], 0, [first.0, 0, 0]));
+            descriptors.push(entry(1, POINT_LAST_TRACK, [0; 3], 0, [last.0, 0, 0]));
+            descriptors.push(entry(1, POINT_LEAD_OUT, [0; 3], 0, bytes(last.1.nwa())));
+            for (n, t) in &in_session {
+                descriptors.push(entry(1, *n, [0; 3], 0, bytes(t.start)));
+            }
+            if !(self.finalized && session == closed) {
+                // The next program area begins with its first track's 150-block pregap.
+                let next = self
+                    .tracks
+                    .iter()
+                    .find(|t| t.session > session)
+                    .map_or_else(|| self.invisible_start(profile), |t| t.start)
+                    .saturating_sub(150);
+                let last_lead_out = bytes(self.capacity(profile));
+                descriptors.push(entry(5, POINT_NEXT_PROGRAM_AREA, bytes(next), 1, last_lead_out));
+            }
+        }
+        if descriptors.is_empty() {
+            // No closed session (blank, or only an open one): no lead-in to read.
+            return Err(invalid_field());
+        }
+        FullToc {
+            first_session: 1,
+            last_session: u8::try_from(closed).unwrap_or(u8::MAX),
+            descriptors,
+        }
+        .encode()
+        .map_err(internal)
     }
 
     /// READ FORMAT CAPACITIES: the current capacity and, on formattable media, the format

@@ -7,8 +7,9 @@
 use discrecorder_mmc::codes::status::{CHECK_CONDITION, GOOD};
 use discrecorder_mmc::disc::{
     read_capacity, read_disc_information, read_format_capacities, read_toc, read_track_information,
-    Capacity, CapacityDescriptorType, DiscInformation, DiscStatus, FormatCapacities, SessionInfo,
-    SessionState, Toc, TocFormat, TrackAddress, TrackInformation,
+    Capacity, CapacityDescriptorType, DiscInformation, DiscStatus, FormatCapacities, FullToc,
+    SessionInfo, SessionState, Toc, TocFormat, TrackAddress, TrackInformation, POINT_FIRST_TRACK,
+    POINT_LAST_TRACK, POINT_LEAD_OUT, POINT_NEXT_PROGRAM_AREA,
 };
 use discrecorder_mmc::emulator::{
     DriveState, Fault, Outcome, Reply, Trigger, TriggerAt, OPERATION_POLLS,
@@ -315,6 +316,72 @@ fn cd_r_multisession_appends_a_second_session_after_the_cd_gap() {
     assert_eq!(d.read_all(0, 20), first);
     assert_eq!(d.read_all(nwa, 10), second);
     assert_eq!(d.disc_info().sessions, 3, "two closed, one empty");
+}
+
+/// (session, point, pmin/psec/pframe) of each full TOC entry, and B0's next program area.
+fn full_toc(d: &mut Drive) -> (Vec<(u8, u8, [u8; 3])>, Option<[u8; 3]>) {
+    // libburn asks for the length first, then for all of it, in MSF
+    let head = d.good(&read_toc(TocFormat::FullToc, true, 0, 4).cdb, &[]);
+    let len = u16::from_be_bytes([head[0], head[1]]) + 2;
+    let t = FullToc::parse(&d.good(&read_toc(TocFormat::FullToc, true, 0, len).cdb, &[]))
+        .expect("full toc decodes");
+    let b0 = t
+        .descriptors
+        .iter()
+        .rfind(|e| e.point == POINT_NEXT_PROGRAM_AREA)
+        .map(|e| e.msf);
+    let entries = t
+        .descriptors
+        .iter()
+        .map(|e| (e.session, e.point, e.pmsf))
+        .collect();
+    (entries, b0)
+}
+
+#[test]
+fn cd_r_full_toc_lists_closed_sessions_and_b0_while_appendable() {
+    // libburn reads a CD's sessions from the full TOC (format 2); when that failed, xorriso
+    // called the appendable CD-R "unsuitable" and refused a second session.
+    let mut d = Drive::with(0x0009);
+    assert_eq!(
+        d.check(&read_toc(TocFormat::FullToc, true, 0, 4).cdb, &[]),
+        (SenseKey::IllegalRequest, 0x24, 0x00),
+        "a blank CD has no TOC"
+    );
+    tao_burn(&mut d, &image(20, 6), MultiSession::NextSessionAllowed);
+    let (entries, b0) = full_toc(&mut d);
+    assert_eq!(
+        entries,
+        vec![
+            (1, POINT_FIRST_TRACK, [1, 0, 0]),
+            (1, POINT_LAST_TRACK, [1, 0, 0]),
+            (1, POINT_LEAD_OUT, [0, 2, 20]),
+            (1, 1, [0, 2, 0]),
+            (1, POINT_NEXT_PROGRAM_AREA, [79, 59, 72]),
+        ]
+    );
+    // 20 + 11_400 blocks on, less the next track's pregap: 00:02:00 + 11_270 blocks
+    assert_eq!(b0, Some([2, 32, 20]));
+    // B0's last possible lead-out is the disc information's (the capacity, as MSF)
+    let info = d.disc_info();
+    assert_eq!(info.last_possible_lead_out_start, 0x004F_3B48);
+    tao_burn(&mut d, &image(10, 7), MultiSession::NoNextSession);
+    let (entries, b0) = full_toc(&mut d);
+    let sessions: Vec<u8> = entries.iter().map(|e| e.0).collect();
+    assert_eq!(sessions, [1, 1, 1, 1, 1, 2, 2, 2, 2]);
+    assert!(entries.contains(&(2, 2, [2, 34, 20])), "{entries:?}");
+    assert_eq!(b0, Some([2, 32, 20]), "only session 1 points on: the disc is closed");
+    assert_eq!(entries.iter().filter(|e| e.1 == POINT_NEXT_PROGRAM_AREA).count(), 1);
+}
+
+#[test]
+fn full_toc_is_a_cd_format() {
+    let mut d = Drive::with(0x0011);
+    tao_burn(&mut d, &image(20, 6), MultiSession::NextSessionAllowed);
+    assert_eq!(
+        d.check(&read_toc(TocFormat::FullToc, true, 0, 4).cdb, &[]),
+        (SenseKey::IllegalRequest, 0x24, 0x00)
+    );
 }
 
 #[test]

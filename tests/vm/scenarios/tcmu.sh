@@ -58,6 +58,8 @@ check() { # check NAME FUNCTION ARGS...
             [ "$n" -gt 0 ] || continue
             echo "    [commands the drive $(basename "$tr" | sed 's/trace\./0x/') got during the check: $n, the last 80]"
             tail -n +"$from" "$tr" | tail -n 80 | sed 's/^/    > /'
+            echo "    [of those, the ones that set up or end a recording: MODE SELECT, SEND CUE SHEET, RESERVE TRACK, CLOSE, BLANK, FORMAT UNIT]"
+            tail -n +"$from" "$tr" | grep -E '^(55|5d|53|5b|a1|04) ' | tail -n 40 | sed 's/^/    > /'
         done
         echo "    [dmesg tail]"; dmesg | tail -n 12 | sed 's/^/    | /'
     fi
