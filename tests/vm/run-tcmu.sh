@@ -29,8 +29,16 @@ if [ "${1:-}" = --keep ]; then KEEP=1; shift; fi
 T0=$(date +%s.%N)
 
 vm_discrec_binary
-for tool in jq sg_inq dvd+rw-mediainfo cdrskin growisofs xorriso; do
-    command -v "$tool" >/dev/null || vm_die "$tool is missing (tests/vm/fetch.sh installs it)" 3
+# the guest runs the host's tools (its root is the host's, read-only): fetch.sh installs them
+TOOLS=(jq sg_inq sg_turs sg_raw sg_get_config dvd+rw-mediainfo cdrskin growisofs xorriso eject)
+for tool in "${TOOLS[@]}"; do
+    command -v "$tool" >/dev/null && continue
+    vm_log "$tool is missing: running tests/vm/fetch.sh"
+    "$VM/fetch.sh" || vm_die "fetch.sh failed" 3
+    break
+done
+for tool in "${TOOLS[@]}"; do
+    command -v "$tool" >/dev/null || vm_die "$tool is missing after fetch.sh" 3
 done
 
 RESULTS="$(mktemp -d "${TMPDIR:-/tmp}/discrec-tcmu.XXXXXX")"

@@ -1301,13 +1301,24 @@ impl DriveState {
                 Vec::new(),
             ));
         }
-        if supported.contains(&Profile::DVD_PLUS_R) {
-            // DVD+R: Write.
+        let is_dvd_plus_r = |p: Profile| p == Profile::DVD_PLUS_R || p == Profile::DVD_PLUS_R_DL;
+        if any(is_dvd_plus_r) {
+            // DVD+R: Write (a dual-layer disc is a DVD+R too).
             out.push(feature(
                 FeatureCode::DVD_PLUS_R,
                 0,
                 false,
-                now(|p| p == Profile::DVD_PLUS_R),
+                now(is_dvd_plus_r),
+                vec![u8::from(!self.write_protected), 0, 0, 0],
+            ));
+        }
+        if supported.contains(&Profile::DVD_PLUS_R_DL) {
+            // DVD+R Dual Layer: Write.
+            out.push(feature(
+                FeatureCode::DVD_PLUS_R_DUAL_LAYER,
+                1,
+                false,
+                now(|p| p == Profile::DVD_PLUS_R_DL),
                 vec![u8::from(!self.write_protected), 0, 0, 0],
             ));
         }

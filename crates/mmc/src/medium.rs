@@ -50,10 +50,9 @@ use crate::codes::{asc, ascq};
 use crate::configuration::Profile;
 use crate::disc::{
     Capacity, CapacityDescriptorType, CurrentCapacity, DiscInformation, DiscStatus,
-    FormatCapacities, FormattableCapacity, FullToc, FullTocDescriptor, SessionInfo,
-    SessionState, Toc, TocDescriptor, TrackAddress, TrackInfoExtension, TrackInformation,
-    LEAD_OUT_TRACK, POINT_FIRST_TRACK, POINT_LAST_TRACK, POINT_LEAD_OUT,
-    POINT_NEXT_PROGRAM_AREA,
+    FormatCapacities, FormattableCapacity, FullToc, FullTocDescriptor, SessionInfo, SessionState,
+    Toc, TocDescriptor, TrackAddress, TrackInfoExtension, TrackInformation, LEAD_OUT_TRACK,
+    POINT_FIRST_TRACK, POINT_LAST_TRACK, POINT_LEAD_OUT, POINT_NEXT_PROGRAM_AREA,
 };
 use crate::sense::{SenseData, SenseKey};
 use crate::write::{
@@ -67,6 +66,8 @@ pub const BLOCK_LEN: usize = 2048;
 pub const CD_CAPACITY: u32 = 359_847;
 /// Capacity of a single-layer DVD±R/RW in blocks.
 pub const DVD_CAPACITY: u32 = 2_295_104;
+/// Capacity of a dual-layer DVD+R (8.5 GB) in blocks.
+pub const DVD_DL_CAPACITY: u32 = 4_173_824;
 /// Capacity of a single-layer 25 GB BD-R/RE in blocks.
 pub const BD_CAPACITY: u32 = 12_219_392;
 
@@ -194,8 +195,9 @@ impl SectorStore for MemoryStore {
 
 /// The profiles whose discs this model knows the rules of: CD-ROM, CD-R, CD-RW, DVD-ROM,
 /// DVD-R, DVD-RW restricted overwrite and sequential, DVD+RW, DVD+R, BD-ROM, BD-R SRM, BD-RE.
-pub const MODELED_PROFILES: [u16; 12] = [
-    0x0008, 0x0009, 0x000A, 0x0010, 0x0011, 0x0013, 0x0014, 0x001A, 0x001B, 0x0040, 0x0041, 0x0043,
+pub const MODELED_PROFILES: [u16; 13] = [
+    0x0008, 0x0009, 0x000A, 0x0010, 0x0011, 0x0013, 0x0014, 0x001A, 0x001B, 0x002B, 0x0040, 0x0041,
+    0x0043,
 ];
 
 /// What a profile's medium is, for writing.
@@ -232,13 +234,15 @@ fn is_bd(p: Profile) -> bool {
     matches!(p.0, 0x0040..=0x0043)
 }
 
-/// The capacity in blocks of a real single-layer disc of `profile`: [`CD_CAPACITY`],
-/// [`BD_CAPACITY`] or [`DVD_CAPACITY`].
+/// The capacity in blocks of a real disc of `profile`: [`CD_CAPACITY`], [`BD_CAPACITY`],
+/// [`DVD_DL_CAPACITY`] for DVD+R DL, else [`DVD_CAPACITY`] (single layer).
 pub fn default_capacity(profile: Profile) -> u32 {
     if is_cd(profile) {
         CD_CAPACITY
     } else if is_bd(profile) {
         BD_CAPACITY
+    } else if profile == Profile::DVD_PLUS_R_DL {
+        DVD_DL_CAPACITY
     } else {
         DVD_CAPACITY
     }
@@ -550,10 +554,7 @@ impl Disc {
         let (lead_in, lead_out) = if !writable_more {
             (0xFFFF_FFFF, 0xFFFF_FFFF)
         } else if is_cd(profile) {
-            (
-                msf(self.next_writable_address(profile)),
-                msf(cap),
-            )
+            (msf(self.next_writable_address(profile)), msf(cap))
         } else {
             (self.next_writable_address(profile), cap)
         };
@@ -884,7 +885,13 @@ impl Disc {
                     .map_or_else(|| self.invisible_start(profile), |t| t.start)
                     .saturating_sub(150);
                 let last_lead_out = bytes(self.capacity(profile));
-                descriptors.push(entry(5, POINT_NEXT_PROGRAM_AREA, bytes(next), 1, last_lead_out));
+                descriptors.push(entry(
+                    5,
+                    POINT_NEXT_PROGRAM_AREA,
+                    bytes(next),
+                    1,
+                    last_lead_out,
+                ));
             }
         }
         if descriptors.is_empty() {

@@ -16,6 +16,7 @@ use discrecorder_mmc::emulator::{
 };
 use discrecorder_mmc::medium::{
     Disc, Extent, MemoryStore, Track, BD_CAPACITY, BLOCK_LEN, CD_CAPACITY, DVD_CAPACITY,
+    DVD_DL_CAPACITY,
 };
 use discrecorder_mmc::sense::{request_sense, SenseData, SenseKey};
 use discrecorder_mmc::unit::test_unit_ready;
@@ -370,8 +371,18 @@ fn cd_r_full_toc_lists_closed_sessions_and_b0_while_appendable() {
     let sessions: Vec<u8> = entries.iter().map(|e| e.0).collect();
     assert_eq!(sessions, [1, 1, 1, 1, 1, 2, 2, 2, 2]);
     assert!(entries.contains(&(2, 2, [2, 34, 20])), "{entries:?}");
-    assert_eq!(b0, Some([2, 32, 20]), "only session 1 points on: the disc is closed");
-    assert_eq!(entries.iter().filter(|e| e.1 == POINT_NEXT_PROGRAM_AREA).count(), 1);
+    assert_eq!(
+        b0,
+        Some([2, 32, 20]),
+        "only session 1 points on: the disc is closed"
+    );
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e.1 == POINT_NEXT_PROGRAM_AREA)
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -546,6 +557,8 @@ fn get_configuration_makes_each_mediums_writing_feature_current() {
     };
     for (profile, feature) in [
         (0x001Bu16, 0x002Bu16),
+        (0x002B, 0x002B),
+        (0x002B, 0x003B),
         (0x0043, 0x0020),
         (0x0043, 0x0023),
         (0x0013, 0x0026),
@@ -600,6 +613,7 @@ fn default_capacities_are_real_discs() {
         (0x001B, DVD_CAPACITY),
         (0x0011, DVD_CAPACITY),
         (0x0041, BD_CAPACITY),
+        (0x002B, DVD_DL_CAPACITY),
     ] {
         let mut d = Drive::with(profile);
         assert_eq!(d.track(TrackAddress::Track(0xFF)).free_blocks, blocks);
