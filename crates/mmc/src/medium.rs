@@ -631,7 +631,12 @@ impl Disc {
                 }
                 let random = kind(profile) == MediumKind::Random;
                 let formatted = !random || self.formatted;
+                // A restricted-overwrite DVD-RW is one fixed-packet track of 16-block packets
+                // (growisofs refuses it otherwise: "not formatted for fixed packet size").
+                let fixed = formatted && profile == Profile::DVD_RW_RESTRICTED_OVERWRITE;
                 Some(TrackInformation {
+                    packet: fixed,
+                    fixed_packet: fixed,
                     blank: !formatted,
                     nwa_valid: random && formatted,
                     free_blocks: if random && formatted { cap } else { 0 },

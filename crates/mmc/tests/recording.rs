@@ -456,6 +456,16 @@ fn dvd_rw_sequential_blank_then_format_to_restricted_overwrite() {
 }
 
 #[test]
+fn restricted_overwrite_dvd_rw_is_one_fixed_packet_track() {
+    // growisofs checks Packet/Inc and FP (track information byte 6) before writing
+    let mut d = Drive::with(0x0013);
+    let t = d.track(TrackAddress::Track(1));
+    assert!(t.packet && t.fixed_packet, "{t:?}");
+    assert_eq!(t.fixed_packet_size, 16);
+    assert!(!t.blank && t.nwa_valid);
+}
+
+#[test]
 fn dvd_plus_rw_needs_formatting_then_overwrites_anywhere() {
     let mut d = Drive::with(0x001A);
     assert_eq!(d.disc_info().disc_status, DiscStatus::Blank);
