@@ -131,8 +131,8 @@ use crate::mode::{encode_mode_sense10, ModePage, PageControl, ALL_PAGES};
 use crate::sense::{SenseData, SenseKey};
 use crate::unit::{MediumRemoval, StartStop};
 use crate::write::{
-    BufferCapacity, FormatParameters, MultiSession, PerformanceDescriptor, WriteParameters,
-    WriteType,
+    parse_cue_sheet, BufferCapacity, FormatParameters, MultiSession, PerformanceDescriptor,
+    WriteParameters, WriteType,
 };
 use crate::EncodeError;
 
@@ -866,6 +866,7 @@ impl DriveState {
                 | Cdb::FormatUnit { .. }
                 | Cdb::CloseTrackSession { .. }
                 | Cdb::ReserveTrack { .. }
+                | Cdb::SendCueSheet { .. }
         );
         if needs_medium {
             if let Some(s) = self.not_ready() {
@@ -962,6 +963,18 @@ impl DriveState {
                 self.medium = Some(after);
                 self.start_operation(OperationKind::Format, params.immed);
                 Ok(Vec::new())
+            }
+            Cdb::SendCueSheet { parameter_length } => {
+                // Only a session at once takes a cue sheet (MMC-5 6.33).
+                if WriteType::from_bits(self.write_mode.write_type) != WriteType::SessionAtOnce {
+                    return Err(medium::command_sequence_error());
+                }
+                let list = usize::try_from(parameter_length)
+                    .ok()
+                    .and_then(|n| data_out.get(..n))
+                    .unwrap_or(data_out);
+                let entries = parse_cue_sheet(list).map_err(|_| medium::invalid_parameter())?;
+                self.disc.send_cue_sheet(profile, &entries, multi_session)
             }
             Cdb::ReserveTrack { blocks } => match blocks {
                 Some(b) => self.disc.reserve(profile, b),
