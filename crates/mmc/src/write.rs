@@ -1,6 +1,6 @@
 //! Writing a disc and the setup around it: WRITE(10)/(12), READ(10),
 //! SYNCHRONIZE CACHE, CLOSE TRACK/SESSION, BLANK, FORMAT UNIT with its
-//! parameter list, RESERVE TRACK, MODE SELECT(10) (SPC-4 6.10) with the
+//! parameter list, RESERVE TRACK, SEND CUE SHEET with its cue sheet, MODE SELECT(10) (SPC-4 6.10) with the
 //! Write Parameters mode page 05h, GET PERFORMANCE type 03h write speeds, SET
 //! STREAMING with its performance descriptor, SET CD SPEED, READ BUFFER
 //! CAPACITY, and the progress of a long operation carried in
@@ -31,6 +31,7 @@
 //! | MODE SELECT(10) (and SPC-4 6.10) | - | 6.11 (inferred) |
 //! | READ(10), READ BUFFER CAPACITY | - | 6.14, 6.17 (inferred) |
 //! | RESERVE TRACK, SET CD SPEED | - | - |
+//! | SEND CUE SHEET, cue sheet entries | 6.33 (6.33.3) | - |
 //! | SET STREAMING, performance descriptor | 6.39 | - |
 //! | SYNCHRONIZE CACHE, WRITE(10), WRITE(12) | - | - |
 //! | Write Parameters mode page 05h | 7.5 | 7.5 (inferred) |
@@ -44,7 +45,9 @@
 //! in byte 10, descriptor flags and fields; SET STREAMING length in bytes
 //! 9-10 and descriptor fields; WRITE(12) Streaming 80h in byte 10; SET CD
 //! SPEED speeds in bytes 2-5; page 05h bytes 2-5, 8, 10-13, 14-15 and MCN
-//! and ISRC at 16 and 32; READ BUFFER CAPACITY bytes 4-11), growisofs
+//! and ISRC at 16 and 32; READ BUFFER CAPACITY bytes 4-11; SEND CUE SHEET
+//! size in bytes 6-8 and the 8-byte entries CTL/ADR, TNO, INDEX, DATA FORM,
+//! SCMS, MIN, SEC, FRAME from `write.c` `add_cue`), growisofs
 //! `growisofs_mmc.cpp` and `dvd+rw-format.cpp` (close functions 001b, 010b,
 //! 101b for DVD+R DL and 110b for DVD+R; FOV/DCRT/Immed), Wireshark's MMC
 //! dissector (close function mask 07h and names, SYNCHRONIZE CACHE Immed

@@ -14,7 +14,8 @@ use discrecorder_mmc::emulator::{
     DriveState, Fault, Outcome, Reply, Trigger, TriggerAt, OPERATION_POLLS,
 };
 use discrecorder_mmc::medium::{
-    Disc, Extent, MemoryStore, Track, BD_CAPACITY, BLOCK_LEN, CD_CAPACITY, DVD_CAPACITY,
+    Disc, Extent, MemoryStore, SessionAtOnce, Track, BD_CAPACITY, BLOCK_LEN, CD_CAPACITY,
+    DVD_CAPACITY,
 };
 use discrecorder_mmc::sense::{request_sense, SenseData, SenseKey};
 use discrecorder_mmc::unit::test_unit_ready;
@@ -752,29 +753,48 @@ fn any_disc() -> impl Strategy<Value = Disc> {
         any::<u16>(),
         any::<[bool; 2]>(),
         prop::collection::vec((any::<u32>(), any::<u32>()), 0..3),
+        prop::option::of((
+            prop_oneof![Just(-150i32), any::<i32>()],
+            prop::collection::vec(prop_oneof![0u32..400, any::<u32>()], 0..4),
+            prop_oneof![0u32..400, any::<u32>()],
+            prop_oneof![0u32..400, any::<u32>()],
+            any::<bool>(),
+        )),
     )
-        .prop_map(|(capacity, tracks, closed_sessions, flags, extents)| Disc {
-            capacity,
-            tracks: tracks
-                .into_iter()
-                .map(|(session, start, written, reserved, closed)| Track {
-                    session,
-                    start,
-                    written,
-                    reserved,
-                    closed,
-                })
-                .collect(),
-            closed_sessions: closed_sessions % 4,
-            finalized: flags[0],
-            formatted: flags[1],
-            unsynced: extents
-                .iter()
-                .map(|&(start, blocks)| Extent { start, blocks })
-                .collect(),
-            pending_discards: Vec::new(),
-            session_at_once: None,
-        })
+        .prop_map(
+            |(capacity, tracks, closed_sessions, flags, extents, sao)| Disc {
+                capacity,
+                tracks: tracks
+                    .into_iter()
+                    .map(|(session, start, written, reserved, closed)| Track {
+                        session,
+                        start,
+                        written,
+                        reserved,
+                        closed,
+                    })
+                    .collect(),
+                closed_sessions: closed_sessions % 4,
+                finalized: flags[0],
+                formatted: flags[1],
+                unsynced: extents
+                    .iter()
+                    .map(|&(start, blocks)| Extent { start, blocks })
+                    .collect(),
+                pending_discards: Vec::new(),
+                session_at_once: sao.map(
+                    |(first, track_starts, lead_out, received, next_session_allowed)| {
+                        SessionAtOnce {
+                            first,
+                            track_starts,
+                            lead_out,
+                            received,
+                            next_session_allowed,
+                        }
+                    },
+                ),
+            },
+        )
 }
 
 fn recording_cdb() -> impl Strategy<Value = Vec<u8>> {
@@ -796,7 +816,8 @@ fn recording_cdb() -> impl Strategy<Value = Vec<u8>> {
                 }
                 v
             }),
-        (0u32..300, 0u16..40).prop_map(|(lba, n)| write10(lba, n, 2048).cdb.to_vec()),
+        // Negative LBAs too: a session at once starts at the pregap, -150.
+        (-160i32..300, 0u16..40).prop_map(|(lba, n)| write10(lba as u32, n, 2048).cdb.to_vec()),
         (0u32..300, 0u16..40).prop_map(|(lba, n)| read10(lba, n, 2048).cdb.to_vec()),
     ]
 }
