@@ -1196,9 +1196,9 @@ impl Disc {
             });
         }
         plan.received = plan.received.saturating_add(blocks);
-        let allowed = plan.next_session_allowed;
+        let (done, allowed) = (end == i64::from(plan.lead_out), plan.next_session_allowed);
         self.session_at_once = Some(plan);
-        if end == i64::from(self.session_at_once.as_ref().map_or(0, |p| p.lead_out)) {
+        if done {
             self.close_session_at_once(allowed);
         }
         Ok(Vec::new())
