@@ -203,6 +203,11 @@ pub enum Cdb {
         /// Write speed, kB/s.
         write_speed: u16,
     },
+    /// SEND CUE SHEET.
+    SendCueSheet {
+        /// Cue Sheet Size in bytes (24 bits).
+        parameter_length: u32,
+    },
     /// READ BUFFER CAPACITY.
     ReadBufferCapacity {
         /// Block bit: answer in blocks.
@@ -274,6 +279,7 @@ impl Cdb {
             | Cdb::ModeSelect10 { .. }
             | Cdb::SetStreaming { .. }
             | Cdb::SetCdSpeed { .. }
+            | Cdb::SendCueSheet { .. }
             | Cdb::Unsupported { .. } => 0,
         }
     }
@@ -467,6 +473,9 @@ impl Cdb {
                     allocation_length,
                 }
             }
+            opcode::SEND_CUE_SHEET => Cdb::SendCueSheet {
+                parameter_length: write::parse_send_cue_sheet(cdb)?,
+            },
             other => Cdb::Unsupported { opcode: other },
         })
     }
@@ -500,6 +509,7 @@ impl Cdb {
             Cdb::SetStreaming { .. } => opcode::SET_STREAMING,
             Cdb::SetCdSpeed { .. } => opcode::SET_CD_SPEED,
             Cdb::ReadBufferCapacity { .. } => opcode::READ_BUFFER_CAPACITY,
+            Cdb::SendCueSheet { .. } => opcode::SEND_CUE_SHEET,
             Cdb::Unsupported { opcode } => *opcode,
         }
     }
@@ -714,6 +724,12 @@ mod tests {
                 Cdb::ReadBufferCapacity {
                     block: false,
                     allocation_length: 12,
+                },
+            ),
+            (
+                write::send_cue_sheet(32).expect("fits").cdb.to_vec(),
+                Cdb::SendCueSheet {
+                    parameter_length: 32,
                 },
             ),
         ]

@@ -69,6 +69,8 @@ pub mod opcode {
     pub const CLOSE_TRACK_SESSION: u8 = 0x5B;
     /// READ BUFFER CAPACITY (MMC-6 6.20).
     pub const READ_BUFFER_CAPACITY: u8 = 0x5C;
+    /// SEND CUE SHEET (MMC-5 6.33).
+    pub const SEND_CUE_SHEET: u8 = 0x5D;
     /// BLANK (MMC-6 6.2).
     pub const BLANK: u8 = 0xA1;
     /// WRITE(12) (MMC-6 6.45).

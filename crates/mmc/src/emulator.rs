@@ -36,7 +36,8 @@
 //! | READ FORMAT CAPACITIES | current capacity, descriptor type 01b (blank/unformatted) or 10b (formatted), 11b without a medium; the format types FORMAT UNIT accepts (DVD+RW 26h, BD-RE 30h/31h, DVD-RW 00h/15h) |
 //! | WRITE(10), WRITE(12) | the profile's rules ([`medium`]): at the NWA on sequential media (21/02 elsewhere, 21/00 past the capacity), anywhere once formatted on DVD+RW/BD-RE/DVD-RW RO (2/30/10 before), 5/30/05 on read-only media; DATA PROTECT 7/27/00 when write protected; the blocks go to the [`SectorStore`] |
 //! | READ(10) | the blocks from the [`SectorStore`]; unwritten blocks of sequential media: 21/00 |
-//! | SYNCHRONIZE CACHE | GOOD (Immed or not); written blocks are safe from a power loss |
+//! | SYNCHRONIZE CACHE | GOOD (Immed or not); written blocks are safe from a power loss; ends a session at once that has track data |
+//! | SEND CUE SHEET | with write type 2 (session at once) only, else 2C/00; a blank CD-R/CD-RW only (other media, a disc with tracks: 2C/00); the sheet plans the session (lead-in, Mode 1 data tracks of data form 10h, lead-out; anything else 26/00), the WRITEs then go from LBA -150 (the pregap, dropped) to the lead-out, whose last block closes the session ([`medium::SessionAtOnce`]) |
 //! | CLOSE TRACK/SESSION | closes the track; closes the session (finalizing on CD and DVD-R/-RW when multi-session is 00b) or finalizes (110b, 101b); a no-op on rewritable media |
 //! | BLANK | full or minimal, CD-RW and DVD-RW (a restricted-overwrite DVD-RW becomes sequential); with Immed, NOT READY 04/07 with progress for [`OPERATION_POLLS`] polls |
 //! | FORMAT UNIT | FmtData with format code 001b: DVD+RW 26h, BD-RE 00h/30h/31h, DVD-RW 00h/13h/15h (becomes restricted overwrite); with Immed, NOT READY 04/04 with progress for [`OPERATION_POLLS`] polls |
@@ -57,7 +58,8 @@
 //! any other check (a pending power-on unit attention 6/29/00 goes first). A CDB too short
 //! for its operation code is ILLEGAL REQUEST 24/00 (an empty one 20/00); so is GET
 //! CONFIGURATION with the reserved RT value 3 and READ TRACK INFORMATION with address type
-//! 11b. Data-out bytes are read by WRITE, MODE SELECT(10), FORMAT UNIT and SET STREAMING.
+//! 11b. Data-out bytes are read by WRITE, MODE SELECT(10), FORMAT UNIT, SET STREAMING and
+//! SEND CUE SHEET.
 //!
 //! # Features reported by GET CONFIGURATION
 //!
@@ -131,8 +133,8 @@ use crate::mode::{encode_mode_sense10, ModePage, PageControl, ALL_PAGES};
 use crate::sense::{SenseData, SenseKey};
 use crate::unit::{MediumRemoval, StartStop};
 use crate::write::{
-    BufferCapacity, FormatParameters, MultiSession, PerformanceDescriptor, WriteParameters,
-    WriteType,
+    parse_cue_sheet, BufferCapacity, FormatParameters, MultiSession, PerformanceDescriptor,
+    WriteParameters, WriteType,
 };
 use crate::EncodeError;
 
@@ -866,6 +868,7 @@ impl DriveState {
                 | Cdb::FormatUnit { .. }
                 | Cdb::CloseTrackSession { .. }
                 | Cdb::ReserveTrack { .. }
+                | Cdb::SendCueSheet { .. }
         );
         if needs_medium {
             if let Some(s) = self.not_ready() {
@@ -962,6 +965,18 @@ impl DriveState {
                 self.medium = Some(after);
                 self.start_operation(OperationKind::Format, params.immed);
                 Ok(Vec::new())
+            }
+            Cdb::SendCueSheet { parameter_length } => {
+                // Only a session at once takes a cue sheet (MMC-5 6.33).
+                if WriteType::from_bits(self.write_mode.write_type) != WriteType::SessionAtOnce {
+                    return Err(medium::command_sequence_error());
+                }
+                let list = usize::try_from(parameter_length)
+                    .ok()
+                    .and_then(|n| data_out.get(..n))
+                    .unwrap_or(data_out);
+                let entries = parse_cue_sheet(list).map_err(|_| medium::invalid_parameter())?;
+                self.disc.send_cue_sheet(profile, &entries, multi_session)
             }
             Cdb::ReserveTrack { blocks } => match blocks {
                 Some(b) => self.disc.reserve(profile, b),

@@ -59,11 +59,11 @@
 //!   READ TOC/PMA/ATIP formats 0 and 1, READ FORMAT CAPACITIES (MMC-6 6.21,
 //!   6.26, 6.25; MMC-5 r03c 6.24; see its Sources table);
 //! - [`mod@write`]: WRITE(10)/(12), READ(10), SYNCHRONIZE CACHE, CLOSE
-//!   TRACK/SESSION, BLANK, FORMAT UNIT, RESERVE TRACK, MODE SELECT(10) with
-//!   the Write Parameters page, GET PERFORMANCE write speeds, SET STREAMING,
-//!   SET CD SPEED, READ BUFFER CAPACITY, and long-operation progress from
-//!   sense bytes (MMC-5 r03c 6.3-6.39, 7.5; SPC-4 4.5.2.4.4; see its
-//!   Sources table);
+//!   TRACK/SESSION, BLANK, FORMAT UNIT, RESERVE TRACK, SEND CUE SHEET, MODE
+//!   SELECT(10) with the Write Parameters page, GET PERFORMANCE write speeds,
+//!   SET STREAMING, SET CD SPEED, READ BUFFER CAPACITY, and long-operation
+//!   progress from sense bytes (MMC-5 r03c 6.3-6.39, 7.5; SPC-4 4.5.2.4.4;
+//!   see its Sources table);
 //! - [`cdb`]: recognising an incoming CDB (for an emulated drive);
 //! - [`medium`]: the emulated drive's disc: layout, each profile's recording rules, and
 //!   the [`medium::SectorStore`] the caller provides for its sectors;

@@ -24,6 +24,11 @@
 //!   session incomplete) -> appendable (01b, last session empty) -> complete (10b). The next
 //!   session starts after a gap standing for lead-out and lead-in ([`session_gap`]). CD-RW
 //!   and DVD-RW need BLANK before they can be written again once complete.
+//!   A blank CD-R or CD-RW can also be written session at once (write type 2, as `cdrskin
+//!   -sao` does): SEND CUE SHEET plans the session ([`SessionAtOnce`]), the host WRITEs from
+//!   the first track's pregap at LBA -150 (dropped, not stored) through the last block before
+//!   the lead-out, and that block (or SYNCHRONIZE CACHE) closes the tracks and the session,
+//!   finalizing unless the multi-session field was 11b. No CLOSE TRACK/SESSION is needed.
 //!   A blank BD-R can be formatted with spare areas (FORMAT UNIT type 32h), which leaves it
 //!   sequential.
 //! - **Random** (DVD+RW 0x1A, BD-RE 0x43, DVD-RW restricted overwrite 0x13): WRITE anywhere
@@ -56,7 +61,8 @@ use crate::disc::{
 };
 use crate::sense::{SenseData, SenseKey};
 use crate::write::{
-    BlankingType, CloseFunction, FormatParameters, MultiSession, WriteSpeedDescriptor, WriteSpeeds,
+    BlankingType, CloseFunction, CueEntry, FormatParameters, MultiSession, WriteSpeedDescriptor,
+    WriteSpeeds,
 };
 
 /// Bytes in one block (sector) of user data.
@@ -88,6 +94,8 @@ const ASC_UNRECOVERED_READ_ERROR: u8 = 0x11;
 /// ASC/ASCQ 30/05: CANNOT WRITE MEDIUM - INCOMPATIBLE FORMAT; 30/10: MEDIUM NOT FORMATTED.
 const ASCQ_CANNOT_WRITE_INCOMPATIBLE: u8 = 0x05;
 const ASCQ_MEDIUM_NOT_FORMATTED: u8 = 0x10;
+/// ASC 2Ch: COMMAND SEQUENCE ERROR.
+const ASC_COMMAND_SEQUENCE_ERROR: u8 = 0x2C;
 /// ASC/ASCQ 72/05: NO MORE TRACK RESERVATIONS ALLOWED.
 const ASC_SESSION_FIXATION: u8 = 0x72;
 const ASCQ_NO_MORE_RESERVATIONS: u8 = 0x05;
@@ -307,6 +315,97 @@ impl Track {
     }
 }
 
+/// A session-at-once layout announced with SEND CUE SHEET on a blank CD, waiting for the
+/// host's WRITEs: from the first track's pregap (LBA -150) in order up to the lead-out.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionAtOnce {
+    /// The first block the host sends: the first track's pregap (index 0), LBA -150.
+    pub first: i32,
+    /// Each track's first block (its index 1), in order; the first is LBA 0.
+    pub track_starts: Vec<u32>,
+    /// Where the lead-out starts: the block after the last track.
+    pub lead_out: u32,
+    /// Blocks received so far from `first` on.
+    pub received: u32,
+    /// Closing the session leaves the disc appendable: the Write Parameters page's
+    /// multi-session field was 11b when the cue sheet came.
+    pub next_session_allowed: bool,
+}
+
+/// Whether a lead-in or lead-out data form is one the drive generates for a data disc: 14h
+/// (libburn 1.x for a data track) or 01h (older libburn).
+fn drive_generated(data_form: u8) -> bool {
+    matches!(data_form, 0x01 | 0x14)
+}
+
+/// The layout a cue sheet describes, if it is one this drive records: a lead-in (TNO 0 at
+/// 00:00:00), tracks numbered from 1, each a Mode 1 data track of 2,048-byte sectors from
+/// the host (control 4h, copy bit free; data form 10h) with index 1 (and further indexes)
+/// in ascending time, only the first with a pregap (index 0 at 00:00:00, index 1 at
+/// 00:02:00), then the lead-out (TNO AAh) within `capacity`. Entries with ADR 2 (media
+/// catalog number) and 3 (ISRC) carry no layout and are skipped.
+fn session_layout(entries: &[CueEntry], capacity: u32) -> Option<SessionAtOnce> {
+    if entries.iter().any(|e| !matches!(e.adr(), 1..=3)) {
+        return None;
+    }
+    let positions: Vec<&CueEntry> = entries.iter().filter(|e| e.adr() == 1).collect();
+    let (lead_in, rest) = positions.split_first()?;
+    let (lead_out, tracks) = rest.split_last()?;
+    if lead_in.tno != 0 || lead_in.lba()? != -150 || !drive_generated(lead_in.data_form) {
+        return None;
+    }
+    if lead_out.tno != 0xAA || lead_out.index != 1 || !drive_generated(lead_out.data_form) {
+        return None;
+    }
+    let first = tracks.first()?;
+    if (first.tno, first.index, first.lba()?) != (1, 0, -150) {
+        return None;
+    }
+    let mut starts: Vec<u32> = Vec::new();
+    let mut current: u8 = 0;
+    let mut last_index: u8 = 0;
+    let mut prev: i32 = -151;
+    for e in tracks {
+        let lba = e.lba()?;
+        if e.control() & 0x0D != 0x04 || e.data_form != 0x10 || lba <= prev {
+            return None;
+        }
+        if e.tno == current {
+            if Some(e.index) != last_index.checked_add(1) {
+                return None;
+            }
+        } else {
+            let whole = usize::from(current) == starts.len();
+            if !whole || Some(e.tno) != current.checked_add(1) || e.tno > 99 {
+                return None;
+            }
+            let pregap_allowed = e.tno == 1;
+            if !(e.index == 1 || (e.index == 0 && pregap_allowed)) {
+                return None;
+            }
+            current = e.tno;
+        }
+        if e.index == 1 {
+            starts.push(u32::try_from(lba).ok()?);
+        }
+        last_index = e.index;
+        prev = lba;
+    }
+    let end = lead_out.lba()?;
+    if usize::from(current) != starts.len() || starts.first() != Some(&0) || end <= prev {
+        return None;
+    }
+    let lead_out = u32::try_from(end).ok().filter(|&l| l <= capacity)?;
+    Some(SessionAtOnce {
+        first: -150,
+        track_starts: starts,
+        lead_out,
+        received: 0,
+        next_session_allowed: false,
+    })
+}
+
 /// The layout of the disc in the drive. Plain data, serialisable; every field defaults, so
 /// that older state files load as a blank disc.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -328,6 +427,8 @@ pub struct Disc {
     /// Blocks the sector store must forget at the next command with a store (a new disc, a
     /// blank, a format, a power loss).
     pub pending_discards: Vec<Extent>,
+    /// The session-at-once layout SEND CUE SHEET announced, until its session is closed.
+    pub session_at_once: Option<SessionAtOnce>,
 }
 
 /// An answer: the data, or the sense to report.
@@ -350,6 +451,17 @@ pub fn invalid_parameter() -> SenseData {
     sense(
         SenseKey::IllegalRequest,
         ASC_INVALID_FIELD_IN_PARAMETER_LIST,
+        ascq::NONE,
+    )
+}
+
+/// ILLEGAL REQUEST 2C/00, COMMAND SEQUENCE ERROR: what a drive answers to SEND CUE SHEET
+/// when the Write Parameters page does not say session at once, or the medium or its state
+/// takes no cue sheet.
+pub fn command_sequence_error() -> SenseData {
+    sense(
+        SenseKey::IllegalRequest,
+        ASC_COMMAND_SEQUENCE_ERROR,
         ascq::NONE,
     )
 }
@@ -1034,6 +1146,9 @@ impl Disc {
         if blocks == 0 {
             return Ok(Vec::new());
         }
+        if let Some(plan) = self.session_at_once.clone() {
+            return self.write_session_at_once(plan, lba, blocks, data, medium_error, store);
+        }
         if lba >= cap || u64::from(lba) + u64::from(blocks) > u64::from(cap) {
             return Err(out_of_range());
         }
@@ -1064,6 +1179,128 @@ impl Disc {
         }
         self.note_unsynced(Extent { start: lba, blocks });
         Ok(Vec::new())
+    }
+
+    /// SEND CUE SHEET with `entries` on a CD-R or CD-RW: plans the session the host then
+    /// writes at once. Only a blank disc takes one (libburn does not try session at once on
+    /// an appendable CD): COMMAND SEQUENCE ERROR on other media, on a disc with tracks and
+    /// once the host has begun writing a planned session; INVALID FIELD IN PARAMETER LIST
+    /// for a layout this drive does not record (see [`SessionAtOnce`]). A new sheet replaces
+    /// one nothing was written for yet. `multi_session` is the Write Parameters page's field:
+    /// 11b leaves the disc appendable once the session is written.
+    pub fn send_cue_sheet(
+        &mut self,
+        profile: Profile,
+        entries: &[CueEntry],
+        multi_session: MultiSession,
+    ) -> Answer {
+        let started = self
+            .session_at_once
+            .as_ref()
+            .is_some_and(|plan| plan.received > 0);
+        let blank = self.tracks.is_empty() && self.closed_sessions == 0 && !self.finalized;
+        if !matches!(profile.0, 0x0009 | 0x000A) || !blank || started {
+            return Err(command_sequence_error());
+        }
+        let plan = session_layout(entries, self.capacity(profile)).ok_or_else(invalid_parameter)?;
+        self.session_at_once = Some(SessionAtOnce {
+            next_session_allowed: multi_session == MultiSession::NextSessionAllowed,
+            ..plan
+        });
+        Ok(Vec::new())
+    }
+
+    /// A WRITE of a session at once: only at the next block the plan expects (the pregap
+    /// from LBA -150, as the CDB's 32-bit address wraps, then the tracks), never past the
+    /// lead-out (ILLEGAL REQUEST 21/02). Pregap blocks (before LBA 0) are taken and dropped;
+    /// the rest are stored in their tracks. The block before the lead-out closes the session.
+    fn write_session_at_once(
+        &mut self,
+        mut plan: SessionAtOnce,
+        lba: u32,
+        blocks: u32,
+        data: &[u8],
+        medium_error: Option<u32>,
+        store: &mut dyn SectorStore,
+    ) -> Answer {
+        // The CDB's address is a two's-complement LBA here: 0xFFFF_FF6A is -150.
+        let at = i64::from(i32::from_be_bytes(lba.to_be_bytes()));
+        let next = i64::from(plan.first) + i64::from(plan.received);
+        let end = at + i64::from(blocks);
+        if at != next || end > i64::from(plan.lead_out) {
+            return Err(invalid_write_address());
+        }
+        let from = at.max(0);
+        let stored = u32::try_from(end - from).unwrap_or(0);
+        if stored > 0 {
+            let start = u32::try_from(from).map_err(|_| invalid_write_address())?;
+            if let Some(bad) = medium_error {
+                if bad >= start && bad - start < stored {
+                    return Err(write_error(bad));
+                }
+            }
+            let skip = usize::try_from(from - at)
+                .ok()
+                .and_then(|b| b.checked_mul(BLOCK_LEN))
+                .ok_or_else(invalid_field)?;
+            let bytes = data.get(skip..).ok_or_else(invalid_field)?;
+            store.write(start, bytes).map_err(|_| write_error(start))?;
+            let stop = start.saturating_add(stored);
+            let session = self.open_session();
+            for (i, &track_start) in plan.track_starts.iter().enumerate() {
+                let track_end = plan
+                    .track_starts
+                    .get(i + 1)
+                    .copied()
+                    .unwrap_or(plan.lead_out);
+                let (lo, hi) = (track_start.max(start), track_end.min(stop));
+                if lo >= hi {
+                    continue;
+                }
+                match self
+                    .tracks
+                    .iter_mut()
+                    .find(|t| t.session == session && t.start == track_start)
+                {
+                    Some(t) => t.written = t.written.saturating_add(hi - lo),
+                    None => self.tracks.push(Track {
+                        session,
+                        start: track_start,
+                        written: hi - lo,
+                        reserved: None,
+                        closed: false,
+                    }),
+                }
+            }
+            self.note_unsynced(Extent {
+                start,
+                blocks: stored,
+            });
+        }
+        plan.received = plan.received.saturating_add(blocks);
+        let (done, allowed) = (end == i64::from(plan.lead_out), plan.next_session_allowed);
+        self.session_at_once = Some(plan);
+        if done {
+            self.close_session_at_once(allowed);
+        }
+        Ok(Vec::new())
+    }
+
+    /// The end of a session at once: its tracks and the session closed, the disc complete
+    /// unless the next session is allowed; the plan is done.
+    fn close_session_at_once(&mut self, next_session_allowed: bool) {
+        self.unsynced.clear();
+        self.session_at_once = None;
+        let open = self.open_session();
+        let mut any = false;
+        for t in self.tracks.iter_mut().filter(|t| t.session == open) {
+            t.closed = true;
+            any = true;
+        }
+        if any {
+            self.closed_sessions = open;
+            self.finalized = !next_session_allowed;
+        }
     }
 
     fn note_unsynced(&mut self, e: Extent) {
@@ -1143,9 +1380,18 @@ impl Disc {
         Ok(buf)
     }
 
-    /// SYNCHRONIZE CACHE: what was written is safe from a power loss.
+    /// SYNCHRONIZE CACHE: what was written is safe from a power loss. A session at once
+    /// with track data written ends here (the drive writes the lead-out after what it got),
+    /// as when its last block arrives.
     pub fn synchronize(&mut self) {
         self.unsynced.clear();
+        if let Some(plan) = &self.session_at_once {
+            let open = self.open_session();
+            if self.tracks.iter().any(|t| t.session == open) {
+                let allowed = plan.next_session_allowed;
+                self.close_session_at_once(allowed);
+            }
+        }
     }
 
     /// CLOSE TRACK/SESSION with `function` on `number`; `multi_session` is the Write
@@ -1299,8 +1545,11 @@ impl Disc {
 
     /// A power loss: the blocks written since the last SYNCHRONIZE CACHE are lost (the store
     /// forgets them at the next command) and each track's NWA falls back to the first lost
-    /// block; a track left empty that was not reserved disappears.
+    /// block; a track left empty that was not reserved disappears; a session at once in
+    /// progress is forgotten.
     pub fn lose_unsynced(&mut self) {
+        // A session at once in progress is lost with the drive's memory of its cue sheet.
+        self.session_at_once = None;
         let lost = std::mem::take(&mut self.unsynced);
         for e in &lost {
             for t in &mut self.tracks {

@@ -15,8 +15,8 @@ use discrecorder_mmc::emulator::{
     DriveState, Fault, Outcome, Reply, Trigger, TriggerAt, OPERATION_POLLS,
 };
 use discrecorder_mmc::medium::{
-    Disc, Extent, MemoryStore, Track, BD_CAPACITY, BLOCK_LEN, CD_CAPACITY, DVD_CAPACITY,
-    DVD_DL_CAPACITY,
+    Disc, Extent, MemoryStore, SessionAtOnce, Track, BD_CAPACITY, BLOCK_LEN, CD_CAPACITY,
+    DVD_CAPACITY, DVD_DL_CAPACITY,
 };
 use discrecorder_mmc::sense::{request_sense, SenseData, SenseKey};
 use discrecorder_mmc::unit::test_unit_ready;
@@ -843,28 +843,48 @@ fn any_disc() -> impl Strategy<Value = Disc> {
         any::<u16>(),
         any::<[bool; 2]>(),
         prop::collection::vec((any::<u32>(), any::<u32>()), 0..3),
+        prop::option::of((
+            prop_oneof![Just(-150i32), any::<i32>()],
+            prop::collection::vec(prop_oneof![0u32..400, any::<u32>()], 0..4),
+            prop_oneof![0u32..400, any::<u32>()],
+            prop_oneof![0u32..400, any::<u32>()],
+            any::<bool>(),
+        )),
     )
-        .prop_map(|(capacity, tracks, closed_sessions, flags, extents)| Disc {
-            capacity,
-            tracks: tracks
-                .into_iter()
-                .map(|(session, start, written, reserved, closed)| Track {
-                    session,
-                    start,
-                    written,
-                    reserved,
-                    closed,
-                })
-                .collect(),
-            closed_sessions: closed_sessions % 4,
-            finalized: flags[0],
-            formatted: flags[1],
-            unsynced: extents
-                .iter()
-                .map(|&(start, blocks)| Extent { start, blocks })
-                .collect(),
-            pending_discards: Vec::new(),
-        })
+        .prop_map(
+            |(capacity, tracks, closed_sessions, flags, extents, sao)| Disc {
+                capacity,
+                tracks: tracks
+                    .into_iter()
+                    .map(|(session, start, written, reserved, closed)| Track {
+                        session,
+                        start,
+                        written,
+                        reserved,
+                        closed,
+                    })
+                    .collect(),
+                closed_sessions: closed_sessions % 4,
+                finalized: flags[0],
+                formatted: flags[1],
+                unsynced: extents
+                    .iter()
+                    .map(|&(start, blocks)| Extent { start, blocks })
+                    .collect(),
+                pending_discards: Vec::new(),
+                session_at_once: sao.map(
+                    |(first, track_starts, lead_out, received, next_session_allowed)| {
+                        SessionAtOnce {
+                            first,
+                            track_starts,
+                            lead_out,
+                            received,
+                            next_session_allowed,
+                        }
+                    },
+                ),
+            },
+        )
 }
 
 fn recording_cdb() -> impl Strategy<Value = Vec<u8>> {
@@ -873,7 +893,7 @@ fn recording_cdb() -> impl Strategy<Value = Vec<u8>> {
         (
             prop::sample::select(vec![
                 0x04u8, 0x23, 0x25, 0x28, 0x2A, 0x35, 0x43, 0x51, 0x52, 0x53, 0x55, 0x5B, 0x5C,
-                0xA1, 0xAA, 0xAC, 0xB6, 0xBB, 0x00, 0x03
+                0x5D, 0xA1, 0xAA, 0xAC, 0xB6, 0xBB, 0x00, 0x03
             ]),
             prop::collection::vec(any::<u8>(), 0..12),
         )
@@ -886,7 +906,8 @@ fn recording_cdb() -> impl Strategy<Value = Vec<u8>> {
                 }
                 v
             }),
-        (0u32..300, 0u16..40).prop_map(|(lba, n)| write10(lba, n, 2048).cdb.to_vec()),
+        // Negative LBAs too: a session at once starts at the pregap, -150.
+        (-160i32..300, 0u16..40).prop_map(|(lba, n)| write10(lba as u32, n, 2048).cdb.to_vec()),
         (0u32..300, 0u16..40).prop_map(|(lba, n)| read10(lba, n, 2048).cdb.to_vec()),
     ]
 }
@@ -929,4 +950,264 @@ proptest! {
             let _ = d.state.execute_with(&cdb, &out, &mut d.store);
         }
     }
+}
+
+// ---- session at once (cdrskin -sao) ----
+
+const SEQUENCE_ERROR: Sense = (SenseKey::IllegalRequest, 0x2C, 0x00);
+const INVALID_PARAMETER: Sense = (SenseKey::IllegalRequest, 0x26, 0x00);
+
+/// An 8-byte cue sheet entry with its address as the MSF of `lba` (150 blocks before LBA 0).
+fn cue_entry(ctl_adr: u8, tno: u8, index: u8, form: u8, lba: i32) -> [u8; 8] {
+    let a = u32::try_from(lba + 150).expect("not before the lead-in");
+    let (m, s, f) = (a / 4500, (a / 75) % 60, a % 75);
+    [
+        ctl_adr,
+        tno,
+        index,
+        form,
+        0,
+        u8::try_from(m).expect("small"),
+        u8::try_from(s).expect("small"),
+        u8::try_from(f).expect("small"),
+    ]
+}
+
+/// The cue sheet libburn 1.x builds (write.c burn_create_toc_entries) for one Mode 1 data
+/// track of `blocks` blocks: lead-in (TNO 0, data form 14h), track 1 index 0 at 00:00:00 and
+/// index 1 at 00:02:00 (data form 10h), lead-out (TNO AAh, data form 14h) after the track.
+fn libburn_cue_sheet(blocks: i32) -> Vec<u8> {
+    [
+        cue_entry(0x41, 0, 0, 0x14, -150),
+        cue_entry(0x41, 1, 0, 0x10, -150),
+        cue_entry(0x41, 1, 1, 0x10, 0),
+        cue_entry(0x41, 0xAA, 1, 0x14, blocks),
+    ]
+    .concat()
+}
+
+/// SEND CUE SHEET (5Dh) as libburn's mmc_send_cue_sheet sends it: the length in bytes 6-8.
+fn send_cue_sheet_cdb(len: usize) -> [u8; 10] {
+    let [_, a, b, c] = u32::try_from(len).expect("small").to_be_bytes();
+    [0x5D, 0, 0, 0, 0, 0, a, b, c, 0]
+}
+
+/// WRITE(10) at a signed LBA, as libburn sends the pregap's -150 (0xFFFFFF6A).
+fn write_at(lba: i32, blocks: u16) -> [u8; 10] {
+    write10(lba as u32, blocks, 2048).cdb
+}
+
+/// libburn/cdrskin -sao on a blank CD (write.c burn_disc_write_sync): MODE SELECT page 05h
+/// with write type 2, the invisible track's NWA, SEND CUE SHEET, then the 150-block pregap
+/// and the track in 16-block WRITEs from LBA -150 on (one WRITE straddles LBA 0), then
+/// SYNCHRONIZE CACHE; no CLOSE TRACK/SESSION.
+fn sao_burn(d: &mut Drive, data: &[u8], multi: MultiSession) {
+    d.mode_select(WriteType::SessionAtOnce, multi);
+    assert_eq!(d.nwa(), 0);
+    let blocks = i32::try_from(data.len() / BLOCK_LEN).expect("small");
+    let sheet = libburn_cue_sheet(blocks);
+    d.good(&send_cue_sheet_cdb(sheet.len()), &sheet);
+    let mut all = vec![0u8; 150 * BLOCK_LEN];
+    all.extend_from_slice(data);
+    for (i, chunk) in all.chunks(16 * BLOCK_LEN).enumerate() {
+        let n = u16::try_from(chunk.len() / BLOCK_LEN).expect("small");
+        let lba = -150 + i32::try_from(i * 16).expect("small");
+        d.good(&write_at(lba, n), chunk);
+    }
+    d.sync();
+}
+
+fn assert_one_sao_track(d: &mut Drive, data: &[u8]) {
+    let blocks = u32::try_from(data.len() / BLOCK_LEN).expect("small");
+    let t = d.track(TrackAddress::Track(1));
+    assert_eq!(
+        (t.track_start, t.track_size, t.session_number),
+        (0, blocks, 1),
+        "{t:?}"
+    );
+    assert!(!t.blank && !t.nwa_valid, "{t:?}");
+    assert_eq!(t.last_recorded_address, Some(blocks - 1));
+    let cap = Capacity::parse(&d.good(&read_capacity().cdb, &[])).expect("capacity");
+    assert_eq!(cap.last_lba, blocks - 1);
+    let toc = Toc::parse(&d.good(&read_toc(TocFormat::Toc, false, 1, 100).cdb, &[])).expect("toc");
+    assert_eq!((toc.first_track, toc.last_track), (1, 1));
+    let starts: Vec<(u8, u32)> = toc
+        .descriptors
+        .iter()
+        .map(|x| (x.track, x.start_address))
+        .collect();
+    assert_eq!(starts, vec![(1, 0), (0xAA, blocks)]);
+    assert_eq!(d.read_all(0, u16::try_from(blocks).expect("small")), data);
+}
+
+#[test]
+fn cd_r_sao_burn_as_libburn_sends_it_completes_the_disc() {
+    let mut d = Drive::with(0x0009);
+    let data = image(300, 11);
+    sao_burn(&mut d, &data, MultiSession::NoNextSession);
+    let info = d.disc_info();
+    assert_eq!(
+        (info.disc_status, info.last_session_state, info.sessions),
+        (DiscStatus::Complete, SessionState::Complete, 1)
+    );
+    assert_eq!(
+        (
+            info.first_track_in_last_session,
+            info.last_track_in_last_session
+        ),
+        (1, 1)
+    );
+    assert_one_sao_track(&mut d, &data);
+    // Nothing more goes on a complete disc, in either write type.
+    assert_eq!(d.check(&write_at(300, 1), &image(1, 0)), INVALID_ADDRESS);
+    let sheet = libburn_cue_sheet(300);
+    assert_eq!(
+        d.check(&send_cue_sheet_cdb(sheet.len()), &sheet),
+        SEQUENCE_ERROR
+    );
+}
+
+#[test]
+fn cd_rw_sao_burn_with_next_session_allowed_leaves_it_appendable() {
+    let mut d = Drive::with(0x000A);
+    let data = image(333, 12);
+    sao_burn(&mut d, &data, MultiSession::NextSessionAllowed);
+    let info = d.disc_info();
+    assert_eq!(
+        (info.disc_status, info.last_session_state, info.sessions),
+        (DiscStatus::Incomplete, SessionState::Empty, 2)
+    );
+    assert_one_sao_track(&mut d, &data);
+    // The next session (TAO, as libburn appends) starts after the CD session gap.
+    assert_eq!(d.nwa(), 333 + 11_400);
+    // libburn does not try SAO on an appendable CD (Libburn_sao_can_appenD is off); a
+    // cue sheet for it is out of sequence.
+    let sheet = libburn_cue_sheet(300);
+    assert_eq!(
+        d.check(&send_cue_sheet_cdb(sheet.len()), &sheet),
+        SEQUENCE_ERROR
+    );
+}
+
+#[test]
+fn sao_of_two_tracks_closes_the_session_when_the_last_block_before_the_lead_out_arrives() {
+    let mut d = Drive::with(0x0009);
+    d.mode_select(WriteType::SessionAtOnce, MultiSession::NoNextSession);
+    let sheet = [
+        cue_entry(0x41, 0, 0, 0x14, -150),
+        cue_entry(0x41, 1, 0, 0x10, -150),
+        cue_entry(0x41, 1, 1, 0x10, 0),
+        cue_entry(0x41, 2, 1, 0x10, 300),
+        cue_entry(0x41, 0xAA, 1, 0x14, 620),
+    ]
+    .concat();
+    d.good(&send_cue_sheet_cdb(sheet.len()), &sheet);
+    d.good(&write_at(-150, 150), &vec![0u8; 150 * BLOCK_LEN]);
+    let data = image(620, 13);
+    d.write_all(0, &data);
+    // Closed when the last block before the lead-out arrived.
+    assert_eq!(d.disc_info().disc_status, DiscStatus::Complete);
+    let t2 = d.track(TrackAddress::Track(2));
+    assert_eq!((t2.track_start, t2.track_size), (300, 320));
+    assert_eq!(d.read_all(0, 620), data);
+}
+
+#[test]
+fn send_cue_sheet_outside_session_at_once_is_a_sequence_error() {
+    let mut d = Drive::with(0x0009);
+    let sheet = libburn_cue_sheet(300);
+    d.mode_select(WriteType::TrackAtOnce, MultiSession::NoNextSession);
+    assert_eq!(
+        d.check(&send_cue_sheet_cdb(sheet.len()), &sheet),
+        SEQUENCE_ERROR
+    );
+    // Not a CD: no cue sheet either.
+    let mut dvd = Drive::with(0x0011);
+    dvd.mode_select(WriteType::SessionAtOnce, MultiSession::NoNextSession);
+    assert_eq!(
+        dvd.check(&send_cue_sheet_cdb(sheet.len()), &sheet),
+        SEQUENCE_ERROR
+    );
+}
+
+#[test]
+fn bad_cue_sheets_are_invalid_parameter_lists() {
+    let good = libburn_cue_sheet(300);
+    let entries: Vec<[u8; 8]> = good
+        .chunks(8)
+        .map(|c| c.try_into().expect("8 bytes"))
+        .collect();
+    let without = |skip: usize| -> Vec<u8> {
+        entries
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != skip)
+            .flat_map(|(_, e)| e.to_vec())
+            .collect()
+    };
+    let mut audio = good.clone();
+    for e in audio.chunks_mut(8) {
+        e[0] = 0x01;
+        e[3] = 0x00;
+    }
+    let mut mode2 = good.clone();
+    mode2[8 + 3] = 0x30;
+    mode2[16 + 3] = 0x30;
+    let mut backwards = good.clone();
+    backwards[24 + 5..24 + 8].copy_from_slice(&[0, 1, 0]);
+    let mut late_start = good.clone();
+    late_start[16 + 6] = 3;
+    let bad: Vec<(&str, Vec<u8>)> = vec![
+        ("not a multiple of 8", good[..30].to_vec()),
+        ("empty", Vec::new()),
+        ("no lead-in", without(0)),
+        ("no track", [entries[0], entries[3]].concat()),
+        ("no lead-out", without(3)),
+        ("audio", audio),
+        ("mode 2", mode2),
+        ("lead-out before the track", backwards),
+        ("track 1 not at LBA 0", late_start),
+    ];
+    for (what, sheet) in bad {
+        let mut d = Drive::with(0x0009);
+        d.mode_select(WriteType::SessionAtOnce, MultiSession::NoNextSession);
+        assert_eq!(
+            d.check(&send_cue_sheet_cdb(sheet.len()), &sheet),
+            INVALID_PARAMETER,
+            "{what}"
+        );
+        // Nothing was planned: the disc is still blank and the pregap has nowhere to go.
+        assert_eq!(d.disc_info().disc_status, DiscStatus::Blank, "{what}");
+        assert_eq!(
+            d.check(&write_at(-150, 1), &image(1, 0)),
+            OUT_OF_RANGE,
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn sao_writes_outside_the_cue_sheet_are_invalid_addresses() {
+    let mut d = Drive::with(0x0009);
+    d.mode_select(WriteType::SessionAtOnce, MultiSession::NoNextSession);
+    let sheet = libburn_cue_sheet(300);
+    d.good(&send_cue_sheet_cdb(sheet.len()), &sheet);
+    // The host must start at the cue sheet's first address (the pregap at -150).
+    assert_eq!(d.check(&write_at(0, 1), &image(1, 0)), INVALID_ADDRESS);
+    assert_eq!(d.check(&write_at(-149, 1), &image(1, 0)), INVALID_ADDRESS);
+    // Not past the lead-out's start.
+    assert_eq!(
+        d.check(&write_at(-150, 451), &vec![0u8; 451 * BLOCK_LEN]),
+        INVALID_ADDRESS
+    );
+    d.good(&write_at(-150, 150), &vec![0u8; 150 * BLOCK_LEN]);
+    // Nor out of order once begun.
+    assert_eq!(d.check(&write_at(10, 1), &image(1, 0)), INVALID_ADDRESS);
+    assert_eq!(
+        d.disc_info().disc_status,
+        DiscStatus::Blank,
+        "only the pregap so far"
+    );
+    d.write_all(0, &image(300, 14));
+    assert_eq!(d.disc_info().disc_status, DiscStatus::Complete);
 }
