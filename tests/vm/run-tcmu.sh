@@ -18,7 +18,7 @@
 # 2 / 3 (usage / setup). Nothing here skips: a missing module or tool is a
 # failure (as CI=true requires).
 # Environment: DISCREC (binary to test), TCMU_TIMEOUT (guest watchdog, default
-# 720 s), TCMU_IMAGE_MIB, TCMU_PROFILES (e.g. "0009 001a"), TCMU_CHECKS (regex
+# 1500 s), TCMU_IMAGE_MIB, TCMU_PROFILES (e.g. "0009 001a"), TCMU_CHECKS (regex
 # of check names to run), TCMU_VERBOSE=1, TMPDIR, DISCREC_VM_* (run.sh).
 set -euo pipefail
 VM="$(cd "$(dirname "$0")" && pwd)"
@@ -57,7 +57,7 @@ for v in TCMU_VERBOSE TCMU_PROFILES TCMU_CHECKS; do
     [ -z "${!v:-}" ] || ENVS+=(--env "$v=${!v}")
 done
 rc=0
-"$VM/run.sh" --results "$RESULTS" --no-cd --timeout "${TCMU_TIMEOUT:-720}" \
+"$VM/run.sh" --results "$RESULTS" --no-cd --timeout "${TCMU_TIMEOUT:-1500}" \
     "${ENVS[@]}" "$@" "$VM/scenarios/tcmu.sh" || rc=$?
 T1=$(date +%s.%N)
 vm_log "tcmu: exit $rc, $(awk "BEGIN{printf \"%.1f\", $T1 - $T0}") s wall (build + image + guest)"
