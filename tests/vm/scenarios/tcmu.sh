@@ -73,7 +73,7 @@ profile_name() {
     case "$1" in
         0009) echo "CD-R" ;; 000a) echo "CD-RW" ;; 0011) echo "DVD-R sequential recording" ;;
         0013) echo "DVD-RW restricted overwrite" ;; 0014) echo "DVD-RW sequential recording" ;;
-        001a) echo "DVD+RW" ;; 001b) echo "DVD+R" ;; 002b) echo "DVD+R double layer" ;;
+        001a) echo "DVD+RW" ;; 001b) echo "DVD+R" ;; 002b) echo "DVD+R dual layer" ;;
         0041) echo "BD-R SRM" ;; 0042) echo "BD-R RRM" ;; 0043) echo "BD-RE" ;;
         *) echo "?$1" ;;
     esac
