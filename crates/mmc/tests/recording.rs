@@ -319,8 +319,11 @@ fn cd_r_multisession_appends_a_second_session_after_the_cd_gap() {
     assert_eq!(d.disc_info().sessions, 3, "two closed, one empty");
 }
 
-/// (session, point, pmin/psec/pframe) of each full TOC entry, and B0's next program area.
-fn full_toc(d: &mut Drive) -> (Vec<(u8, u8, [u8; 3])>, Option<[u8; 3]>) {
+/// A full TOC entry as (session, point, pmin/psec/pframe).
+type TocEntry = (u8, u8, [u8; 3]);
+
+/// Each full TOC entry, and B0's next program area.
+fn full_toc(d: &mut Drive) -> (Vec<TocEntry>, Option<[u8; 3]>) {
     // libburn asks for the length first, then for all of it, in MSF
     let head = d.good(&read_toc(TocFormat::FullToc, true, 0, 4).cdb, &[]);
     let len = u16::from_be_bytes([head[0], head[1]]) + 2;
