@@ -1037,7 +1037,9 @@ impl Disc {
             0x001A => vec![f(0x26, 0)],
             // BD-R: SRM with spare areas, while blank.
             0x0041 if self.tracks.is_empty() && !self.formatted => vec![f(0x32, 0)],
-            0x0043 => vec![f(0x30, 0), f(0x31, 0)],
+            // BD-RE: full format (00h) first, as real drives list it and libburn requires,
+            // then with spare areas (30h) and without (31h).
+            0x0043 => vec![f(0x00, 0), f(0x30, 0), f(0x31, 0)],
             0x0013 | 0x0014 => vec![f(0x00, 16), f(0x15, 16)],
             _ => Vec::new(),
         };

@@ -523,6 +523,25 @@ fn bd_re_format_with_immed_reports_progress_until_done() {
 }
 
 #[test]
+fn bd_re_offers_the_full_format_first_as_libburn_requires() {
+    // libburn (xorriso's automatic "-format fast" of a blank BD-RE) gives up with "No suitable
+    // formatting type offered by drive" unless the first formattable descriptor is type 00h.
+    let mut d = Drive::with(0x0043);
+    let f = FormatCapacities::parse(&d.good(&read_format_capacities(0xFC).cdb, &[]))
+        .expect("decodes");
+    let types: Vec<u8> = f.formattable.iter().map(|c| c.format_type).collect();
+    assert_eq!(types, [0x00, 0x30, 0x31]);
+    d.format(0x00, false);
+    assert_eq!(
+        FormatCapacities::parse(&d.good(&read_format_capacities(0xFC).cdb, &[]))
+            .expect("decodes")
+            .current
+            .descriptor_type,
+        CapacityDescriptorType::Formatted
+    );
+}
+
+#[test]
 fn blank_with_immed_reports_operation_in_progress_through_request_sense() {
     let mut d = Drive::with(0x000A);
     tao_burn(&mut d, &image(4, 18), MultiSession::NoNextSession);
