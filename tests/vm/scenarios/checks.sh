@@ -11,7 +11,8 @@
 # seconds, default 60), DISCREC and, for the device helpers, DEV. The scenario
 # defines `settle` (restore the drive between checks).
 
-now() { cut -d' ' -f1 /proc/uptime; }
+# (builtins only where it is cheap: each exec costs tens of ms in a TCG guest on 9p)
+now() { local up _; read -r up _ </proc/uptime; echo "$up"; }
 T_START=${T_START:-$(now)}
 PASSED=0 FAILED=0 TIMINGS=""
 : "${CLOG:=/tmp/check.log}" "${CHECK_VERBOSE:=0}" "${X_TIMEOUT:=60}"
@@ -27,11 +28,17 @@ OUT="" ERR="" RC=0
 x() {
     timeout -k 2 "$X_TIMEOUT" "$@" >/tmp/x.out 2>/tmp/x.err </dev/null
     RC=$?
-    OUT=$(cat /tmp/x.out) ERR=$(cat /tmp/x.err)
+    OUT=$(</tmp/x.out) ERR=$(</tmp/x.err)
+    local up _ lines i
+    read -r up _ </proc/uptime
     {
-        printf '$'; printf ' %q' "$@"; printf '   [exit %s, t=%s]\n' "$RC" "$(now)"
-        head -n 40 /tmp/x.out | sed 's/^/  | /'
-        tail -n 25 /tmp/x.err | sed 's/^/  ! /'
+        printf '$'; printf ' %q' "$@"; printf '   [exit %s, t=%s]\n' "$RC" "$up"
+        mapfile -t -n 40 lines </tmp/x.out
+        for i in "${!lines[@]}"; do printf '  | %s\n' "${lines[i]}"; done
+        mapfile -t lines </tmp/x.err
+        for ((i = ${#lines[@]} > 25 ? ${#lines[@]} - 25 : 0; i < ${#lines[@]}; i++)); do
+            printf '  ! %s\n' "${lines[i]}"
+        done
     } >>"$CLOG"
     return $RC
 }
