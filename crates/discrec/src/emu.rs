@@ -73,12 +73,12 @@ Examples:
     #[command(
         after_help = "Media (a name as discrec prints it, case-insensitive, or a profile number):
   CD-R 0x09  CD-RW 0x0A  DVD-R 0x11  DVD-RW 0x14 (sequential)  DVD-RW-RO 0x13 (restricted
-  overwrite)  DVD+RW 0x1A  DVD+R 0x1B  BD-R 0x41  BD-RE 0x43  CD-ROM 0x08  DVD-ROM 0x10
-  BD-ROM 0x40  none
+  overwrite)  DVD+RW 0x1A  DVD+R 0x1B  DVD+R-DL 0x2B  BD-R 0x41  BD-RE 0x43  CD-ROM 0x08
+  DVD-ROM 0x10  BD-ROM 0x40  none
 A disc put in is blank (DVD+RW and BD-RE unformatted), and the drive learns to support its
 profile if it is one of those above (any other number makes an incompatible disc). --blank
 replaces the disc in the drive with a blank one. --capacity 0 gives the real disc's size
-(CD 359847, DVD 2295104, BD 12219392 sectors).
+(CD 359847, DVD 2295104, DVD+R DL 4173824, BD 12219392 sectors).
 
 Faults:
   hang, vanish, garbage     now, or armed with --at-command N (the Nth command from now)
@@ -169,6 +169,7 @@ fn profile_code(s: &str) -> Option<u16> {
         "DVD-RW" => Some(0x0014),
         "DVD-RW-RO" | "DVD-RW RO" => Some(0x0013),
         "DVD-R DL" => Some(0x0015),
+        "DVD+R DL" | "DVD+R-DL" => Some(0x002B),
         _ => None,
     };
     alias.or_else(|| {

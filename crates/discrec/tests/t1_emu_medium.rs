@@ -68,6 +68,8 @@ fn medium_by_number_short_name_and_case() {
         ("DVD-RW-RO", "0x0013", "formatted"),
         ("dvd-rom", "0x0010", "read-only"),
         ("0A", "0x000A", "blank"),
+        ("DVD+R-DL", "0x002B", "blank"),
+        ("dvd+r dl", "0x002B", "blank"),
     ] {
         let (code, _, err) = set(&dev, &["--medium", arg]);
         assert_eq!(code, 0, "{arg}: {err}");

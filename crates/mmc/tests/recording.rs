@@ -527,8 +527,8 @@ fn bd_re_offers_the_full_format_first_as_libburn_requires() {
     // libburn (xorriso's automatic "-format fast" of a blank BD-RE) gives up with "No suitable
     // formatting type offered by drive" unless the first formattable descriptor is type 00h.
     let mut d = Drive::with(0x0043);
-    let f = FormatCapacities::parse(&d.good(&read_format_capacities(0xFC).cdb, &[]))
-        .expect("decodes");
+    let f =
+        FormatCapacities::parse(&d.good(&read_format_capacities(0xFC).cdb, &[])).expect("decodes");
     let types: Vec<u8> = f.formattable.iter().map(|c| c.format_type).collect();
     assert_eq!(types, [0x00, 0x30, 0x31]);
     d.format(0x00, false);
