@@ -999,7 +999,13 @@ impl DriveState {
                     .unwrap_or(data_out);
                 let w = WriteParameters::parse_mode_parameters(list)
                     .map_err(|_| medium::invalid_parameter())?;
-                if matches!(w.write_type, WriteType::Other(_)) {
+                // This drive records 2,048-byte user data only: no raw (2,352-byte sectors
+                // with sub-channel) and no layer jump (DVD-R DL, not modeled). cdrecord/wodim
+                // probe the write types this way and list what the drive takes.
+                if matches!(
+                    w.write_type,
+                    WriteType::Other(_) | WriteType::Raw | WriteType::LayerJump
+                ) {
                     return Err(medium::invalid_parameter());
                 }
                 self.write_mode = WriteMode {

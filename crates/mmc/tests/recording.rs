@@ -694,6 +694,31 @@ fn mode_select_sets_the_write_parameters_page() {
 }
 
 #[test]
+fn mode_select_refuses_the_write_types_this_drive_cannot_record() {
+    // wodim probes each write type with MODE SELECT and lists the ones a drive takes: raw
+    // (2,352-byte sectors) and layer jump must not be among them.
+    let mut d = Drive::with(0x0009);
+    for refused in [WriteType::Raw, WriteType::LayerJump] {
+        let list = WriteParameters {
+            write_type: refused,
+            ..WriteParameters::default()
+        }
+        .encode_mode_select10()
+        .expect("encodes");
+        let len = u16::try_from(list.len()).expect("short");
+        assert_eq!(
+            d.check(&mode_select10(len, true, false).cdb, &list),
+            (SenseKey::IllegalRequest, 0x26, 0x00),
+            "{refused:?}"
+        );
+        assert_eq!(
+            d.state.write_mode.write_type, 1,
+            "{refused:?} changed nothing"
+        );
+    }
+}
+
+#[test]
 fn speeds_streaming_and_buffer_are_answered() {
     let mut d = Drive::with(0x001B);
     let s = WriteSpeeds::parse(&d.good(&get_performance_write_speed(8).cdb, &[])).expect("ok");

@@ -44,7 +44,9 @@ check() { # check NAME FUNCTION ARGS...
     t0=$(now)
     # where each drive's trace ends now (one stat for all: execs are slow in the guest)
     local tr size; declare -A TRACE_AT=()
-    while read -r tr size; do TRACE_AT[$tr]=$size; done < <(stat -c '%n %s' /tmp/trace.* 2>/dev/null)
+    # (a file, not a process substitution: the guest has no /dev/fd)
+    stat -c '%n %s' /tmp/trace.* >/tmp/check-trace-at 2>/dev/null
+    while read -r tr size; do TRACE_AT[$tr]=$size; done </tmp/check-trace-at
     "$fn" "$@"
     t1=$(now)
     TIMINGS="$TIMINGS$(printf '#   %-34s %6.1f s' "$name" "$(echo "$t1 $t0" | awk '{print $1 - $2}')")"$'\n'
@@ -419,7 +421,10 @@ for p in $PROFILES; do
         0009|000a)
             check "cdrskin-tao-$p" burn "$p" cdrskin -v dev=@DEV@ -tao "$ISO"
             check "cdrskin-sao-$p" burn "$p" cdrskin -v dev=@DEV@ -sao "$ISO"
-            check "xorriso-$p" burn "$p" xorriso -as cdrecord -v dev=@DEV@ -tao "$ISO" ;;
+            check "xorriso-$p" burn "$p" xorriso -as cdrecord -v dev=@DEV@ -tao "$ISO"
+            # cdrkit's wodim: cdrecord's own command sequences, not libburn's
+            check "wodim-tao-$p" burn "$p" wodim -v dev=@DEV@ -tao "$ISO"
+            check "wodim-dao-$p" burn "$p" wodim -v dev=@DEV@ -dao "$ISO" ;;
         0041)
             # growisofs formats a blank BD-R with spare areas first (FORMAT UNIT type 32h);
             # without them it writes at once
