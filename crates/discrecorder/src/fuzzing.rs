@@ -43,9 +43,9 @@ use crate::sys::{mountinfo, proc_locks};
 
 mod recording;
 pub use recording::{
-    buffer_capacity, capacity, disc_information, format_capacities, format_parameters,
-    performance_descriptor, sense_progress, session_info, toc, track_information, write_parameters,
-    write_parameters_mode, write_speeds,
+    buffer_capacity, capacity, cue_sheet, disc_information, format_capacities, format_parameters,
+    full_toc, performance_descriptor, sense_progress, session_info, toc, track_information,
+    write_parameters, write_parameters_mode, write_speeds,
 };
 
 // ---- independent statements of the rules ----

@@ -17,8 +17,8 @@ use discrecorder::fuzzing;
 use discrecorder::mmc::configuration::{get_configuration, FeatureCode, RequestType};
 use discrecorder::mmc::disc::{
     Capacity, CapacityDescriptorType, CurrentCapacity, DiscInformation, DiscStatus,
-    FormatCapacities, FormattableCapacity, SessionInfo, SessionState, Toc, TocDescriptor,
-    TrackInfoExtension, TrackInformation, LEAD_OUT_TRACK,
+    FormatCapacities, FormattableCapacity, FullToc, FullTocDescriptor, SessionInfo, SessionState,
+    Toc, TocDescriptor, TrackInfoExtension, TrackInformation, LEAD_OUT_TRACK,
 };
 use discrecorder::mmc::emulator::{DriveState, Fault, Outcome};
 use discrecorder::mmc::event::{
@@ -42,7 +42,7 @@ use discrecorder::{ClientName, HoldMode};
 type Check = fn(&[u8]);
 
 /// Every fuzz target, by the name of its file in `fuzz/fuzz_targets/`.
-const TARGETS: [(&str, Check); 26] = [
+const TARGETS: [(&str, Check); 28] = [
     ("client_name", fuzzing::client_name),
     ("emu_name", fuzzing::emu_name),
     ("sanitize", fuzzing::sanitize),
@@ -60,6 +60,8 @@ const TARGETS: [(&str, Check); 26] = [
     ("capacity", fuzzing::capacity),
     ("toc", fuzzing::toc),
     ("session_info", fuzzing::session_info),
+    ("full_toc", fuzzing::full_toc),
+    ("cue_sheet", fuzzing::cue_sheet),
     ("format_capacities", fuzzing::format_capacities),
     ("format_parameters", fuzzing::format_parameters),
     ("write_parameters", fuzzing::write_parameters),
@@ -843,6 +845,72 @@ fn recording_seeds() -> Vec<(&'static str, Seeds)> {
             ("encoded-multi".to_owned(), encoded(multi.encode())),
             ("encoded-msf".to_owned(), encoded(msf.encode())),
             ("header-only".to_owned(), vec![0, 2, 1, 1]),
+        ],
+    ));
+
+    // READ TOC/PMA/ATIP format 0010b, as the emulated CD-R answers libburn after a TAO
+    // session with the next one allowed (A0, A1, A2, track 1, B0), and a second closed
+    // session; and a cut one.
+    let entry = |session, adr, point, msf: [u8; 3], zero, pmsf: [u8; 3]| FullTocDescriptor {
+        session,
+        adr,
+        control: 4,
+        tno: 0,
+        point,
+        msf,
+        zero,
+        pmsf,
+    };
+    let one_session = FullToc {
+        first_session: 1,
+        last_session: 1,
+        descriptors: vec![
+            entry(1, 1, 0xA0, [0; 3], 0, [1, 0, 0]),
+            entry(1, 1, 0xA1, [0; 3], 0, [1, 0, 0]),
+            entry(1, 1, 0xA2, [0; 3], 0, [0, 2, 20]),
+            entry(1, 1, 1, [0; 3], 0, [0, 2, 0]),
+            entry(1, 5, 0xB0, [2, 32, 20], 1, [79, 59, 72]),
+        ],
+    };
+    let mut two_sessions = one_session.clone();
+    two_sessions.last_session = 2;
+    two_sessions.descriptors.extend([
+        entry(2, 1, 0xA0, [0; 3], 0, [2, 0, 0]),
+        entry(2, 1, 0xA1, [0; 3], 0, [2, 0, 0]),
+        entry(2, 1, 0xA2, [0; 3], 0, [2, 34, 30]),
+        entry(2, 1, 2, [0; 3], 0, [2, 34, 20]),
+    ]);
+    let two_bytes = encoded(two_sessions.encode());
+    all.push((
+        "full_toc",
+        vec![
+            (
+                "encoded-one-session".to_owned(),
+                encoded(one_session.encode()),
+            ),
+            ("encoded-two-sessions".to_owned(), two_bytes.clone()),
+            ("cut-in-entry".to_owned(), two_bytes[..30].to_vec()),
+            ("header-only".to_owned(), vec![0, 2, 1, 1]),
+        ],
+    ));
+
+    // SEND CUE SHEET: libburn's sheet for one Mode 1 data track of 1,208 blocks (lead-in
+    // 14h, pregap and track 10h, lead-out at 00:18:08 + 2 s), and older libburn's 01h forms.
+    let libburn = vec![
+        0x41, 0x00, 0x00, 0x14, 0x00, 0x00, 0x00, 0x00, //
+        0x41, 0x01, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, //
+        0x41, 0x01, 0x01, 0x10, 0x00, 0x00, 0x02, 0x00, //
+        0x41, 0xAA, 0x01, 0x14, 0x00, 0x00, 0x18, 0x08, //
+    ];
+    let mut older = libburn.clone();
+    older[3] = 0x01;
+    older[27] = 0x01;
+    all.push((
+        "cue_sheet",
+        vec![
+            ("libburn-one-track".to_owned(), libburn.clone()),
+            ("libburn-older-forms".to_owned(), older),
+            ("cut-in-entry".to_owned(), libburn[..13].to_vec()),
         ],
     ));
 

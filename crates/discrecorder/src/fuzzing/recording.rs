@@ -7,12 +7,12 @@
 //! must be exactly those bytes, and encode-then-parse must give the value back.
 
 use discrecorder_mmc::disc::{
-    Capacity, CapacityDescriptorType, DiscInformation, DiscStatus, FormatCapacities, SessionInfo,
-    SessionState, Toc, TrackInformation,
+    Capacity, CapacityDescriptorType, DiscInformation, DiscStatus, FormatCapacities, FullToc,
+    SessionInfo, SessionState, Toc, TrackInformation,
 };
 use discrecorder_mmc::write::{
-    sense_progress as progress_of, BufferCapacity, FormatParameters, MultiSession,
-    PerformanceDescriptor, WriteParameters, WriteSpeeds, WriteType,
+    encode_cue_sheet, parse_cue_sheet, sense_progress as progress_of, BufferCapacity,
+    FormatParameters, MultiSession, PerformanceDescriptor, WriteParameters, WriteSpeeds, WriteType,
 };
 
 fn be16(b: &[u8], at: usize) -> u16 {
@@ -196,6 +196,65 @@ pub fn session_info(data: &[u8]) {
     assert_eq!(bytes.len(), 12);
     assert_eq!(be16(&bytes, 0), 10);
     assert_eq!(SessionInfo::parse(&bytes), Ok(s));
+}
+
+/// READ TOC/PMA/ATIP format 0010b, the full TOC of a CD (MMC-6 6.25.3.4): a 16-bit data
+/// length of 2 plus a whole number of 11-byte entries; first and last complete session in
+/// bytes 2-3; each entry is Session, ADR (bits 7-4) / CONTROL (bits 3-0), TNO, POINT,
+/// MIN/SEC/FRAME, ZERO, PMIN/PSEC/PFRAME; only whole entries are kept.
+pub fn full_toc(data: &[u8]) {
+    let Ok(t) = FullToc::parse(data) else {
+        return;
+    };
+    assert!(data.len() >= 4);
+    let length = usize::from(be16(data, 0));
+    assert!(
+        length >= 2 && (length - 2) % 11 == 0,
+        "toc data length {length}"
+    );
+    assert_eq!((t.first_session, t.last_session), (data[2], data[3]));
+    let got = available(data, length + 2);
+    assert_eq!(t.descriptors.len(), (got - 4) / 11, "entries kept");
+    for (i, e) in t.descriptors.iter().enumerate() {
+        let at = 4 + 11 * i;
+        assert_eq!(e.session, data[at]);
+        assert_eq!((e.adr, e.control), (data[at + 1] >> 4, data[at + 1] & 0x0F));
+        assert_eq!((e.tno, e.point), (data[at + 2], data[at + 3]));
+        assert_eq!(e.msf, [data[at + 4], data[at + 5], data[at + 6]]);
+        assert_eq!(e.zero, data[at + 7]);
+        assert_eq!(e.pmsf, [data[at + 8], data[at + 9], data[at + 10]]);
+    }
+    let bytes = t.encode().expect("a parsed full TOC encodes");
+    assert_eq!(FullToc::parse(&bytes), Ok(t));
+}
+
+/// SEND CUE SHEET's parameter list (MMC-5 6.33.3): a whole number of 8-byte entries, each
+/// CTL/ADR, TNO, INDEX, DATA FORM, SCMS, MIN, SEC, FRAME; any such bytes decode, and encode
+/// back to themselves. An entry's time is an LBA (00:02:00 = 0) only when SEC < 60 and
+/// FRAME < 75.
+pub fn cue_sheet(data: &[u8]) {
+    let parsed = parse_cue_sheet(data);
+    assert_eq!(
+        parsed.is_ok(),
+        data.len().is_multiple_of(8),
+        "{} bytes",
+        data.len()
+    );
+    let Ok(entries) = parsed else {
+        return;
+    };
+    assert_eq!(entries.len(), data.len() / 8);
+    for (e, b) in entries.iter().zip(data.chunks_exact(8)) {
+        assert_eq!((e.control(), e.adr()), (b[0] >> 4, b[0] & 0x0F));
+        assert_eq!(
+            (e.tno, e.index, e.data_form, e.scms),
+            (b[1], b[2], b[3], b[4])
+        );
+        let time = (b[6] < 60 && b[7] < 75)
+            .then(|| (i32::from(b[5]) * 60 + i32::from(b[6])) * 75 + i32::from(b[7]) - 150);
+        assert_eq!(e.lba(), time);
+    }
+    assert_eq!(encode_cue_sheet(&entries), data);
 }
 
 /// READ FORMAT CAPACITIES (MMC-5 r03c 6.24.3): capacity list length (byte 3) a positive multiple of
