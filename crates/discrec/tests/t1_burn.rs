@@ -56,6 +56,32 @@ fn burn(
         .write(std::io::Cursor::new(data.to_vec()), data.len() as u64)
 }
 
+/// `discrec burn ISO DEV -N NAME --verify VERIFY` in the background, with runtime directory
+/// `rt` and its output discarded.
+fn spawn_quiet_burn(
+    iso: &std::path::Path,
+    dev: &str,
+    name: &str,
+    verify: &str,
+    rt: &std::path::Path,
+) -> std::process::Child {
+    Command::new(DISCREC)
+        .args([
+            "burn",
+            iso.to_str().expect("utf-8"),
+            dev,
+            "-N",
+            name,
+            "--verify",
+            verify,
+        ])
+        .env("DISCRECORDER_RUNTIME_DIR", rt)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn")
+}
+
 fn read_back(rec: &Recorder, lba: u32, sectors: u32) -> Vec<u8> {
     let mut out = Vec::new();
     DataWriter::new(rec, "Reader")
@@ -534,21 +560,7 @@ fn a_4_gib_sparse_image_burns_with_peak_rss_under_32_mib() {
     let f = std::fs::File::create(&iso).expect("create");
     f.set_len(4 << 30).expect("sparse 4 GiB");
     drop(f);
-    let mut child = Command::new(DISCREC)
-        .args([
-            "burn",
-            iso.to_str().expect("utf-8"),
-            "emu:rss",
-            "-N",
-            "Big Burn",
-            "--verify",
-            "quick",
-        ])
-        .env("DISCRECORDER_RUNTIME_DIR", rt)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn_quiet_burn(&iso, "emu:rss", "Big Burn", "quick", rt);
     let (peak, status) = peak_rss_kib(&mut child);
     assert!(status.success(), "burn failed: {status}");
     eprintln!("peak RSS of a 4 GiB burn: {peak} KiB");
@@ -587,21 +599,7 @@ fn chaos_sigkill_of_a_burning_discrec_frees_the_drive_at_once_and_the_medium_is_
     let mut completed = 0;
     for round in 0..rounds {
         set(&dev, |s| s.insert_medium(0x41));
-        let mut child = Command::new(DISCREC)
-            .args([
-                "burn",
-                iso.to_str().expect("utf-8"),
-                &dev,
-                "-N",
-                "Chaos",
-                "--verify",
-                "none",
-            ])
-            .env("DISCRECORDER_RUNTIME_DIR", init())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
+        let mut child = spawn_quiet_burn(&iso, &dev, "Chaos", "none", init());
         std::thread::sleep(Duration::from_micros(rand(60_000)));
         let _ = child.kill();
         let status = child.wait().expect("wait");
@@ -640,21 +638,7 @@ fn while_a_burn_runs_another_process_sees_the_job_and_its_advancing_lba() {
     std::fs::File::create(&iso)
         .and_then(|f| f.set_len(1 << 30))
         .expect("sparse 1 GiB image");
-    let mut child = Command::new(DISCREC)
-        .args([
-            "burn",
-            iso.to_str().expect("utf-8"),
-            &dev,
-            "-N",
-            "Disc Robot",
-            "--verify",
-            "none",
-        ])
-        .env("DISCRECORDER_RUNTIME_DIR", init())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let mut child = spawn_quiet_burn(&iso, &dev, "Disc Robot", "none", init());
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut lbas: Vec<u64> = Vec::new();
     while lbas.len() < 2 || lbas[0] == lbas[lbas.len() - 1] {
