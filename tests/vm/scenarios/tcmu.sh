@@ -159,14 +159,8 @@ append() {
     x xorriso -outdev "$d" -toc
     has "$OUT$ERR" "ISO session *: *2 " || bad "xorriso -toc shows no second session"
     x eject "$d"; x eject -t "$d"
-    mkdir -p /mnt/t
-    if x mount -t iso9660 -o ro "$d" /mnt/t; then
-        [ "$(cat /mnt/t/one.txt 2>/dev/null)" = one ] || bad "one.txt (session 1) missing after the append"
-        [ "$(cat /mnt/t/two.txt 2>/dev/null)" = two ] || bad "two.txt (session 2) missing after the append"
-        x umount /mnt/t
-    else
-        bad "mount -t iso9660 $d failed after the append"
-    fi
+    # session 2 imported session 1's tree: both files
+    mounted "$d" "after the append" one.txt=one two.txt=two
 }
 
 # discrec's own burner (`discrec burn IMAGE DEV -N NAME`, verifying by default)
@@ -194,13 +188,7 @@ discrec_append() {
     [ "$(printf '%s' "$OUT" | jq -r .previous_session.start_lba)" = "$nwa" ] ||
         bad "discrec media: the last session does not start at $nwa"
     x eject "$d"; x eject -t "$d"
-    mkdir -p /mnt/t
-    if x mount -t iso9660 -o ro "$d" /mnt/t; then
-        [ "$(cat /mnt/t/two.txt 2>/dev/null)" = two ] || bad "two.txt (session 2) not in the mounted last session"
-        x umount /mnt/t
-    else
-        bad "mount -t iso9660 $d failed after the append"
-    fi
+    mounted "$d" "after the append" two.txt=two
     x sh -c "dd if='$d' bs=2048 count=$(( $(stat -c %s /tmp/a1.iso) / 2048 )) status=none | cmp - /tmp/a1.iso" ||
         bad "session 1 no longer reads back as written"
 }
@@ -275,12 +263,19 @@ read_back() {
     else
         bad "read back through $d differs from the image ($OUT $ERR)"
     fi
+    mounted "$d" "after the burn"
+}
+# mounted DEV WHEN [FILE=TEXT...]: DEV mounts as ISO 9660 (its last session) and each FILE
+# holds TEXT; WHEN says when, in the reasons
+mounted() {
+    local d="$1" when="$2" ft; shift 2
     mkdir -p /mnt/t
-    if x mount -t iso9660 -o ro "$d" /mnt/t; then
-        x umount /mnt/t
-    else
-        bad "mount -t iso9660 $d failed after the burn"
-    fi
+    x mount -t iso9660 -o ro "$d" /mnt/t || { bad "mount -t iso9660 $d failed $when"; return; }
+    for ft in "$@"; do
+        [ "$(cat "/mnt/t/${ft%%=*}" 2>/dev/null)" = "${ft#*=}" ] ||
+            bad "${ft%%=*} does not hold '${ft#*=}' in the mounted disc $when"
+    done
+    x umount /mnt/t
 }
 burn() { # burn P TOOL...: a new blank disc, TOOL (with DEV substituted), read back
     local p="$1" d=${DEV[$1]:-}; shift
