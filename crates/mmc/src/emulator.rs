@@ -128,7 +128,7 @@ use crate::inquiry::{
     StandardInquiry, SupportedVpdPages, UnitSerialNumber, STANDARD_INQUIRY_LEN,
     VPD_DEVICE_IDENTIFICATION, VPD_SUPPORTED_PAGES, VPD_UNIT_SERIAL_NUMBER,
 };
-use crate::medium::{self, Disc, NoSectors, SectorStore};
+use crate::medium::{self, is_bd, is_cd, Disc, NoSectors, SectorStore};
 use crate::mode::{encode_mode_sense10, ModePage, PageControl, ALL_PAGES};
 use crate::sense::{SenseData, SenseKey};
 use crate::unit::{MediumRemoval, StartStop};
@@ -444,16 +444,8 @@ fn ascii_text(text: &str, max: usize, trim_start: bool) -> String {
     cleaned.trim_end_matches(' ').to_owned()
 }
 
-fn is_cd(p: Profile) -> bool {
-    matches!(p.0, 0x0008..=0x000A)
-}
-
 fn is_dvd(p: Profile) -> bool {
     matches!(p.0, 0x0010..=0x0016 | 0x001A | 0x001B | 0x002A | 0x002B)
-}
-
-fn is_bd(p: Profile) -> bool {
-    matches!(p.0, 0x0040..=0x0043)
 }
 
 fn is_cd_writable(p: Profile) -> bool {
@@ -470,6 +462,11 @@ fn is_incremental_streaming(p: Profile) -> bool {
 
 fn is_dvd_plus_rw(p: Profile) -> bool {
     p == Profile::DVD_PLUS_RW
+}
+
+/// DVD+R, single or dual layer.
+fn is_dvd_plus_r(p: Profile) -> bool {
+    p == Profile::DVD_PLUS_R || p == Profile::DVD_PLUS_R_DL
 }
 
 fn is_formattable(p: Profile) -> bool {
@@ -1322,7 +1319,6 @@ impl DriveState {
                 Vec::new(),
             ));
         }
-        let is_dvd_plus_r = |p: Profile| p == Profile::DVD_PLUS_R || p == Profile::DVD_PLUS_R_DL;
         if any(is_dvd_plus_r) {
             // DVD+R: Write (a dual-layer disc is a DVD+R too).
             out.push(feature(

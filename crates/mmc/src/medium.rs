@@ -234,11 +234,13 @@ pub fn kind(profile: Profile) -> MediumKind {
     }
 }
 
-fn is_cd(p: Profile) -> bool {
+/// A CD profile (CD-ROM, CD-R, CD-RW).
+pub(crate) fn is_cd(p: Profile) -> bool {
     matches!(p.0, 0x0008..=0x000A)
 }
 
-fn is_bd(p: Profile) -> bool {
+/// A BD profile (BD-ROM, BD-R SRM/RRM, BD-RE).
+pub(crate) fn is_bd(p: Profile) -> bool {
     matches!(p.0, 0x0040..=0x0043)
 }
 
