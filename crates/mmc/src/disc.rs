@@ -695,13 +695,19 @@ impl TocDescriptor {
 
 /// Checks a TOC data length: at least 2, and the descriptors a whole number.
 fn toc_length(buf: &[u8]) -> Result<usize, ParseError> {
+    toc_length_of(buf, 8, "not 2 plus a whole number of 8-byte descriptors")
+}
+
+/// Checks a TOC data length: at least 2, and then a whole number of `entry`-byte entries
+/// (`problem` says so when not); the end of the declared data.
+fn toc_length_of(buf: &[u8], entry: usize, problem: &'static str) -> Result<usize, ParseError> {
     let length = be16(buf, "toc data length", 0)?;
-    if length < 2 || (length - 2) % 8 != 0 {
+    if length < 2 || !usize::from(length - 2).is_multiple_of(entry) {
         return Err(ParseError::Inconsistent {
             field: "toc data length",
             offset: 0,
             value: u64::from(length),
-            problem: "not 2 plus a whole number of 8-byte descriptors",
+            problem,
         });
     }
     Ok(usize::from(length) + 2)
@@ -868,16 +874,12 @@ impl FullToc {
     /// [`ParseError::Truncated`] when `buf` ends before the 4-byte header ends;
     /// [`ParseError::Inconsistent`] when the TOC data length is not 2 plus a multiple of 11.
     pub fn parse(buf: &[u8]) -> Result<FullToc, ParseError> {
-        let length = be16(buf, "toc data length", 0)?;
-        if length < 2 || usize::from(length - 2) % FULL_TOC_DESCRIPTOR_LEN != 0 {
-            return Err(ParseError::Inconsistent {
-                field: "toc data length",
-                offset: 0,
-                value: u64::from(length),
-                problem: "not 2 plus a whole number of 11-byte entries",
-            });
-        }
-        let data = clamp(buf, usize::from(length) + 2);
+        let end = toc_length_of(
+            buf,
+            FULL_TOC_DESCRIPTOR_LEN,
+            "not 2 plus a whole number of 11-byte entries",
+        )?;
+        let data = clamp(buf, end);
         let first_session = u8_at(data, "first complete session number", 2)?;
         let last_session = u8_at(data, "last complete session number", 3)?;
         let descriptors = data
