@@ -503,6 +503,17 @@ pub fn write_error(lba: u32) -> SenseData {
     s
 }
 
+/// MEDIUM ERROR naming `defective` when that block is among the `blocks` blocks from `lba`
+/// (a WRITE that meets the armed medium-error fault writes nothing).
+fn check_defect(defective: Option<u32>, lba: u32, blocks: u32) -> Result<(), SenseData> {
+    match defective {
+        Some(bad) if bad >= lba && u64::from(bad) < u64::from(lba) + u64::from(blocks) => {
+            Err(write_error(bad))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn read_error(lba: u32) -> SenseData {
     let mut s = sense(
         SenseKey::MediumError,
@@ -1160,11 +1171,7 @@ impl Disc {
             MediumKind::Sequential { .. } => Some(self.target(profile, lba, blocks)?),
             _ => None,
         };
-        if let Some(bad) = medium_error {
-            if bad >= lba && u64::from(bad) < u64::from(lba) + u64::from(blocks) {
-                return Err(write_error(bad));
-            }
-        }
+        check_defect(medium_error, lba, blocks)?;
         store.write(lba, data).map_err(|_| write_error(lba))?;
         match target {
             Some(Target::Track(i)) => {
@@ -1202,7 +1209,7 @@ impl Disc {
             .session_at_once
             .as_ref()
             .is_some_and(|plan| plan.received > 0);
-        let blank = self.tracks.is_empty() && self.closed_sessions == 0 && !self.finalized;
+        let blank = self.status(profile).0 == DiscStatus::Blank;
         if !matches!(profile.0, 0x0009 | 0x000A) || !blank || started {
             return Err(command_sequence_error());
         }
@@ -1238,11 +1245,7 @@ impl Disc {
         let stored = u32::try_from(end - from).unwrap_or(0);
         if stored > 0 {
             let start = u32::try_from(from).map_err(|_| invalid_write_address())?;
-            if let Some(bad) = medium_error {
-                if bad >= start && bad - start < stored {
-                    return Err(write_error(bad));
-                }
-            }
+            check_defect(medium_error, start, stored)?;
             let skip = usize::try_from(from - at)
                 .ok()
                 .and_then(|b| b.checked_mul(BLOCK_LEN))
